@@ -1,0 +1,96 @@
+"""Service settings read once from the environment and validated."""
+import os
+from dataclasses import dataclass, field, fields, replace
+
+
+class SettingsError(ValueError):
+    """An environment value that the service cannot start with."""
+
+
+def _int(env, name, default, minimum=0):
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env, name, default, minimum=0.0):
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service reads from its environment."""
+
+    mongo_uri: str | None = None
+    mongo_db: str = "rare_earth_inspector"
+    secret_key: str | None = None
+    server_selection_timeout_ms: int = 3000
+    max_upload_bytes: int = 15 * 1024 * 1024
+    max_image_pixels: int = 60_000_000
+    clone_speed_kmh: float = 150.0
+    mass_tolerance_pct: float = 2.0
+    recovery_ceiling: float = 0.98
+    response_days: int = 14
+    access_token_minutes: int = 15
+    seed_scale: str = "small"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def demo(self) -> bool:
+        """True when running on the embedded, unsaved demo store."""
+        return not self.mongo_uri
+
+    def with_overrides(self, **overrides):
+        """Return a copy with some settings replaced (used by tests and create_app)."""
+        known = {f.name for f in fields(self)}
+        unknown = {k: v for k, v in overrides.items() if k not in known}
+        known_values = {k: v for k, v in overrides.items() if k in known}
+        merged = replace(self, **known_values)
+        if unknown:
+            merged = replace(merged, extra={**merged.extra, **unknown})
+        return merged
+
+
+def load_settings(env=None) -> Settings:
+    """Read and validate settings from the environment; raise SettingsError on bad values."""
+    env = os.environ if env is None else env
+    uri = env.get("MONGO_URI") or None
+    if uri and not uri.startswith(("mongodb://", "mongodb+srv://")):
+        scheme = uri.split(":", 1)[0]
+        raise SettingsError(f"MONGO_URI must start with mongodb:// or mongodb+srv://, got scheme {scheme!r}")
+    scale = env.get("SEED_SCALE", "small")
+    if scale not in ("small", "medium", "large"):
+        raise SettingsError(f"SEED_SCALE must be small, medium or large, got {scale!r}")
+    secret = env.get("SECRET_KEY") or None
+    if uri and not secret:
+        raise SettingsError("SECRET_KEY must be set when MONGO_URI points at a real database")
+    return Settings(
+        mongo_uri=uri,
+        mongo_db=env.get("MONGO_DB") or "rare_earth_inspector",
+        secret_key=secret,
+        server_selection_timeout_ms=_int(env, "MONGO_TIMEOUT_MS", 3000, minimum=100),
+        max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 15 * 1024 * 1024, minimum=1024),
+        max_image_pixels=_int(env, "MAX_IMAGE_PIXELS", 60_000_000, minimum=10_000),
+        clone_speed_kmh=_float(env, "CLONE_SPEED_KMH", 150.0, minimum=1.0),
+        mass_tolerance_pct=_float(env, "MASS_TOLERANCE_PCT", 2.0),
+        recovery_ceiling=_float(env, "RECOVERY_CEILING", 0.98, minimum=0.01),
+        response_days=_int(env, "RESPONSE_DAYS", 14, minimum=1),
+        access_token_minutes=_int(env, "ACCESS_TOKEN_MINUTES", 15, minimum=1),
+        seed_scale=scale,
+    )

@@ -1,0 +1,75 @@
+"""The MongoDB connection: one client per process, created lazily, or the embedded demo store."""
+import logging
+import os
+import threading
+
+import pymongo
+from pymongo.errors import PyMongoError
+from pymongo.write_concern import WriteConcern
+
+log = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_clients = {}  # (pid, uri) -> client; keyed by pid so a forked gunicorn worker never reuses its parent's sockets
+
+EVIDENCE_WRITE_CONCERN = WriteConcern(w="majority", j=True)
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached right now."""
+
+
+UNAVAILABLE_ERRORS = (PyMongoError, StoreUnavailable)
+
+
+def client_for(settings):
+    """Return this process's client for the settings' MONGO_URI, or the embedded mongomock client."""
+    key = (os.getpid(), settings.mongo_uri)
+    client = _clients.get(key)
+    if client is not None:
+        return client
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _new_client(settings)
+            _clients[key] = client
+    return client
+
+
+def _new_client(settings):
+    if settings.demo:
+        import mongomock
+        import mongomock.gridfs
+
+        mongomock.gridfs.enable_gridfs_integration()
+        log.warning("MONGO_URI is not set: using the embedded in-memory demo store. Demo data only, nothing is saved.")
+        return mongomock.MongoClient(tz_aware=True)
+    timeout = settings.server_selection_timeout_ms
+    return pymongo.MongoClient(
+        settings.mongo_uri,
+        uuidRepresentation="standard",
+        tz_aware=True,
+        serverSelectionTimeoutMS=timeout,
+        connectTimeoutMS=timeout,
+        socketTimeoutMS=max(timeout, 5000),
+        retryWrites=True,
+        appname="rare-earth-field-inspector",
+    )
+
+
+def database(settings, name=None):
+    """Return the named database (default MONGO_DB) on this process's client."""
+    return client_for(settings)[name or settings.mongo_db]
+
+
+def evidence(db, collection_name):
+    """Return a collection handle whose writes wait for a journaled majority."""
+    return db.get_collection(collection_name, write_concern=EVIDENCE_WRITE_CONCERN)
+
+
+def ping(db):
+    """Raise StoreUnavailable unless the database answers a ping."""
+    try:
+        db.command("ping")
+    except PyMongoError as exc:
+        raise StoreUnavailable(str(exc)) from exc
