@@ -1,0 +1,175 @@
+"""Turn raw scanned or typed label text into an Intake: a native batch code, a GS1 code, or why it is neither."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from biip import ParseError
+from biip.gs1_digital_link_uris import GS1DigitalLinkURI
+from biip.gs1_messages import GS1Message
+from biip.gtin import Gtin
+
+from inspector import batch_code
+
+MAX_LENGTH = 512
+RAW_KEPT = 200
+GS = "\x1d"  # FNC1 as scanners transmit it
+
+# ISO/IEC 15424 prefix (']' + code letter + modifier digit). We strip it ourselves because
+# biip.parse raises IndexError/ValueError on malformed ones such as ']' or ']Yx'.
+_SYMBOLOGY_ID = re.compile(r"\][A-Za-z][0-9]")
+_CONTROL = re.compile(r"[\x00-\x1c\x1e\x1f\x7f-\x9f]")
+_WEB_ADDRESS = re.compile(r"https?://", re.IGNORECASE)
+
+# biip's ParseError texts are written for developers; these turn the common ones into advice.
+_BIIP_ERRORS = [
+    (re.compile(r"GS1 AI \((\d+)\) (?:pattern|date)"),
+     "This GS1 code breaks the GS1 rules at field ({0}); scan it again or check the label."),
+    (re.compile(r"(?:Unknown|Failed to get) GS1 Application Identifier"),
+     "This GS1 code contains a field number that GS1 does not define; scan it again or check the label."),
+    (re.compile(r"Expected a primary identifier"),
+     "This web address is not a GS1 Digital Link: it has no product number (01) in its path."),
+    (re.compile(r"even number of path segments"),
+     "This GS1 Digital Link has a field with no value in its path; check the label."),
+    (re.compile(r"qualifier"),
+     "This GS1 Digital Link has path fields GS1 does not allow after the product number; check the label."),
+]
+_BIIP_FALLBACK = "This GS1 code could not be read; scan it again or type the code printed under the barcode."
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What one scanned or typed code turned out to be."""
+
+    kind: str
+    raw: str
+    batch_code: str | None = None
+    gtin: str | None = None
+    lot: str | None = None
+    serial: str | None = None
+    expiry: str | None = None
+    error: str | None = None
+    typo: bool = False
+
+    def lookup(self) -> dict | None:
+        """Return the MongoDB filter on `batches` that finds this code, or None when there is none."""
+        if self.kind == "native":
+            return {"_id": self.batch_code}
+        if self.kind == "gs1" and self.gtin:
+            # A lot names the batch itself; a serial names one package of it, so the lot wins.
+            if self.lot is not None:
+                return {"gs1.gtin": self.gtin, "gs1.lot": self.lot}
+            if self.serial is not None:
+                return {"gs1.gtin": self.gtin, "gs1.serial": self.serial}
+        return None
+
+
+def read_code(text: str) -> Intake:
+    """Parse raw label text into an Intake; never raises."""
+    if not isinstance(text, str):
+        return Intake(kind="malformed", raw="", error="The code is not text.")
+    raw = text[:RAW_KEPT]
+    if len(text) > MAX_LENGTH:
+        return _malformed(raw, f"The code is too long ({len(text)} characters; a label code has at most {MAX_LENGTH}).")
+    value = text.strip()  # also drops a leading FNC1 and a scanner's trailing CR/LF
+    if _SYMBOLOGY_ID.match(value):
+        value = value[3:].strip()
+    if not value:
+        return _malformed(raw, "The code is empty.")
+    control = _CONTROL.search(value)
+    if control:
+        return _malformed(
+            raw, f"The code contains a control character (U+{ord(control.group()):04X}) that no label carries; scan it again."
+        )
+    if value.startswith("("):
+        return _read_gs1(raw, value, GS1Message.parse_hri)
+    if _WEB_ADDRESS.match(value):
+        return _read_gs1(raw, value, GS1DigitalLinkURI.parse)
+    if value[0] in "0123456789":
+        return _read_element_strings(raw, value)
+    if batch_code.looks_native(value):
+        return _read_native(raw, value)
+    return _malformed(
+        raw,
+        "This is neither a batch code (they start with RE) nor a GS1 code; check what was scanned or type the code on the label.",
+    )
+
+
+def _malformed(raw: str, error: str, typo: bool = False) -> Intake:
+    return Intake(kind="malformed", raw=raw, error=error, typo=typo)
+
+
+def _read_native(raw: str, value: str) -> Intake:
+    try:
+        return Intake(kind="native", raw=raw, batch_code=batch_code.normalise(value))
+    except batch_code.BatchCodeError as exc:
+        return _malformed(raw, str(exc), typo=exc.typo)
+
+
+def _read_element_strings(raw: str, value: str) -> Intake:
+    if value.isdigit() and len(value) in (8, 12, 13, 14) and _is_gtin(value):
+        return _malformed(
+            raw,
+            "This barcode holds only a product number (GTIN), not a batch; scan the code that carries the batch (10) or serial (21).",
+        )
+    return _read_gs1(raw, value, GS1Message.parse, needs_separators=True)
+
+
+def _is_gtin(value: str) -> bool:
+    try:
+        Gtin.parse(value)
+    except ParseError:
+        return False
+    return True
+
+
+def _read_gs1(raw: str, value: str, parse, needs_separators: bool = False) -> Intake:
+    try:
+        elements = parse(value).element_strings
+    except (ParseError, ValueError, LookupError) as exc:
+        return _malformed(raw, _explain(str(exc)))
+    product = elements.get(ai="01")
+    if product is None:
+        return _malformed(raw, "This GS1 code has no product number (01), so it cannot identify a batch.")
+    if product.gtin is None:
+        # biip does not raise on a bad GTIN check digit inside (01); it only sets gtin_error.
+        return _malformed(
+            raw, f"The GTIN check digit fails for product number {product.value}; scan it again or check the printed number."
+        )
+    lot, serial, expiry = elements.get(ai="10"), elements.get(ai="21"), elements.get(ai="17")
+    if lot is None and serial is None:
+        return _malformed(raw, "This GS1 code has a product number (01) but no batch (10) or serial (21).")
+    if needs_separators and _runs_fields_together(value, elements):
+        return _malformed(
+            raw,
+            "This GS1 code has a variable-length field with no separator after it, so where it ends is unclear; scan the barcode again.",
+        )
+    return Intake(
+        kind="gs1",
+        raw=raw,
+        gtin=product.value,
+        lot=lot.value if lot else None,
+        serial=serial.value if serial else None,
+        expiry=expiry.date.isoformat() if expiry and expiry.date else None,
+    )
+
+
+def _runs_fields_together(value: str, elements) -> bool:
+    # Without an FNC1 after a variable-length field, biip cuts it at its maximum length and
+    # reads the rest as further fields: a guess we must not turn into a lookup key.
+    position = 0
+    for element in elements[:-1]:
+        position += len(element)
+        if element.ai.separator_required and value[position:position + 1] != GS:
+            return True
+        while value[position:position + 1] == GS:
+            position += 1
+    return False
+
+
+def _explain(biip_message: str) -> str:
+    for pattern, sentence in _BIIP_ERRORS:
+        match = pattern.search(biip_message)
+        if match:
+            return sentence.format(*match.groups())
+    return _BIIP_FALLBACK
