@@ -128,6 +128,9 @@ def _read_gs1(raw: str, value: str, parse, needs_separators: bool = False) -> In
         elements = parse(value).element_strings
     except (ParseError, ValueError, LookupError) as exc:
         return _malformed(raw, _explain(str(exc)))
+    for ai in ("01", "10", "21"):
+        if len({element.value for element in elements.filter(ai=ai)}) > 1:
+            return _malformed(raw, f"This GS1 code gives two different values for field ({ai}); check the label.")
     product = elements.get(ai="01")
     if product is None:
         return _malformed(raw, "This GS1 code has no product number (01), so it cannot identify a batch.")
