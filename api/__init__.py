@@ -1,0 +1,73 @@
+"""The HTTP face of the inspector: create_app() builds the Flask app with flask-smorest."""
+import logging
+import secrets
+import sys
+
+from flask import Flask
+from flask_smorest import Api
+
+from inspector.settings import SettingsError, load_settings
+
+from . import cli, docs_assets, errors, health, routes
+from .context import db, ensure_ready
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config=None):
+    """Build the app; config overrides environment settings (UPPER_CASE names, as in the environment)."""
+    config = dict(config or {})
+    try:
+        settings = load_settings()
+        overrides = {k.lower(): config.pop(k) for k in list(config) if k.lower() in settings.__dataclass_fields__}
+        settings = settings.with_overrides(**overrides)
+    except SettingsError as exc:
+        # One clear line, not a traceback: the operator's fix is in the environment.
+        sys.stderr.write(f"configuration error: {exc}\n")
+        raise SystemExit(2) from None
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = Flask(__name__, static_folder=None)
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
+        # Multipart framing adds a little over the file itself.
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 256 * 1024,
+        API_TITLE="Rare Earth Field Inspector",
+        API_VERSION="1.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL=docs_assets.URL,
+        SEED_DEMO=True,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(config)
+    app.extensions["inspector"] = {}
+
+    api = Api(app, spec_kwargs={"info": {"description": "Scan rare-earth batch codes, judge them, and work the findings."}})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "opaque"})
+    errors.register_error_handlers(app, api)
+    app.register_blueprint(health.blp)
+    app.register_blueprint(docs_assets.blp)
+    routes.register(app, api)
+    cli.register(app)
+
+    with app.app_context():
+        _prepare_store(app)
+    return app
+
+
+def _prepare_store(app):
+    settings = app.config["SETTINGS"]
+    try:
+        ensure_ready()
+    except Exception as exc:  # noqa: BLE001 - an unreachable database must not stop the process; /readyz reports it
+        log.warning("indexes not applied yet, database unreachable: %s", exc)
+        return
+    if settings.demo and app.config["SEED_DEMO"]:
+        from seed.loader import load_demo
+
+        summary = load_demo(db(), scale=settings.seed_scale)
+        log.warning("DEMO MODE: %s. Data lives in memory and is lost when the process stops.", summary)

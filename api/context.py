@@ -1,0 +1,27 @@
+"""Per-request access to settings and the database, for the HTTP layer."""
+import logging
+
+from flask import current_app
+
+from inspector import store
+from inspector.indexes import apply_indexes
+
+log = logging.getLogger(__name__)
+
+
+def settings():
+    """The validated settings of this app."""
+    return current_app.config["SETTINGS"]
+
+
+def db():
+    """This process's database handle for the app's settings."""
+    return store.database(settings())
+
+
+def ensure_ready():
+    """Apply indexes once per process, as soon as the database is reachable."""
+    state = current_app.extensions["inspector"]
+    if not state.get("indexes_applied"):
+        apply_indexes(db())
+        state["indexes_applied"] = True

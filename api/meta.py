@@ -1,0 +1,60 @@
+"""Service metadata and, in demo mode, the planted demo cases."""
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from inspector.reasons import REASONS
+
+from .context import db, settings
+from .errors import fail
+
+blp = Blueprint("meta", __name__, url_prefix="/api", description="Service metadata and demo cases.")
+
+
+class ReasonInfoSchema(ma.Schema):
+    code = ma.fields.String()
+    severity = ma.fields.String()
+    title = ma.fields.String()
+    meaning = ma.fields.String()
+
+
+class MetaSchema(ma.Schema):
+    demo = ma.fields.Boolean(metadata={"description": "True on the embedded store: demo data, not saved."})
+    notice = ma.fields.String(allow_none=True)
+    version = ma.fields.String()
+    dataset = ma.fields.Dict(allow_none=True)
+    reasons = ma.fields.List(ma.fields.Nested(ReasonInfoSchema))
+
+
+class DemoCaseSchema(ma.Schema):
+    code = ma.fields.String()
+    expected_status = ma.fields.String()
+    expected_reasons = ma.fields.List(ma.fields.String())
+    description = ma.fields.String()
+    scan = ma.fields.Dict(metadata={"description": "Scan context to send with the code (site, holder, mass, location)."})
+
+
+@blp.route("/meta")
+class Meta(MethodView):
+    @blp.response(200, MetaSchema, example={"demo": True, "notice": "Demo data, not saved.", "version": "1.0"})
+    def get(self):
+        """Say whether this is the demo store, and list the verdict reasons."""
+        demo = settings().demo
+        dataset = db().dataset_info.find_one({"_id": "current"}, {"_id": 0}) if demo else None
+        return {
+            "demo": demo,
+            "notice": "Demo data, not saved: everything is lost when the service stops." if demo else None,
+            "version": "1.0",
+            "dataset": dataset,
+            "reasons": [r.info() for r in REASONS.values()],
+        }
+
+
+@blp.route("/demo/cases")
+class DemoCases(MethodView):
+    @blp.response(200, DemoCaseSchema(many=True))
+    def get(self):
+        """List the planted demo cases, each with the verdict it must get (demo mode only)."""
+        if not settings().demo:
+            fail(404, "not_demo", "Demo cases exist only on the embedded demo store.")
+        return list(db().demo_cases.find({}, {"_id": 0}).sort("order", 1))

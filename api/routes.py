@@ -1,0 +1,7 @@
+"""Every API blueprint, registered in one place."""
+from . import meta
+
+
+def register(app, api):
+    """Register the resource blueprints on the smorest Api."""
+    api.register_blueprint(meta.blp)

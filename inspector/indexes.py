@@ -1,0 +1,50 @@
+"""Every MongoDB index the service relies on, declared in one place and applied idempotently."""
+from pymongo import ASCENDING as ASC, DESCENDING as DESC, IndexModel
+
+INDEXES = {
+    "enterprises": [
+        IndexModel([("province", ASC)], name="province"),
+        IndexModel([("roles", ASC)], name="roles"),
+    ],
+    "quotas": [
+        IndexModel([("enterprise_id", ASC), ("year", ASC), ("category", ASC), ("issue_batch", ASC)],
+                   name="enterprise_year_category_issue", unique=True),
+    ],
+    "batches": [
+        IndexModel([("gs1.gtin", ASC), ("gs1.lot", ASC)], name="gs1_lot", sparse=True),
+        IndexModel([("gs1.gtin", ASC), ("gs1.serial", ASC)], name="gs1_serial", sparse=True),
+        # Forward trace: $graphLookup from a batch to its children walks parent_codes.
+        IndexModel([("parent_codes", ASC)], name="parent_codes"),
+        IndexModel([("producer_id", ASC), ("produced_on", ASC)], name="producer_produced_on"),
+        IndexModel([("holder_id", ASC), ("status", ASC)], name="holder_status"),
+    ],
+    "movements": [
+        IndexModel([("batch_code", ASC), ("date", ASC)], name="batch_date"),
+        IndexModel([("from_id", ASC), ("period", ASC)], name="from_period"),
+        IndexModel([("to_id", ASC), ("period", ASC)], name="to_period"),
+        IndexModel([("doc_no", ASC)], name="doc_no"),
+    ],
+    "monthly_reports": [
+        IndexModel([("enterprise_id", ASC), ("period", ASC)], name="enterprise_period", unique=True),
+    ],
+    "production_periods": [
+        IndexModel([("enterprise_id", ASC), ("period", ASC)], name="enterprise_period", unique=True),
+    ],
+    "users": [
+        IndexModel([("username", ASC)], name="username", unique=True),
+        IndexModel([("enterprise_id", ASC)], name="enterprise", sparse=True),
+    ],
+    "scans": [
+        IndexModel([("inspector_id", ASC), ("client_id", ASC)], name="inspector_client_id", unique=True),
+        IndexModel([("batch_code", ASC), ("scanned_at", DESC)], name="batch_scanned_at"),
+        IndexModel([("inspector_id", ASC), ("received_at", DESC)], name="inspector_received_at"),
+    ],
+}
+
+
+def apply_indexes(db, declared=None):
+    """Create every declared index; re-running is a no-op because names and keys match."""
+    created = {}
+    for collection, models in (declared or INDEXES).items():
+        created[collection] = db[collection].create_indexes(models)
+    return created

@@ -1,0 +1,41 @@
+"""Ledger periods (YYYY-MM) and the 10th-of-month reporting deadline, in China Standard Time."""
+from datetime import datetime, timedelta, timezone
+
+CST = timezone(timedelta(hours=8), "CST")
+DEADLINE_DAY = 10
+
+
+def period_of(moment: datetime) -> str:
+    """Return the YYYY-MM period of a moment, in China time."""
+    local = moment.astimezone(CST) if moment.tzinfo else moment
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def next_period(period: str) -> str:
+    """Return the period after YYYY-MM."""
+    year, month = int(period[:4]), int(period[5:])
+    return f"{year + 1:04d}-01" if month == 12 else f"{year:04d}-{month + 1:02d}"
+
+
+def previous_period(period: str) -> str:
+    """Return the period before YYYY-MM."""
+    year, month = int(period[:4]), int(period[5:])
+    return f"{year - 1:04d}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
+
+
+def deadline_of(period: str) -> datetime:
+    """The last moment a period's ledger may be entered: the end of the 10th of the next month, China time."""
+    nxt = next_period(period)
+    return datetime(int(nxt[:4]), int(nxt[5:]), DEADLINE_DAY, 23, 59, 59, 999999, tzinfo=CST)
+
+
+def due_periods(now: datetime, count: int = 12) -> list[str]:
+    """The last `count` periods whose deadline has passed at `now`, newest first."""
+    period = previous_period(period_of(now))
+    if deadline_of(period) >= now:
+        period = previous_period(period)
+    out = []
+    for _ in range(count):
+        out.append(period)
+        period = previous_period(period)
+    return out

@@ -1,0 +1,147 @@
+"""The verdict rules: pure functions from ledger facts to the reasons that apply."""
+from datetime import datetime
+
+from .periods import deadline_of, due_periods, period_of
+from .reasons import REASONS
+
+STAGE_APPROVAL = {"ore": "mining", "compound": "separation"}
+RETIRED_STATUSES = ("consumed", "transformed", "exported", "seized", "recalled")
+
+
+def _day(moment: datetime) -> str:
+    return moment.date().isoformat()
+
+
+def approval_on(enterprise, stage, day):
+    """True/False when the stage needs a whitelist approval on that day; None when it needs none."""
+    needed = STAGE_APPROVAL.get(stage)
+    if needed is None:
+        return None
+    for a in (enterprise or {}).get("approvals", []):
+        if a["stage"] == needed and a["effective_from"] <= day and (a["effective_to"] is None or day <= a["effective_to"]):
+            return True
+    return False
+
+
+def allocation_t(enterprise, category, year):
+    """The enterprise's allocated tonnes REO for a year and category, over all issue batches."""
+    return sum(q["tonnes_reo"] for q in (enterprise or {}).get("quotas", [])
+               if q["year"] == year and q["category"] == category)
+
+
+def within_quota(batch, producer):
+    """True/False for a quota-bound batch that was produced within/over its producer's quota; None if not bound."""
+    category = batch.get("quota_category")
+    if not category or approval_on(producer, batch["stage"], batch["produced_on"]) is False:
+        return None
+    allocated = allocation_t(producer, category, batch["produced_on"].year)
+    return allocated > 0 and batch["quota_used_t"] <= allocated
+
+
+def producer_not_approved(batch, enterprises):
+    producer = enterprises.get(batch["producer_id"])
+    if approval_on(producer, batch["stage"], batch["produced_on"]) is False:
+        return REASONS["producer_not_approved"].found(
+            producer_id=batch["producer_id"], producer_name=_name(producer, batch["producer_id"]),
+            approval_stage=STAGE_APPROVAL[batch["stage"]], produced_on=_day(batch["produced_on"]),
+            approvals=[{"stage": a["stage"], "effective_from": _day(a["effective_from"]),
+                        "effective_to": _day(a["effective_to"]) if a["effective_to"] else None}
+                       for a in (producer or {}).get("approvals", [])])
+    return None
+
+
+def over_quota(batch, enterprises):
+    producer = enterprises.get(batch["producer_id"])
+    if within_quota(batch, producer) is False:
+        year = batch["produced_on"].year
+        return REASONS["over_quota"].found(
+            producer_id=batch["producer_id"], producer_name=_name(producer, batch["producer_id"]), year=year,
+            category=batch["quota_category"], allocated_t=allocation_t(producer, batch["quota_category"], year),
+            used_t=batch["quota_used_t"], produced_on=_day(batch["produced_on"]))
+    return None
+
+
+def tainted_lineage(ancestors, enterprises):
+    bad = []
+    for a in sorted(ancestors, key=lambda a: (a.get("generation", 0), a["_id"])):
+        failed = [r["code"] for r in (producer_not_approved(a, enterprises), over_quota(a, enterprises)) if r]
+        if failed:
+            bad.append({"code": a["_id"], "producer_id": a["producer_id"],
+                        "producer_name": _name(enterprises.get(a["producer_id"]), a["producer_id"]),
+                        "stage": a["stage"], "generation": a.get("generation"), "reasons": failed})
+    if not bad:
+        return None
+    reasons_text = ", ".join(sorted({r.replace("_", " ") for b in bad for r in b["reasons"]}))
+    return REASONS["tainted_lineage"].found(count=len(bad), first_code=bad[0]["code"],
+                                            first_producer=bad[0]["producer_name"], reasons_text=reasons_text,
+                                            ancestors=bad)
+
+
+def unrecorded_transfer(batch, found_holder_id, enterprises):
+    if found_holder_id and found_holder_id != batch["holder_id"]:
+        return REASONS["unrecorded_transfer"].found(
+            found_holder_id=found_holder_id, found_holder_name=_name(enterprises.get(found_holder_id), found_holder_id),
+            recorded_holder_id=batch["holder_id"],
+            recorded_holder_name=_name(enterprises.get(batch["holder_id"]), batch["holder_id"]))
+    return None
+
+
+def quantity_mismatch(batch, observed_kg, tolerance_pct):
+    if observed_kg is not None and observed_kg > batch["remaining_kg"] * (1 + tolerance_pct / 100):
+        return REASONS["quantity_mismatch"].found(observed_kg=observed_kg, remaining_kg=batch["remaining_kg"],
+                                                  tolerance_pct=tolerance_pct)
+    return None
+
+
+def retired_code(batch, site_type):
+    status = batch["status"]
+    # An exported lot seen at the port on its way out is where it should be.
+    if status in RETIRED_STATUSES and not (status == "exported" and site_type == "port"):
+        return REASONS["retired_code"].found(status=status, since=_day(batch["status_since"]))
+    return None
+
+
+def late_reporting(enterprise_ids, enterprises, now):
+    periods = due_periods(now, 12)
+    late = []
+    for eid in enterprise_ids:
+        e = enterprises.get(eid)
+        if not e:
+            continue
+        filed = {r["period"]: r["submitted_at"] for r in e.get("monthly_reports", [])}
+        missed = [{"period": p, "submitted_at": filed.get(p)} for p in sorted(periods)
+                  if p not in filed or filed[p] > deadline_of(p)]
+        if missed:
+            late.append({"enterprise_id": eid, "enterprise_name": e["name"], "periods": missed})
+    if not late:
+        return None
+    periods_text = "; ".join(
+        f"{x['enterprise_name']}: " + ", ".join(
+            f"{m['period']} ({'never entered' if m['submitted_at'] is None else 'entered late'})" for m in x["periods"])
+        for x in late)
+    names = " and ".join(x["enterprise_name"] for x in late)
+    return REASONS["late_reporting"].found(enterprise_name=names, periods_text=periods_text, enterprises=late)
+
+
+def mass_balance(batch, enterprises, ceiling):
+    if batch["stage"] == "ore":
+        return None
+    producer = enterprises.get(batch["producer_id"])
+    period = period_of(batch["produced_on"])
+    pp = next((p for p in (producer or {}).get("production_periods", []) if p["period"] == period), None)
+    if pp and pp["output_reo_kg"] > pp["input_reo_kg"] * ceiling:
+        return REASONS["mass_balance"].found(
+            producer_id=batch["producer_id"], producer_name=_name(producer, batch["producer_id"]), period=period,
+            output_reo_t=pp["output_reo_kg"] / 1000, input_reo_t=pp["input_reo_kg"] / 1000,
+            ceiling_pct=round(ceiling * 100, 1))
+    return None
+
+
+def no_export_record(batch, site, movements):
+    if site and site.get("type") == "port" and not any(m.get("kind") == "export" for m in movements):
+        return REASONS["no_export_record"].found(site_name=site.get("name") or "port", holder_id=batch["holder_id"])
+    return None
+
+
+def _name(enterprise, fallback):
+    return enterprise["name"] if enterprise else fallback

@@ -1,0 +1,125 @@
+"""Judging a scanned code: every reason that applies, the provenance and the quota, from two reads."""
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from . import rules
+from .code_intake import Intake
+from .lineage import ancestor_depths, fetch_batch, fetch_enterprises
+from .provenance import provenance
+from .quota import batch_quota
+from .reasons import REASONS, status_of
+
+
+@dataclass
+class ScanContext:
+    """Where, when and how a code was seen."""
+
+    scanned_at: datetime
+    site: dict | None = None
+    holder_enterprise_id: str | None = None
+    observed_mass_kg: float | None = None
+    location: dict | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class UnknownEnterprise(LookupError):
+    """The scan names a holder enterprise that does not exist."""
+
+
+@dataclass
+class Judgement:
+    """A verdict with what backs it."""
+
+    reasons: list
+    batch: dict | None
+    provenance: dict | None
+    quota: dict | None
+    batch_code: str | None
+
+    @property
+    def status(self):
+        return status_of(self.reasons)
+
+    def verdict(self):
+        return {"status": self.status, "reasons": self.reasons}
+
+
+def judge(db, intake: Intake, ctx: ScanContext, settings, now: datetime) -> Judgement:
+    """Judge one code in its scan context, on today's ledger."""
+    if intake.kind == "malformed":
+        reason = REASONS["malformed_code"].found(detail=intake.error, typo=intake.typo, text=intake.raw)
+        return Judgement([reason], None, None, None, None)
+    batch = fetch_batch(db, intake.lookup())
+    if batch is None:
+        if ctx.holder_enterprise_id:
+            _require_enterprise(db, ctx.holder_enterprise_id)
+        shown = intake.batch_code or intake.raw
+        reason = REASONS["unknown_code"].found(code=shown, form=intake.kind, gtin=intake.gtin, lot=intake.lot,
+                                               serial=intake.serial)
+        return Judgement([reason], None, None, None, None)
+
+    depths = ancestor_depths(batch)
+    for a in batch["ancestors"]:
+        a["generation"] = depths.get(a["_id"])
+    ids = {batch["producer_id"], batch["holder_id"], ctx.holder_enterprise_id}
+    ids |= {a["producer_id"] for a in batch["ancestors"]}
+    ids |= {m["from_id"] for m in batch["movements"]} | {m["to_id"] for m in batch["movements"]}
+    enterprises = fetch_enterprises(db, ids)
+    if ctx.holder_enterprise_id and ctx.holder_enterprise_id not in enterprises:
+        raise UnknownEnterprise(ctx.holder_enterprise_id)
+
+    site_type = (ctx.site or {}).get("type")
+    found = [
+        rules.producer_not_approved(batch, enterprises),
+        rules.over_quota(batch, enterprises),
+        rules.tainted_lineage(batch["ancestors"], enterprises),
+        rules.unrecorded_transfer(batch, ctx.holder_enterprise_id, enterprises),
+        rules.quantity_mismatch(batch, ctx.observed_mass_kg, settings.mass_tolerance_pct),
+        rules.retired_code(batch, site_type),
+        rules.late_reporting(_reporting_parties(batch, ctx), enterprises, now),
+        rules.mass_balance(batch, enterprises, settings.recovery_ceiling),
+        rules.no_export_record(batch, ctx.site, batch["movements"]),
+    ]
+    producer = enterprises.get(batch["producer_id"])
+    return Judgement(
+        reasons=[r for r in found if r],
+        batch=public_batch(batch, enterprises),
+        provenance=provenance(batch, enterprises),
+        quota=batch_quota(batch, producer),
+        batch_code=batch["_id"],
+    )
+
+
+def _reporting_parties(batch, ctx):
+    parties = [batch["producer_id"], batch["holder_id"], ctx.holder_enterprise_id]
+    return list(dict.fromkeys(p for p in parties if p))
+
+
+def _require_enterprise(db, enterprise_id):
+    if db.enterprises.count_documents({"_id": enterprise_id}, limit=1) == 0:
+        raise UnknownEnterprise(enterprise_id)
+
+
+def public_batch(batch, enterprises):
+    """The batch as clients see it."""
+    def name(eid):
+        return enterprises[eid]["name"] if eid in enterprises else eid
+
+    return {
+        "code": batch["_id"],
+        "stage": batch["stage"],
+        "product_type": batch["product_type"],
+        "mass_kg": batch["mass_kg"],
+        "remaining_kg": batch["remaining_kg"],
+        "reo_pct": batch["reo_pct"],
+        "producer_id": batch["producer_id"],
+        "producer_name": name(batch["producer_id"]),
+        "produced_on": batch["produced_on"].date().isoformat(),
+        "holder_id": batch["holder_id"],
+        "holder_name": name(batch["holder_id"]),
+        "status": batch["status"],
+        "status_since": batch["status_since"].date().isoformat(),
+        "parents": batch["parents"],
+        "gs1": batch.get("gs1"),
+        "quota_category": batch.get("quota_category"),
+    }

@@ -1,0 +1,1 @@
+"""The deterministic demo dataset: fictional enterprises, quotas, lineage, ledger and planted cases."""

@@ -1,0 +1,82 @@
+"""Build the demo dataset and load it into a database, idempotently."""
+import functools
+import logging
+import time
+from datetime import datetime, timedelta, timezone
+
+from pymongo import ReplaceOne
+
+from inspector.indexes import apply_indexes
+
+from .cases import Planter
+from .flow import generate_flow
+from .ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+SEED = 20250219  # the date of the source article; fixed so every load is the same
+DATASET_VERSION = 1
+CHUNK = 5000
+
+
+def today_utc():
+    """Midnight UTC today: the dataset's as-of date, so re-runs on the same day are identical."""
+    return datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@functools.lru_cache(maxsize=4)
+def build(scale="small", as_of=None):
+    """Return ({collection: documents}, cases) for a scale and as-of date (cached per process)."""
+    as_of = as_of or today_utc()
+    ledger = Ledger(SEED, as_of)
+    generate_flow(ledger, scale)
+    cases = Planter(ledger).plant()
+    return ledger.documents(), cases
+
+
+def load(db, scale="small", as_of=None, now=None):
+    """Load the dataset into db: upserts by fixed ids, so a re-run duplicates nothing. Returns a summary."""
+    started = time.perf_counter()
+    as_of = as_of or today_utc()
+    now = now or datetime.now(timezone.utc)
+    documents, cases = build(scale, as_of)
+    apply_indexes(db)
+    counts = {}
+    for collection, docs in documents.items():
+        if collection == "scans":
+            docs = [_fresh_scan(doc, now) for doc in docs]
+        counts[collection] = _upsert(db[collection], docs)
+    _upsert(db.demo_cases, [{**c, "_id": f"case-{c['order']:03d}"} for c in cases])
+    info = {"_id": "current", "scale": scale, "as_of": as_of, "version": DATASET_VERSION, "seed": SEED,
+            "counts": counts, "cases": len(cases), "loaded_at": now}
+    db.dataset_info.replace_one({"_id": "current"}, info, upsert=True)
+    seconds = time.perf_counter() - started
+    return {"scale": scale, "as_of": as_of.date().isoformat(), "seconds": round(seconds, 2), **counts}
+
+
+def _fresh_scan(doc, now):
+    """Seeded scans are placed minutes before the load, so the cloned-code cases work in a live demo."""
+    when = now - timedelta(minutes=doc["minutes_before_load"])
+    return {**doc, "scanned_at": when, "received_at": when}
+
+
+def _upsert(collection, docs):
+    if not docs:
+        return 0
+    if collection.estimated_document_count() == 0:
+        for i in range(0, len(docs), CHUNK):
+            collection.insert_many([dict(d) for d in docs[i:i + CHUNK]], ordered=False)
+    else:
+        for i in range(0, len(docs), CHUNK):
+            collection.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs[i:i + CHUNK]],
+                                  ordered=False)
+    return len(docs)
+
+
+def load_demo(db, scale="small"):
+    """Load the dataset and the demo users into the embedded store."""
+    from inspector.accounts import ensure_demo_users
+
+    summary = load(db, scale)
+    ensure_demo_users(db)
+    return summary
