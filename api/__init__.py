@@ -10,6 +10,7 @@ from inspector.settings import SettingsError, load_settings
 
 from . import cli, docs_assets, errors, health, routes
 from .context import db, ensure_ready
+from .json import IsoJSONProvider
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ def create_app(config=None):
         raise SystemExit(2) from None
 
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    Flask.json_provider_class = IsoJSONProvider
     app = Flask(__name__, static_folder=None)
     app.config.update(
         SETTINGS=settings,
@@ -41,7 +43,6 @@ def create_app(config=None):
         OPENAPI_SWAGGER_UI_PATH="/docs",
         OPENAPI_SWAGGER_UI_URL=docs_assets.URL,
         SEED_DEMO=True,
-        JSON_SORT_KEYS=False,
     )
     app.config.update(config)
     app.extensions["inspector"] = {}

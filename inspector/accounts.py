@@ -1,4 +1,5 @@
 """User accounts: argon2 password hashes, roles and scope, and the demo users."""
+import functools
 import uuid
 from datetime import datetime, timezone
 
@@ -40,7 +41,14 @@ def password_matches(stored_hash: str | None, password: str) -> bool:
         return False
 
 
-def create_user(db, username, password, role, enterprise_id=None, provinces=None, display_name=None, demo=False):
+@functools.lru_cache(maxsize=1)
+def _demo_password_hash():
+    # Demo users share one known password, so one hash per process serves them all.
+    return hash_password(DEMO_PASSWORD)
+
+
+def create_user(db, username, password, role, enterprise_id=None, provinces=None, display_name=None, demo=False,
+                password_hash=None):
     """Create a user; raise AccountError when the role or binding is wrong or the name is taken."""
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}")
@@ -56,7 +64,7 @@ def create_user(db, username, password, role, enterprise_id=None, provinces=None
         "_id": str(uuid.uuid4()),
         "username": username,
         "display_name": display_name or username,
-        "password_hash": hash_password(password),
+        "password_hash": password_hash or hash_password(password),
         "role": role,
         "enterprise_id": enterprise_id,
         "provinces": list(provinces) if provinces else None,
@@ -78,7 +86,8 @@ def ensure_demo_users(db):
     for spec in DEMO_USERS:
         if not find_user(db, spec["username"]):
             create_user(db, spec["username"], DEMO_PASSWORD, spec["role"], enterprise_id=spec.get("enterprise_id"),
-                        provinces=spec.get("provinces"), display_name=spec["display_name"], demo=True)
+                                provinces=spec.get("provinces"), display_name=spec["display_name"], demo=True,
+                        password_hash=_demo_password_hash())
 
 
 def public_user(user):

@@ -34,6 +34,10 @@ INDEXES = {
         IndexModel([("username", ASC)], name="username", unique=True),
         IndexModel([("enterprise_id", ASC)], name="enterprise", sparse=True),
     ],
+    "sessions": [
+        IndexModel([("refresh_hash", ASC)], name="refresh_hash", unique=True),
+        IndexModel([("user_id", ASC), ("device_id", ASC)], name="user_device"),
+    ],
     "scans": [
         IndexModel([("inspector_id", ASC), ("client_id", ASC)], name="inspector_client_id", unique=True),
         IndexModel([("batch_code", ASC), ("scanned_at", DESC)], name="batch_scanned_at"),

@@ -1,0 +1,244 @@
+"""Find every code in an inspector's photo: open it safely, then read it with zxing-cpp and zbar.
+
+Both decoders sit behind one interface and their results are normalised so they agree: GS1 symbols
+become bracketed HRI text "(01)...(10)...", UPC-A is reported as its 12 digits, and only the
+symbologies printed on our labels are accepted, each with a plausibility check, so that textures
+and printed patterns never produce a code.
+"""
+from __future__ import annotations
+
+import ctypes
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import zxingcpp
+from biip.gs1_messages import GS1Message
+from PIL import Image, ImageFilter, ImageOps
+from pyzbar import wrapper as zbar
+
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
+WORKING_SIDE = 2000
+NO_CODE_HINT = "No code found: move closer, avoid glare, or type the code."
+
+_ZX = zxingcpp.BarcodeFormat
+_ZXING_FORMATS = [_ZX.QRCode, _ZX.DataMatrix, _ZX.Code128, _ZX.EAN13, _ZX.EAN8, _ZX.UPCA]
+_ZXING_NAMES = {
+    _ZX.QRCode: "qr_code", _ZX.DataMatrix: "data_matrix", _ZX.Code128: "code_128",
+    _ZX.EAN13: "ean_13", _ZX.EAN8: "ean_8", _ZX.UPCA: "upc_a",
+}
+_ZBAR_NAMES = {
+    zbar.ZBarSymbol.QRCODE: "qr_code", zbar.ZBarSymbol.CODE128: "code_128",
+    zbar.ZBarSymbol.EAN13: "ean_13", zbar.ZBarSymbol.EAN8: "ean_8", zbar.ZBarSymbol.UPCA: "upc_a",
+}
+_ZBAR_MOD_GS1 = 1  # bit 0 of zbar_symbol_get_modifiers(): FNC1 in first position
+_ZBAR_CFG_X_DENSITY, _ZBAR_CFG_Y_DENSITY = 0x100, 0x101
+_GS = "\x1d"
+# A Code 128 read this short on a photo is far more likely a texture than a label.
+_MIN_CODE128_LENGTH = 4
+
+
+class PhotoError(ValueError):
+    """A photo the service cannot read."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class FoundCode:
+    """One code read from a photo."""
+
+    text: str
+    format: str
+    gs1: bool
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    """Every code found in a photo, and a hint for the inspector when there is none."""
+
+    codes: list[FoundCode]
+    hint: str | None
+
+
+# --- opening photos -------------------------------------------------------------------------------
+
+def open_photo(data: bytes, max_pixels: int = 60_000_000) -> Image.Image:
+    """Open JPEG, PNG or WebP bytes as an upright grayscale image no longer than WORKING_SIDE, or raise PhotoError."""
+    with warnings.catch_warnings():
+        # PIL only warns below 2 * MAX_IMAGE_PIXELS; we want a refusal, never a warning.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise _too_large(max_pixels) from None
+        except Exception:
+            raise PhotoError("unsupported_image", "This file is not a photo we can read: send a JPEG, PNG or WebP.") from None
+        width, height = image.size
+        if width * height > max_pixels:
+            raise _too_large(max_pixels)
+        if width < 1 or height < 1:
+            raise _broken()
+        try:
+            if image.format == "JPEG":
+                # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: far faster and lighter than a full decode.
+                scale = max(width, height) / WORKING_SIDE
+                if scale >= 2:
+                    image.draft("L", (round(width / scale), round(height / scale)))
+            image.load()
+            gray = _to_gray(image)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise _too_large(max_pixels) from None
+        except Exception:
+            raise _broken() from None
+    gray = _fit(gray, WORKING_SIDE)
+    return _upright(gray, image)
+
+
+def _too_large(max_pixels: int) -> PhotoError:
+    return PhotoError("image_too_large", f"This photo has more than {max_pixels // 1_000_000} million pixels: send a smaller one.")
+
+
+def _broken() -> PhotoError:
+    return PhotoError("broken_image", "This photo is damaged or incomplete: take it again.")
+
+
+def _to_gray(image: Image.Image) -> Image.Image:
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        # Transparent pixels often hold black: put the picture on white paper first.
+        rgba = image.convert("RGBA")
+        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(paper, rgba)
+    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+        return ImageOps.autocontrast(image.convert("I").point(lambda v: v / 256).convert("L"))
+    return image.convert("L")
+
+
+def _fit(gray: Image.Image, side: int) -> Image.Image:
+    longest = max(gray.size)
+    if longest <= side:
+        return gray
+    scale = side / longest
+    return gray.resize((max(1, round(gray.width * scale)), max(1, round(gray.height * scale))), Image.BILINEAR, reducing_gap=2.0)
+
+
+def _upright(gray: Image.Image, original: Image.Image) -> Image.Image:
+    # EXIF is read from the original file; a broken EXIF block only costs the rotation.
+    try:
+        orientation = original.getexif().get(0x0112, 1)
+        method = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+                  4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+                  6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+                  8: Image.Transpose.ROTATE_90}.get(int(orientation))
+    except Exception:
+        return gray
+    return gray.transpose(method) if method is not None else gray
+
+
+# --- decoding -------------------------------------------------------------------------------------
+
+def decode_photo(data: bytes, max_pixels: int = 60_000_000) -> DecodeResult:
+    """Open the photo bytes and return every code found in it (PhotoError when the photo is unreadable)."""
+    return decode_image(open_photo(data, max_pixels))
+
+
+def decode_image(image: Image.Image) -> DecodeResult:
+    """Return every code found in an already opened image."""
+    gray = _fit(_to_gray(image) if image.mode != "L" else image, WORKING_SIDE)
+    pixels = np.asarray(gray)
+    found: dict[str, FoundCode] = {}
+    for attempt in _attempts(pixels):
+        for code in attempt():
+            found.setdefault(code.text, code)
+        if found:
+            break
+    codes = list(found.values())
+    return DecodeResult(codes, None if codes else NO_CODE_HINT)
+
+
+def _attempts(pixels: np.ndarray):
+    yield lambda: _read_zxing(pixels) + _read_zbar(pixels)
+
+
+def _read_zxing(pixels: np.ndarray, **options) -> list[FoundCode]:
+    codes = []
+    for barcode in zxingcpp.read_barcodes(pixels, formats=_ZXING_FORMATS, **options):
+        fmt = _ZXING_NAMES.get(barcode.format)
+        if fmt is None or not barcode.valid:
+            continue
+        gs1 = barcode.content_type == zxingcpp.ContentType.GS1
+        code = _normalise(fmt, barcode.bytes.decode("latin-1"), gs1)
+        if code:
+            codes.append(code)
+    return codes
+
+
+_zbar_modifiers = zbar.zbar_function("zbar_symbol_get_modifiers", ctypes.c_uint, ctypes.POINTER(zbar.zbar_symbol))
+
+
+def _read_zbar(pixels: np.ndarray, density: int = 1) -> list[FoundCode]:
+    height, width = pixels.shape
+    data = np.ascontiguousarray(pixels).tobytes()
+    codes = []
+    scanner = zbar.zbar_image_scanner_create()
+    image = zbar.zbar_image_create()
+    try:
+        zbar.zbar_image_scanner_set_config(scanner, zbar.ZBarSymbol.NONE, zbar.ZBarConfig.CFG_ENABLE, 0)
+        for symbology in _ZBAR_NAMES:
+            zbar.zbar_image_scanner_set_config(scanner, symbology, zbar.ZBarConfig.CFG_ENABLE, 1)
+        zbar.zbar_image_scanner_set_config(scanner, zbar.ZBarSymbol.NONE, _ZBAR_CFG_X_DENSITY, density)
+        zbar.zbar_image_scanner_set_config(scanner, zbar.ZBarSymbol.NONE, _ZBAR_CFG_Y_DENSITY, density)
+        zbar.zbar_image_set_format(image, 0x30303859)  # 'Y800': 8-bit grayscale
+        zbar.zbar_image_set_size(image, width, height)
+        zbar.zbar_image_set_data(image, ctypes.cast(data, ctypes.c_void_p), len(data), None)
+        if zbar.zbar_scan_image(scanner, image) > 0:
+            symbol = zbar.zbar_image_first_symbol(image)
+            while symbol:
+                fmt = _ZBAR_NAMES.get(symbol.contents.type)
+                if fmt:
+                    raw = ctypes.string_at(zbar.zbar_symbol_get_data(symbol), zbar.zbar_symbol_get_data_length(symbol))
+                    gs1 = bool(_zbar_modifiers(symbol) & _ZBAR_MOD_GS1)
+                    code = _normalise(fmt, raw.decode("latin-1"), gs1)
+                    if code:
+                        codes.append(code)
+                symbol = zbar.zbar_symbol_next(symbol)
+    finally:
+        zbar.zbar_image_destroy(image)
+        zbar.zbar_image_scanner_destroy(scanner)
+    return codes
+
+
+# --- normalising ----------------------------------------------------------------------------------
+
+def _normalise(fmt: str, raw: str, gs1: bool) -> FoundCode | None:
+    """Turn one decoder read into a FoundCode both decoders agree on, or None when it is implausible."""
+    if gs1:
+        try:
+            hri = GS1Message.parse(raw).as_hri()
+        except Exception:
+            return None
+        return FoundCode(hri, "gs1_128" if fmt == "code_128" else fmt, True)
+    if fmt in ("ean_13", "ean_8", "upc_a"):
+        digits = raw
+        if fmt == "ean_13" and len(digits) == 13 and digits.startswith("0"):
+            fmt, digits = "upc_a", digits[1:]
+        if fmt == "upc_a" and len(digits) == 13 and digits.startswith("0"):
+            digits = digits[1:]
+        expected_length = {"ean_13": 13, "ean_8": 8, "upc_a": 12}[fmt]
+        if len(digits) != expected_length or not digits.isdigit() or not _gs1_check_digit_ok(digits):
+            return None
+        return FoundCode(digits, fmt, False)
+    if fmt == "code_128" and len(raw.strip()) < _MIN_CODE128_LENGTH:
+        return None
+    if not raw:
+        return None
+    return FoundCode(raw, fmt, False)
+
+
+def _gs1_check_digit_ok(digits: str) -> bool:
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(reversed(digits)))
+    return total % 10 == 0

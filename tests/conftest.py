@@ -1,0 +1,98 @@
+"""Fixtures in the flaskr style: every test gets its own database named by a uuid.
+
+The suite runs on the embedded store by default, and unchanged against a real MongoDB when MONGO_URI is set.
+"""
+import os
+import uuid
+
+import pytest
+
+from api import create_app
+from api.context import db as current_db
+from inspector import accounts
+
+REAL_MONGO = bool(os.environ.get("MONGO_URI"))
+TEST_SECRET = "test-secret-key-not-for-production"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "requires_mongo: needs a real MongoDB server (set MONGO_URI)")
+    config.addinivalue_line("markers", "browser: drives Debian's chromium through Playwright")
+
+
+def pytest_collection_modifyitems(config, items):
+    if REAL_MONGO:
+        return
+    skip = pytest.mark.skip(reason="needs a real MongoDB: set MONGO_URI to run it")
+    for item in items:
+        if "requires_mongo" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def app():
+    """An app on a fresh, empty database (indexes applied, no demo data)."""
+    name = f"test_{uuid.uuid4().hex}"
+    app = create_app({"MONGO_DB": name, "SEED_DEMO": False, "TESTING": True, "SECRET_KEY": TEST_SECRET})
+    yield app
+    with app.app_context():
+        database = current_db()
+        database.client.drop_database(name)
+
+
+@pytest.fixture
+def db(app):
+    """The test's database."""
+    with app.app_context():
+        yield current_db()
+
+
+@pytest.fixture
+def client(app):
+    """A real HTTP client against the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """The app's CLI runner."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def seeded(db):
+    """The test database loaded with the small demo dataset and the demo users; returns the planted cases."""
+    from seed.loader import load
+
+    load(db, "small")
+    accounts.ensure_demo_users(db)
+    return list(db.demo_cases.find({}, {"_id": 0}).sort("order", 1))
+
+
+def gen_user(db, username=None, role="inspector", password="pw-" + uuid.uuid4().hex[:8], **kwargs):
+    """Create a user and return (user, password)."""
+    username = username or f"{role}-{uuid.uuid4().hex[:6]}"
+    return accounts.create_user(db, username, password, role, **kwargs), password
+
+
+class AuthActions:
+    """Sign in through the real login endpoint and build Authorization headers."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username, password="demo", device_id=None):
+        response = self._client.post("/api/auth/login", json={"username": username, "password": password,
+                                                              "device_id": device_id or f"dev-{username}"})
+        assert response.status_code == 200, response.json
+        return response.json
+
+    def headers(self, username, password="demo", device_id=None):
+        token = self.login(username, password, device_id)["access_token"]
+        return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def auth(client):
+    """Sign-in helper."""
+    return AuthActions(client)

@@ -1,0 +1,138 @@
+"""The service skeleton: health, docs, meta, configuration and the demo dataset."""
+import subprocess
+import sys
+import time
+
+import pytest
+
+from api import create_app
+from inspector.reasons import REASONS
+
+
+def test_healthz_and_readyz_answer_on_a_reachable_database(client):
+    assert client.get("/healthz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json["status"] == "ready"
+
+
+def test_openapi_spec_and_offline_docs(client):
+    spec = client.get("/api/openapi.json")
+    assert spec.status_code == 200
+    assert spec.json["openapi"].startswith("3.")
+    assert "/api/meta" in spec.json["paths"]
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "cdn" not in html.lower()
+    # Every asset the page names is served by us.
+    for asset in ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"):
+        assert f"/api/docs/assets/{asset}" in html
+        assert client.get(f"/api/docs/assets/{asset}").status_code == 200
+
+
+def test_meta_lists_every_reason(client):
+    meta = client.get("/api/meta").json
+    assert {r["code"] for r in meta["reasons"]} == set(REASONS)
+    assert len(REASONS) == 12
+
+
+def test_demo_cases_cover_every_reason_three_times(seeded):
+    counts = {code: 0 for code in REASONS}
+    for case in seeded:
+        for reason in case["expected_reasons"]:
+            counts[reason] += 1
+    assert all(n >= 3 for n in counts.values()), counts
+    assert sum(1 for c in seeded if c["expected_status"] == "pass") >= 3
+
+
+def test_seed_load_is_idempotent(db):
+    from seed.loader import load
+
+    first = load(db, "small")
+    counts = {c: db[c].count_documents({}) for c in ("batches", "movements", "enterprises", "quotas")}
+    load(db, "small", force=True)
+    assert {c: db[c].count_documents({}) for c in counts} == counts
+    assert counts["batches"] == first["batches"]
+
+
+def test_seed_is_deterministic():
+    from seed.cases import Planter
+    from seed.flow import generate_flow
+    from seed.ledger import Ledger
+    from seed.loader import SEED, today_utc
+
+    def codes():
+        ledger = Ledger(SEED, today_utc())
+        generate_flow(ledger, "small")
+        Planter(ledger).plant()
+        return sorted(ledger.batches)
+
+    assert codes() == codes()
+
+
+def test_quotas_cover_2023_to_this_year_at_real_scale(seeded, db):
+    from datetime import datetime, timezone
+
+    years = set(db.quotas.distinct("year"))
+    assert years == set(range(2023, datetime.now(timezone.utc).year + 1))
+    biggest_2024 = db.quotas.find_one({"enterprise_id": "ENT-NSM", "year": 2024, "issue_batch": 1})
+    # The largest holder's 2024 first batch is about 94,580 t x 0.55 of its share; the yearly total is real scale.
+    total_2024 = sum(q["tonnes_reo"] for q in db.quotas.find({"enterprise_id": "ENT-NSM", "year": 2024}))
+    assert 90_000 < total_2024 < 100_000
+    assert biggest_2024["category"] == "mining_light"
+
+
+def test_demo_cases_endpoint_is_only_in_demo_mode(client, seeded):
+    response = client.get("/api/demo/cases")
+    assert response.status_code == 200
+    assert {"code", "expected_status", "expected_reasons", "description"} <= set(response.json[0])
+
+
+@pytest.mark.parametrize("env,needle", [
+    ({"MONGO_URI": "redis://localhost"}, "MONGO_URI"),
+    ({"MAX_UPLOAD_BYTES": "lots"}, "MAX_UPLOAD_BYTES"),
+    ({"MONGO_URI": "mongodb://localhost:27017"}, "SECRET_KEY"),
+])
+def test_invalid_configuration_refuses_to_start_with_one_line(env, needle, tmp_path):
+    code = "from api import create_app; create_app()"
+    base = {k: v for k, v in __import__("os").environ.items() if k not in ("MONGO_URI", "SECRET_KEY")}
+    result = subprocess.run([sys.executable, "-c", code], env={**base, **env}, capture_output=True, text=True,
+                            timeout=60, cwd=str(__import__("pathlib").Path(__file__).parent.parent))
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and needle in lines[0] and lines[0].startswith("configuration error")
+
+
+def test_unreachable_mongodb_gives_503_with_retry_after_quickly(monkeypatch):
+    # Port 9 on loopback has no MongoDB: the real driver path, failing fast.
+    monkeypatch.setenv("MONGO_URI", "mongodb://127.0.0.1:9/?directConnection=true")
+    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("MONGO_TIMEOUT_MS", "1500")
+    app = create_app({"MONGO_DB": "unreachable"})
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200
+    started = time.monotonic()
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.headers["Retry-After"]
+    login = client.post("/api/auth/login", json={"username": "a", "password": "b"})
+    elapsed = time.monotonic() - started
+    assert client.get("/api/meta").json["demo"] is False
+    for response in (login,):
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+        assert response.json["errors"]["error_code"] == "database_unavailable"
+    assert elapsed < 3 * 6
+
+
+def test_gunicorn_refuses_several_workers_in_embedded_mode(tmp_path):
+    import os
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "MONGO_URI"}
+    root = Path(__file__).parent.parent
+    result = subprocess.run([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--workers", "3",
+                             "--bind", "127.0.0.1:0", "api:create_app()"], env=env, cwd=root, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0
+    assert "exactly one worker" in result.stderr
