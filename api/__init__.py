@@ -8,7 +8,7 @@ from flask_smorest import Api
 
 from inspector.settings import SettingsError, load_settings
 
-from . import cli, docs_assets, errors, health, routes
+from . import cli, docs_assets, errors, health, routes, web
 from .context import db, ensure_ready
 from .json import IsoJSONProvider
 
@@ -51,6 +51,7 @@ def create_app(config=None):
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "opaque"})
     errors.register_error_handlers(app, api)
     app.register_blueprint(health.blp)
+    app.register_blueprint(web.blp)
     app.register_blueprint(docs_assets.blp)
     routes.register(app, api)
     cli.register(app)
