@@ -9,6 +9,8 @@ from pymongo.errors import DuplicateKeyError
 from .store import evidence
 
 GENESIS = "0" * 64
+HEAD_COLLECTION = "audit_head"
+HEAD_ID = "audit_log"
 _lock = threading.Lock()
 _heads = {}  # database name -> (seq, hash): this process's view of the chain's end, refreshed on conflict
 
@@ -35,6 +37,17 @@ def _read_head(db):
     return (last["_id"], last["hash"]) if last else (0, GENESIS)
 
 
+def _advance_head(db, entry):
+    # The chain alone cannot show that its tail was cut off; this separate record of the newest entry can.
+    # It is written after the entry, so a crash in between leaves the head one behind, never ahead.
+    heads = evidence(db, HEAD_COLLECTION)
+    try:
+        heads.update_one({"_id": HEAD_ID, "seq": {"$lt": entry["_id"]}},
+                         {"$set": {"seq": entry["_id"], "hash": entry["hash"], "at": entry["at"]}}, upsert=True)
+    except DuplicateKeyError:
+        pass  # a newer entry already moved the head
+
+
 def record(db, actor, action, target, details=None, now=None):
     """Append one entry; actor is a session-like dict (user_id, username, role, device_id) or None for the system."""
     actor = actor or {}
@@ -54,15 +67,27 @@ def record(db, actor, action, target, details=None, now=None):
             except DuplicateKeyError:
                 head = _read_head(db)  # another process appended first
                 continue
+            _advance_head(db, entry)
             _heads[db.name] = (entry["_id"], entry["hash"])
             return entry
     raise RuntimeError("could not append to the audit log after 20 attempts")
 
 
+def entry_count(db):
+    """How many entries the log holds."""
+    return db.audit_log.count_documents({})
+
+
+def head(db):
+    """The recorded newest entry as {seq, hash, at}, or None for an empty log."""
+    return db[HEAD_COLLECTION].find_one({"_id": HEAD_ID}, {"_id": 0})
+
+
 def verify(db):
-    """Walk the chain; return a list of problems, each naming the entry (empty when intact)."""
+    """Walk the chain and check its recorded head; return a list of problems, each naming the entry."""
     problems = []
-    expected_seq, prev = 1, GENESIS
+    recorded = head(db)
+    expected_seq, prev, last_seq = 1, GENESIS, 0
     for entry in db.audit_log.find().sort("_id", 1):
         if entry["_id"] != expected_seq:
             problems.append(f"entry {expected_seq} is missing (next found is {entry['_id']}): deleted or reordered")
@@ -70,5 +95,11 @@ def verify(db):
             problems.append(f"entry {entry['_id']} does not follow the entry before it: deleted, inserted or reordered")
         if entry_hash(entry) != entry.get("hash"):
             problems.append(f"entry {entry['_id']} ({entry.get('action')}) was edited after it was written")
-        expected_seq, prev = entry["_id"] + 1, entry.get("hash")
+        if recorded and entry["_id"] == recorded["seq"] and entry.get("hash") != recorded["hash"]:
+            problems.append(f"entry {entry['_id']} is not the entry the head record names: replaced or rewritten")
+        expected_seq, prev, last_seq = entry["_id"] + 1, entry.get("hash"), entry["_id"]
+    if recorded and last_seq < recorded["seq"]:
+        problems.append(f"entries {last_seq + 1} to {recorded['seq']} are missing: the end of the log was cut off")
+    elif not recorded and last_seq:
+        problems.append("the head record is missing: the log cannot be checked for a cut-off end")
     return problems

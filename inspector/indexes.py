@@ -37,6 +37,21 @@ INDEXES = {
     "sessions": [
         IndexModel([("refresh_hash", ASC)], name="refresh_hash", unique=True),
         IndexModel([("user_id", ASC), ("device_id", ASC)], name="user_device"),
+        # Sessions past their refresh expiry are dead; a week later they are cleared away.
+        IndexModel([("refresh_expires_at", ASC)], name="refresh_expiry_ttl", expireAfterSeconds=7 * 86400),
+    ],
+    "findings": [
+        IndexModel([("inspector_id", ASC), ("client_id", ASC)], name="inspector_client_id", unique=True),
+        IndexModel([("status", ASC), ("observed_at", DESC)], name="status_observed_at"),
+        IndexModel([("enterprise_id", ASC), ("status", ASC), ("observed_at", DESC)], name="enterprise_status_observed_at"),
+        IndexModel([("province", ASC), ("status", ASC), ("observed_at", DESC)], name="province_status_observed_at"),
+        IndexModel([("inspector_id", ASC), ("observed_at", DESC)], name="inspector_observed_at"),
+        IndexModel([("discrepancies", ASC), ("observed_at", DESC)], name="discrepancies_observed_at"),
+        IndexModel([("status", ASC), ("deadline", ASC)], name="status_deadline"),  # overdue
+        IndexModel([("observed_at", DESC)], name="observed_at"),
+    ],
+    "finding_attachments": [
+        IndexModel([("finding_id", ASC), ("sha256", ASC)], name="finding_sha256", unique=True),
     ],
     "scans": [
         IndexModel([("inspector_id", ASC), ("client_id", ASC)], name="inspector_client_id", unique=True),

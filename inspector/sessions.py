@@ -7,6 +7,9 @@ from datetime import datetime, timedelta, timezone
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 REFRESH_DAYS = 30
+# What a device list shows; never the refresh hash.
+PUBLIC_FIELDS = ("_id", "user_id", "username", "device_id", "device_name", "created_at", "last_used_at",
+                 "refresh_expires_at", "revoked_at", "revoked_reason")
 
 
 class InvalidToken(Exception):
@@ -35,6 +38,7 @@ def open_session(db, user, device_id, device_name, secret_key, access_minutes, n
         "role": user["role"],
         "enterprise_id": user.get("enterprise_id"),
         "provinces": user.get("provinces"),
+        "must_change_password": bool(user.get("must_change_password")),
         "device_id": device_id,
         "device_name": device_name,
         "refresh_hash": _digest(refresh),
@@ -44,7 +48,7 @@ def open_session(db, user, device_id, device_name, secret_key, access_minutes, n
         "revoked_at": None,
     }
     db.sessions.insert_one(session)
-    return tokens_for(session, refresh, secret_key, access_minutes)
+    return session, tokens_for(session, refresh, secret_key, access_minutes)
 
 
 def tokens_for(session, refresh, secret_key, access_minutes):
@@ -53,7 +57,8 @@ def tokens_for(session, refresh, secret_key, access_minutes):
     return {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
             "expires_in": access_minutes * 60, "role": session["role"], "username": session["username"],
             "enterprise_id": session.get("enterprise_id"), "provinces": session.get("provinces"),
-            "device_id": session["device_id"], "session_id": session["_id"]}
+            "device_id": session["device_id"], "session_id": session["_id"],
+            "must_change_password": bool(session.get("must_change_password"))}
 
 
 def authenticate(db, access_token, secret_key, access_minutes):
@@ -64,10 +69,10 @@ def authenticate(db, access_token, secret_key, access_minutes):
         raise InvalidToken("The access token has expired; refresh it or sign in again.") from None
     except BadSignature:
         raise InvalidToken("The access token is not valid.") from None
-    if not isinstance(claims, dict) or "sid" not in claims:
+    if not isinstance(claims, dict) or not isinstance(claims.get("sid"), str):
         raise InvalidToken("The access token is not valid.")
     session = db.sessions.find_one({"_id": claims["sid"]})
-    if not session or session["revoked_at"] is not None:
+    if not session or session["revoked_at"] is not None or session["user_id"] != claims.get("uid"):
         raise InvalidToken("This session was signed out or revoked; sign in again.")
     return session
 
@@ -78,13 +83,34 @@ def refresh_session(db, refresh_token, secret_key, access_minutes, now=None):
     session = db.sessions.find_one({"refresh_hash": _digest(refresh_token or "")})
     if not session or session["revoked_at"] is not None or session["refresh_expires_at"] < now:
         raise InvalidToken("The refresh token is not valid; sign in again.")
+    # Disabling a user revokes its sessions; this closes the race with a sign-in running at that moment.
+    if not db.users.count_documents({"_id": session["user_id"], "disabled": False}, limit=1):
+        revoke(db, {"_id": session["_id"]}, "user disabled", now)
+        raise InvalidToken("The refresh token is not valid; sign in again.")
     new_refresh = secrets.token_urlsafe(32)
     # The old hash is in the filter, so two racing refreshes cannot both win.
-    result = db.sessions.update_one({"_id": session["_id"], "refresh_hash": session["refresh_hash"]},
+    result = db.sessions.update_one({"_id": session["_id"], "refresh_hash": session["refresh_hash"],
+                                     "revoked_at": None},
                                     {"$set": {"refresh_hash": _digest(new_refresh), "last_used_at": now}})
     if result.modified_count != 1:
         raise InvalidToken("The refresh token was already used; sign in again.")
     return tokens_for(session, new_refresh, secret_key, access_minutes)
+
+
+def live_sessions(db, user_id):
+    """The user's signed-in devices, most recently used first."""
+    cursor = db.sessions.find({"user_id": user_id, "revoked_at": None}).sort("last_used_at", -1)
+    return [public_session(s) for s in cursor]
+
+
+def find_session(db, session_id):
+    """Return a session by id, or None."""
+    return db.sessions.find_one({"_id": session_id})
+
+
+def public_session(session):
+    """The fields of a session that its owner or an administrator may see."""
+    return {k: session.get(k) for k in PUBLIC_FIELDS}
 
 
 def revoke(db, query, reason, now=None):

@@ -48,6 +48,9 @@ class Settings:
     recovery_ceiling: float = 0.98
     response_days: int = 14
     access_token_minutes: int = 15
+    login_failure_limit: int = 10
+    login_address_failure_limit: int = 100
+    login_failure_minutes: int = 15
     seed_scale: str = "small"
     extra: dict = field(default_factory=dict)
 
@@ -92,5 +95,8 @@ def load_settings(env=None) -> Settings:
         recovery_ceiling=_float(env, "RECOVERY_CEILING", 0.98, minimum=0.01),
         response_days=_int(env, "RESPONSE_DAYS", 14, minimum=1),
         access_token_minutes=_int(env, "ACCESS_TOKEN_MINUTES", 15, minimum=1),
+        login_failure_limit=_int(env, "LOGIN_FAILURE_LIMIT", 10, minimum=1),
+        login_address_failure_limit=_int(env, "LOGIN_ADDRESS_FAILURE_LIMIT", 100, minimum=1),
+        login_failure_minutes=_int(env, "LOGIN_FAILURE_MINUTES", 15, minimum=1),
         seed_scale=scale,
     )

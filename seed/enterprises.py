@@ -81,29 +81,31 @@ ENTERPRISES = [
 # Published 2023-2024 totals (t REO); later years are synthetic, growing 5% a year.
 NATIONAL_TOTALS = {2023: {"mining": 255_000, "separation": 243_850}, 2024: {"mining": 270_000, "separation": 254_000}}
 
-# Share of the national mining or separation total held by each enterprise and category.
-# NSM: 94,580 t of 270,000 (2024 first batch, all light); WHM: 30,280 light + 10,140 ion-adsorption.
+# Shares of the national mining or separation total. The 2024 first batch (half the year: 135,000 t mining,
+# 127,000 t separation) went to two groups: the largest mined 94,580 t (all light) and separated 88,010 t; the
+# second mined 40,420 t (30,280 light + 10,140 ion-adsorption) and separated 38,990 t. Here the second group's
+# share is spread over its member mines and separators, so light and ion-adsorption totals stay real.
 QUOTA_SHARES = {
-    ("ENT-NSM", "mining_light"): 0.3503,
-    ("ENT-WHM", "mining_light"): 0.1121,
-    ("ENT-WHM", "mining_medium_heavy"): 0.0376,
-    ("ENT-CPM", "mining_light"): 0.0900,
-    ("ENT-SHI", "mining_medium_heavy"): 0.0500,
-    ("ENT-RSR", "mining_medium_heavy"): 0.0400,
-    ("ENT-JRM", "mining_medium_heavy"): 0.0300,
-    ("ENT-ERR", "mining_medium_heavy"): 0.0150,
-    ("ENT-LSM", "mining_medium_heavy"): 0.0100,
-    ("ENT-BPS", "separation"): 0.3465,
-    ("ENT-HSW", "separation"): 0.1535,
-    ("ENT-RRS", "separation"): 0.0800,
-    ("ENT-LKS", "separation"): 0.0300,
-    ("ENT-GVS", "separation"): 0.0400,
-    ("ENT-SSP", "separation"): 0.0250,
-    ("ENT-GLR", "separation"): 0.0200,
+    ("ENT-NSM", "mining_light"): 94_580 / 135_000,
+    ("ENT-WHM", "mining_light"): 0.1400,
+    ("ENT-CPM", "mining_light"): 30_280 / 135_000 - 0.1400,
+    ("ENT-WHM", "mining_medium_heavy"): 0.0300,
+    ("ENT-SHI", "mining_medium_heavy"): 0.0200,
+    ("ENT-RSR", "mining_medium_heavy"): 0.0120,
+    ("ENT-JRM", "mining_medium_heavy"): 0.0100,
+    ("ENT-ERR", "mining_medium_heavy"): 0.0020,
+    ("ENT-LSM", "mining_medium_heavy"): 10_140 / 135_000 - 0.0740,
+    ("ENT-BPS", "separation"): 88_010 / 127_000,
+    ("ENT-HSW", "separation"): 0.2000,
+    ("ENT-RRS", "separation"): 0.0500,
+    ("ENT-LKS", "separation"): 0.0150,
+    ("ENT-GVS", "separation"): 0.0170,
+    ("ENT-SSP", "separation"): 0.0150,
+    ("ENT-GLR", "separation"): 38_990 / 127_000 - 0.2970,
 }
 
-# Second issue batches arrive later in the year; the first carries most of the quota.
-ISSUE_BATCHES = [(1, 2, 20, 0.55), (2, 8, 15, 0.45)]  # (issue_batch, month, day, share)
+# Two issue batches a year; the first is half of the year's total, as in 2024.
+ISSUE_BATCHES = [(1, 2, 20, 0.5), (2, 8, 15, 0.5)]  # (issue_batch, month, day, share)
 
 
 def national_total(year, kind):

@@ -100,7 +100,8 @@ class Ledger:
                     issued_on = datetime(year, month, day, tzinfo=timezone.utc)
                     if issued_on > self.as_of:
                         continue
-                    tonnes = round(total * share) if issue_batch == 1 else total - round(total * (1 - share))
+                    first = round(total * ISSUE_BATCHES[0][3])
+                    tonnes = first if issue_batch == 1 else total - first
                     docs.append({
                         "_id": f"Q-{year}-{issue_batch}-{eid}-{category}",
                         "enterprise_id": eid, "year": year, "issue_batch": issue_batch,

@@ -77,10 +77,12 @@ def test_quotas_cover_2023_to_this_year_at_real_scale(seeded, db):
     years = set(db.quotas.distinct("year"))
     assert years == set(range(2023, datetime.now(timezone.utc).year + 1))
     biggest_2024 = db.quotas.find_one({"enterprise_id": "ENT-NSM", "year": 2024, "issue_batch": 1})
-    # The largest holder's 2024 first batch is about 94,580 t x 0.55 of its share; the yearly total is real scale.
-    total_2024 = sum(q["tonnes_reo"] for q in db.quotas.find({"enterprise_id": "ENT-NSM", "year": 2024}))
-    assert 90_000 < total_2024 < 100_000
+    assert abs(biggest_2024["tonnes_reo"] - 94_580) <= 1
     assert biggest_2024["category"] == "mining_light"
+    for year, mining, separation in ((2023, 255_000, 243_850), (2024, 270_000, 254_000)):
+        quotas = list(db.quotas.find({"year": year}))
+        assert abs(sum(q["tonnes_reo"] for q in quotas if q["category"] != "separation") - mining) <= 10
+        assert abs(sum(q["tonnes_reo"] for q in quotas if q["category"] == "separation") - separation) <= 10
 
 
 def test_demo_cases_endpoint_is_only_in_demo_mode(client, seeded):

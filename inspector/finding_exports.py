@@ -1,0 +1,154 @@
+"""The filtered findings log as CSV, XLSX or GeoJSON, produced row by row so memory stays flat at any size."""
+import csv
+import io
+import json
+import tempfile
+from datetime import datetime, timezone
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from . import workflow
+from .findings import sort_spec
+
+FORMATS = {"csv": ("text/csv; charset=utf-8", "csv"),
+           "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+           "geojson": ("application/geo+json", "geojson")}
+# Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_PROJECTION = {"timeline": 0, "payload_hash": 0, "_etag": 0}
+FLUSH_ROWS = 500
+READ_BATCH = 1000
+FILE_CHUNK = 64 * 1024
+
+COLUMNS = (
+    ("id", lambda d: d["_id"]),
+    ("status", lambda d: d["status"]),
+    ("observed_at_utc", lambda d: d.get("observed_at")),
+    ("received_at_utc", lambda d: d.get("received_at")),
+    ("enterprise_id", lambda d: d.get("enterprise_id")),
+    ("enterprise_name", lambda d: d.get("enterprise_name")),
+    ("province", lambda d: d.get("province")),
+    ("site_type", lambda d: (d.get("site") or {}).get("type")),
+    ("site_name", lambda d: (d.get("site") or {}).get("name")),
+    ("lat", lambda d: (d.get("location") or {}).get("lat")),
+    ("lon", lambda d: (d.get("location") or {}).get("lon")),
+    ("accuracy_m", lambda d: (d.get("location") or {}).get("accuracy_m")),
+    ("inspector", lambda d: d.get("inspector")),
+    ("discrepancies", lambda d: "; ".join(d.get("discrepancies") or [])),
+    ("batch_codes", lambda d: "; ".join(d.get("batch_codes") or [])),
+    ("observed_mass_kg", lambda d: d.get("observed_mass_kg")),
+    ("severity", lambda d: d.get("severity")),
+    ("deadline_utc", lambda d: d.get("deadline")),
+    ("outcome", lambda d: d.get("outcome") or d.get("dismiss_reason")),
+    ("attachments", lambda d: len(d.get("attachments") or [])),
+    ("notes", lambda d: d.get("notes")),
+)
+HEADER = [name for name, _ in COLUMNS] + ["overdue"]
+
+
+def export_documents(db, query, sort=None):
+    """The findings to export, read from the database in batches."""
+    return db.findings.find(query, EXPORT_PROJECTION).sort(sort_spec(sort)).batch_size(READ_BATCH)
+
+
+def row(doc, now):
+    """One finding as a list of plain values (datetimes as UTC)."""
+    values = [_utc(get(doc)) for _, get in COLUMNS]
+    return values + [workflow.is_overdue(doc, now)]
+
+
+def _utc(value):
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return value
+
+
+def neutralise(value):
+    """Text a spreadsheet would run as a formula gets a leading apostrophe; other values pass unchanged."""
+    if isinstance(value, str) and value.lstrip(" ")[:1] in FORMULA_TRIGGERS:
+        return "'" + value
+    return value
+
+
+def _csv_cell(value):
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if value is None:
+        return ""
+    return neutralise(value)
+
+
+def csv_chunks(docs, now):
+    """Yield the CSV (UTF-8 with BOM, so spreadsheets read accents) a few hundred rows at a time."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow(HEADER)
+    for count, doc in enumerate(docs, 1):
+        writer.writerow([_csv_cell(v) for v in row(doc, now)])
+        if count % FLUSH_ROWS == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def _xlsx_cell(value):
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)  # Excel has no time zones; the header says UTC
+    if isinstance(value, str):
+        return neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))
+    return value
+
+
+def xlsx_chunks(docs, now):
+    """Yield an XLSX built with openpyxl's write-only mode, whose rows go to disk as they are added."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("findings")
+    sheet.append(HEADER)
+    for doc in docs:
+        sheet.append([_xlsx_cell(v) for v in row(doc, now)])
+    with tempfile.TemporaryFile() as out:
+        workbook.save(out)
+        out.seek(0)
+        while chunk := out.read(FILE_CHUNK):
+            yield chunk
+
+
+def _json_value(value):
+    return value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
+
+
+def feature(doc, now):
+    """One finding as a GeoJSON Feature (RFC 7946: [lon, lat]; no location gives a null geometry)."""
+    location = doc.get("location") or {}
+    geometry = None
+    if location.get("lat") is not None and location.get("lon") is not None:
+        geometry = {"type": "Point", "coordinates": [location["lon"], location["lat"]]}
+    properties = {name: _json_value(v) for name, v in zip(HEADER, row(doc, now))}
+    properties["discrepancies"] = list(doc.get("discrepancies") or [])
+    properties["batch_codes"] = list(doc.get("batch_codes") or [])
+    return {"type": "Feature", "id": doc["_id"], "geometry": geometry, "properties": properties}
+
+
+def geojson_chunks(docs, now):
+    """Yield a GeoJSON FeatureCollection, one batch of features at a time."""
+    yield b'{"type":"FeatureCollection","features":['
+    batch, first = [], True
+    for doc in docs:
+        batch.append(json.dumps(feature(doc, now), ensure_ascii=False, separators=(",", ":")))
+        if len(batch) == FLUSH_ROWS:
+            yield (("" if first else ",") + ",".join(batch)).encode("utf-8")
+            batch, first = [], False
+    if batch:
+        yield (("" if first else ",") + ",".join(batch)).encode("utf-8")
+    yield b"]}"
+
+
+WRITERS = {"csv": csv_chunks, "xlsx": xlsx_chunks, "geojson": geojson_chunks}
+
+
+def export_chunks(fmt, docs, now=None):
+    """Yield the export in the format asked for."""
+    return WRITERS[fmt](docs, now or datetime.now(timezone.utc))

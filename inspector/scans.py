@@ -1,0 +1,136 @@
+"""Recording scans: judge the code on today's data, catch clones, store the verdict as it was, idempotently."""
+import hashlib
+import json
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pymongo.errors import DuplicateKeyError
+
+from . import audit
+from .code_intake import read_code
+from .reasons import REASONS, status_of
+from .verdict import ScanContext, judge
+
+CLONE_WINDOW = timedelta(hours=48)  # no two places in the field are more than ~7,000 km apart at 150 km/h
+CLONE_MIN_KM = 1.0
+
+
+class ScanConflict(Exception):
+    """The client_id was already used for a different scan."""
+
+
+@dataclass
+class ScanRequest:
+    """One scan as the device sent it."""
+
+    client_id: str
+    code: str
+    scanned_at: datetime
+    site: dict | None = None
+    location: dict | None = None
+    observed_mass_kg: float | None = None
+    holder_enterprise_id: str | None = None
+    photo_codes: list | None = None
+    photo_sha256: str | None = None
+
+    def fingerprint(self):
+        """A digest of everything the device said, so a replay can be told from a different scan."""
+        body = {"code": self.code, "scanned_at": self.scanned_at.isoformat(), "site": self.site,
+                "location": self.location, "observed_mass_kg": self.observed_mass_kg,
+                "holder_enterprise_id": self.holder_enterprise_id, "photo_sha256": self.photo_sha256}
+        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def distance_km(a, b):
+    """Great-circle distance between two {lat, lon} points."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (a["lat"], a["lon"], b["lat"], b["lon"]))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 6371.0 * 2 * math.asin(math.sqrt(min(1.0, h)))
+
+
+def _gap_text(minutes):
+    if minutes < 90:
+        return f"{minutes:.0f} minutes"
+    return f"{minutes / 60:.1f} hours"
+
+
+def clone_reason(db, batch_code, scanned_at, location, speed_bound_kmh):
+    """The cloned_code reason when an earlier or later scan of this batch is too far away for the time between."""
+    if not location:
+        return None
+    nearby_in_time = db.scans.find(
+        {"batch_code": batch_code, "scanned_at": {"$gte": scanned_at - CLONE_WINDOW, "$lte": scanned_at + CLONE_WINDOW},
+         "location": {"$ne": None}},
+        {"_id": 1, "scanned_at": 1, "location": 1, "site": 1},
+    ).sort("scanned_at", -1).limit(50)
+    worst = None
+    for other in nearby_in_time:
+        slack = ((location.get("accuracy_m") or 0) + (other["location"].get("accuracy_m") or 0)) / 1000
+        km = max(0.0, distance_km(location, other["location"]) - slack)
+        if km < CLONE_MIN_KM:
+            continue
+        other_at = other["scanned_at"]
+        if other_at.tzinfo is None:
+            other_at = other_at.replace(tzinfo=scanned_at.tzinfo)
+        hours = max(abs((scanned_at - other_at).total_seconds()) / 3600, 1 / 60)
+        speed = km / hours
+        if speed > speed_bound_kmh and (worst is None or speed > worst["speed_kmh"]):
+            worst = {"other_scan_id": other["_id"], "other_site": (other.get("site") or {}).get("name"),
+                     "distance_km": round(km, 1), "gap_minutes": round(hours * 60, 1), "speed_kmh": round(speed),
+                     "gap_text": _gap_text(hours * 60), "bound_kmh": speed_bound_kmh}
+    return REASONS["cloned_code"].found(**worst) if worst else None
+
+
+def record_scan(db, principal, req: ScanRequest, settings, now):
+    """Judge and store a scan; return (stored scan, created). Raise ScanConflict on a reused client_id."""
+    intake = read_code(req.code)
+    ctx = ScanContext(scanned_at=req.scanned_at, site=req.site, holder_enterprise_id=req.holder_enterprise_id,
+                      observed_mass_kg=req.observed_mass_kg, location=req.location)
+    judgement = judge(db, intake, ctx, settings, now)
+    reasons = list(judgement.reasons)
+    if judgement.batch_code:
+        cloned = clone_reason(db, judgement.batch_code, req.scanned_at, req.location, settings.clone_speed_kmh)
+        if cloned:
+            reasons.append(cloned)
+    scan = {
+        "_id": str(uuid.uuid4()),
+        "client_id": req.client_id,
+        "inspector_id": principal["user_id"],
+        "inspector": principal["username"],
+        "device_id": principal.get("device_id"),
+        "code": req.code[:200],
+        "intake": {"kind": intake.kind, "batch_code": intake.batch_code, "gtin": intake.gtin, "lot": intake.lot,
+                   "serial": intake.serial},
+        "batch_code": judgement.batch_code,
+        "scanned_at": req.scanned_at,
+        "received_at": now,
+        "site": req.site,
+        "location": req.location,
+        "observed_mass_kg": req.observed_mass_kg,
+        "holder_enterprise_id": req.holder_enterprise_id,
+        "codes": req.photo_codes or [],
+        "photo_sha256": req.photo_sha256,
+        "verdict": {"status": status_of(reasons), "reasons": reasons},
+        "batch": judgement.batch,
+        "provenance": judgement.provenance,
+        "quota": judgement.quota,
+        "fingerprint": req.fingerprint(),
+        "cloned_with": [],
+    }
+    cloned = next((r for r in reasons if r["code"] == "cloned_code"), None)
+    if cloned:
+        scan["cloned_with"] = [cloned["evidence"]["other_scan_id"]]
+    try:
+        db.scans.insert_one(scan)
+    except DuplicateKeyError:
+        stored = db.scans.find_one({"inspector_id": principal["user_id"], "client_id": req.client_id})
+        if stored is None or stored["fingerprint"] != scan["fingerprint"]:
+            raise ScanConflict(req.client_id) from None
+        return stored, False
+    if cloned:
+        db.scans.update_one({"_id": cloned["evidence"]["other_scan_id"]}, {"$addToSet": {"cloned_with": scan["_id"]}})
+    audit.record(db, principal, "scan.create", {"scan_id": scan["_id"], "batch_code": scan["batch_code"]},
+                 {"status": scan["verdict"]["status"], "reasons": [r["code"] for r in reasons]}, now=now)
+    return scan, True
