@@ -63,11 +63,10 @@ def _mimetype(path):
     if path.suffix == ".webmanifest":
         return "application/manifest+json"
     if path.suffix in (".js", ".mjs"):
-        return "text/javascript; charset=utf-8"
+        return "text/javascript"
     if path.suffix == ".wasm":
         return "application/wasm"
-    guessed = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return guessed + ("; charset=utf-8" if guessed.startswith("text/") else "")
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
 def _load(path):

@@ -1,0 +1,302 @@
+// Boot, layout and routing. Screens live in views/*.js and are loaded when first opened.
+import { h, icon, mount, toast } from "./dom.js";
+import { preferredLanguage, setLanguage, t } from "./i18n.js";
+import { REFI, changed, isReviewer, loadMeta, loadSetting, refreshCounts, roleCanScan, state, subscribe } from "./state.js";
+
+const SYNC_EVERY_MS = 30000;
+
+const ROUTES = {
+  login: () => import("./views/login.js"),
+  scan: () => import("./views/scan.js"),
+  result: () => import("./views/result.js"),
+  finding: () => import("./views/finding.js"),
+  history: () => import("./views/history.js"),
+  settings: () => import("./views/settings.js"),
+  log: () => import("./views/log.js"),
+  dashboard: () => import("./views/dashboard.js"),
+  case: () => import("./views/case.js"),
+  cases: () => import("./views/log.js"),
+};
+const PUBLIC = new Set(["login"]);
+const ALLOWED = {
+  scan: roleCanScan, result: roleCanScan, finding: roleCanScan, history: roleCanScan,
+  log: isReviewer, dashboard: isReviewer, cases: (r) => r === "enterprise", case: () => true, settings: () => true,
+};
+
+export function homeFor(role) {
+  if (role === "enterprise") return "#/cases";
+  if (isReviewer(role)) return "#/log";
+  return "#/scan";
+}
+
+function tabsFor(role) {
+  if (role === "enterprise") return [["cases", "list", "nav.cases"], ["settings", "settings", "nav.settings"]];
+  if (isReviewer(role)) {
+    return [["log", "list", "nav.log"], ["dashboard", "chart", "nav.dashboard"], ["scan", "scan", "nav.scan"], ["settings", "settings", "nav.settings"]];
+  }
+  return [["scan", "scan", "nav.scan"], ["history", "history", "nav.history"], ["settings", "settings", "nav.settings"]];
+}
+
+/** The current route: {name, parts, params} from "#/name/part?x=1". */
+export function currentRoute() {
+  const raw = location.hash.replace(/^#\/?/, "");
+  const [path, query] = raw.split("?");
+  const [name, ...parts] = path.split("/").filter(Boolean);
+  return { name: name || "", parts: parts.map(decodeURIComponent), params: new URLSearchParams(query || "") };
+}
+
+export function go(hash) {
+  if (location.hash === hash) render();
+  else location.hash = hash;
+}
+
+// ---- layout -----------------------------------------------------------------------------------
+
+const els = {};
+
+function layout() {
+  els.demo = h("div.demo-banner", { role: "note", hidden: true });
+  els.update = h("div.update-banner", { role: "status", hidden: true });
+  els.net = h("span.net", { role: "status" });
+  els.pending = h("a.pending", { href: "#/history" });
+  els.title = h("a.brand", { href: "#/" }, h("img", { src: "/icons/icon-192.png", alt: "", width: 32, height: 32 }), h("span.brand-name"));
+  els.header = h("header.bar", els.title, h("div.bar-status", els.net, els.pending));
+  els.main = h("main#view", { tabindex: "-1" });
+  els.nav = h("nav.tabs", { "aria-label": "" });
+  els.toast = h("div#toast.toast", { role: "status", "aria-live": "polite" });
+  mount(document.body, h("a.skip", { href: "#view" }, ""), els.demo, els.update, els.header, els.main, els.nav, els.toast);
+  els.skip = document.body.firstChild;
+  els.skip.addEventListener("click", (e) => { e.preventDefault(); els.main.focus(); });
+}
+
+function paintChrome() {
+  const role = state.session && state.session.role;
+  els.title.querySelector(".brand-name").textContent = t("app.name");
+  els.skip.textContent = t("a11y.skip");
+  document.title = t("app.name");
+  const demo = state.meta && state.meta.demo;
+  els.demo.hidden = !demo;
+  if (demo) {
+    mount(els.demo, h("strong", t("demo.banner")), " ",
+      role && roleCanScan(role) ? h("a", { href: "#/scan?demo=1" }, t("demo.try_codes")) : null);
+  }
+  els.net.className = "net " + (state.online ? "online" : "offline");
+  mount(els.net, icon(state.online ? "dot" : "offline"), h("span", t(state.online ? "net.online" : "net.offline")));
+  const showPending = role && roleCanScan(role) && (state.pending || state.rejected);
+  els.pending.hidden = !showPending;
+  if (showPending) {
+    mount(els.pending, icon("sync"), h("span", t("outbox.pending_count", { n: state.pending })),
+      state.rejected ? h("span.rejected-count", t("outbox.rejected_count", { n: state.rejected })) : null);
+    els.pending.setAttribute("aria-label", t("outbox.pending_label", { n: state.pending, r: state.rejected }));
+  }
+  const route = currentRoute().name;
+  els.nav.hidden = !role;
+  els.nav.setAttribute("aria-label", t("nav.label"));
+  if (role) {
+    mount(els.nav, tabsFor(role).map(([name, ic, key]) => h("a", {
+      href: "#/" + name, class: route === name ? "active" : null, "aria-current": route === name ? "page" : null,
+    }, icon(ic), h("span", t(key)))));
+  }
+}
+
+// ---- routing ------------------------------------------------------------------------------------
+
+let renderToken = 0;
+let cleanup = null;
+
+export async function render() {
+  const token = ++renderToken;
+  const route = currentRoute();
+  const role = state.session && state.session.role;
+  if (!role && !PUBLIC.has(route.name)) {
+    location.replace("#/login");
+    return;
+  }
+  if (role && (route.name === "" || route.name === "login" || !ROUTES[route.name] || !ALLOWED[route.name](role))) {
+    location.replace(homeFor(role));
+    return;
+  }
+  if (cleanup) {
+    try { cleanup(); } catch (err) { /* a screen's own teardown */ }
+    cleanup = null;
+  }
+  paintChrome();
+  let view;
+  try {
+    view = await ROUTES[route.name]();
+  } catch (err) {
+    mount(els.main, h("p.error", t("error.load_screen")));
+    return;
+  }
+  if (token !== renderToken) return;
+  const ctx = { route, state, go, render, token: () => token === renderToken, onCleanup: (fn) => { cleanup = fn; } };
+  try {
+    const node = await view.default(ctx);
+    if (token !== renderToken) return;
+    mount(els.main, node);
+    document.body.dataset.route = route.name;
+    const heading = els.main.querySelector("h1");
+    if (heading) {
+      heading.setAttribute("tabindex", "-1");
+      if (document.activeElement === document.body || !els.main.contains(document.activeElement)) heading.focus({ preventScroll: true });
+    }
+  } catch (err) {
+    console.error(err);
+    if (err instanceof REFI.SignedOutError) {
+      await signedOut(true);
+      return;
+    }
+    mount(els.main, h("div.card.error", h("h1", t("error.title")), h("p", errorText(err))));
+  }
+}
+
+/** A sentence for an error, in the user's language where we know the case. */
+export function errorText(err) {
+  if (err instanceof REFI.OfflineError) return t("error.offline");
+  if (err instanceof REFI.ApiError) {
+    const key = "error." + err.errorCode;
+    const translated = t(key);
+    return translated !== key ? translated : err.message;
+  }
+  return String(err && err.message ? err.message : err);
+}
+
+/** Why the server turned an outbox item down, in the user's language where we know the error code. */
+export function rejectionText(rejection) {
+  const r = rejection || {};
+  const key = "error." + r.error_code;
+  const translated = r.error_code ? t(key) : key;
+  return translated !== key ? translated : r.message || t("error.title");
+}
+
+async function signedOut(expired) {
+  state.session = null;
+  changed();
+  if (expired) toast(t("login.expired"), "warn");
+  location.replace("#/login");
+  render();
+}
+
+// ---- sync ---------------------------------------------------------------------------------------
+
+let syncing = null;
+
+/** Send the outbox now; every caller during a run shares it. */
+export function syncNow() {
+  if (!syncing) {
+    syncing = REFI.syncOutbox().catch((err) => ({ stopped: "error", error: err })).finally(() => {
+      syncing = null;
+      refreshCounts();
+    });
+  }
+  return syncing;
+}
+
+/** After queueing: try at once, and ask the browser to retry in the background if we cannot. */
+export async function afterQueue() {
+  await refreshCounts();
+  const reg = state.registration;
+  if (reg && "sync" in reg) {
+    try { await reg.sync.register("refi-outbox"); } catch (err) { /* Background Sync refused: the timer covers it */ }
+  }
+  if (state.online) syncNow();
+}
+
+function watchConnectivity() {
+  const update = () => {
+    state.online = navigator.onLine;
+    changed();
+    if (state.online && state.session) syncNow();
+  };
+  window.addEventListener("online", update);
+  window.addEventListener("offline", update);
+  setInterval(() => {
+    if (state.session && state.pending && navigator.onLine) syncNow();
+  }, SYNC_EVERY_MS);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && state.session && state.pending && navigator.onLine) syncNow();
+  });
+}
+
+// ---- service worker -----------------------------------------------------------------------------
+
+async function registerWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  try {
+    const reg = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+    state.registration = reg;
+    const offerUpdate = (worker) => {
+      if (!worker || !navigator.serviceWorker.controller) return;
+      mount(els.update, h("span", t("update.ready")), " ",
+        h("button.link", { type: "button", onclick: () => worker.postMessage({ type: "skip-waiting" }) }, t("update.reload")));
+      els.update.hidden = false;
+    };
+    if (reg.waiting) offerUpdate(reg.waiting);
+    reg.addEventListener("updatefound", () => {
+      const worker = reg.installing;
+      worker && worker.addEventListener("statechange", () => { if (worker.state === "installed") offerUpdate(worker); });
+    });
+    let reloading = false;
+    navigator.serviceWorker.addEventListener("controllerchange", () => {
+      if (!els.update.hidden && !reloading) {
+        reloading = true;
+        location.reload();
+      }
+    });
+  } catch (err) {
+    console.warn("service worker not registered", err);
+  }
+}
+
+async function askPersistentStorage() {
+  if (navigator.storage && navigator.storage.persist) {
+    try {
+      const already = await navigator.storage.persisted();
+      if (!already) await navigator.storage.persist();
+    } catch (err) { /* not granted: the outbox still works, the browser may just evict it under pressure */ }
+  }
+}
+
+// ---- boot ---------------------------------------------------------------------------------------
+
+async function boot() {
+  await setLanguage(preferredLanguage(await loadSetting("language", null)));
+  layout();
+  state.session = (await REFI.getSession()) || null;
+  subscribe(paintChrome);
+  paintChrome();
+  loadMeta().then(() => paintChrome());
+  watchConnectivity();
+  const channel = typeof BroadcastChannel !== "undefined" ? new BroadcastChannel("refi") : null;
+  const onMessage = async (msg) => {
+    if (msg.type === "session" && msg.signedIn === false && state.session) {
+      state.session = (await REFI.getSession()) || null;
+      if (!state.session) signedOut(Boolean(msg.expired));
+    }
+    if (["outbox", "scan-judged", "finding-sent", "rejected"].includes(msg.type)) refreshCounts();
+  };
+  // Messages from the service worker (or another tab) become the same window events as local ones.
+  if (channel) channel.onmessage = (e) => self.dispatchEvent(new CustomEvent("refi:" + e.data.type, { detail: e.data }));
+  for (const type of ["session", "outbox", "scan-judged", "finding-sent", "rejected"]) {
+    self.addEventListener("refi:" + type, (e) => onMessage(e.detail));
+  }
+  window.addEventListener("hashchange", render);
+  await refreshCounts();
+  await render();
+  registerWorker();
+  if (state.session) {
+    askPersistentStorage();
+    if (state.online) syncNow();
+  }
+  document.body.dataset.ready = "1";
+}
+
+export function onSignedIn(session) {
+  state.session = session;
+  changed();
+  askPersistentStorage();
+  refreshCounts();
+  go(homeFor(session.role));
+}
+
+boot();

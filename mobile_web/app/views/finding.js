@@ -1,0 +1,163 @@
+// The finding form: prefilled from a scan, saved to the outbox first, sent when the network allows.
+import { h, icon, mount, toast } from "../dom.js";
+import { num, t, term } from "../i18n.js";
+import { afterQueue, go } from "../main.js";
+import { downscale, locate } from "../media.js";
+import { REFI, state } from "../state.js";
+import { SITE_TYPES, currentSite } from "./scan.js";
+
+const REASON_CODES = ["unknown_code", "malformed_code", "producer_not_approved", "over_quota", "tainted_lineage",
+  "unrecorded_transfer", "quantity_mismatch", "retired_code", "cloned_code", "late_reporting", "mass_balance", "no_export_record"];
+const FIELD_TYPES = ["label_missing_or_damaged", "packaging_noncompliant", "documents_missing", "unlicensed_trading", "other"];
+const SEVERITIES = ["low", "medium", "high"];
+const MAX_PHOTOS = 8;
+
+/** Enterprises the phone has seen in judged scans, for the enterprise field's suggestions. */
+async function knownEnterprises() {
+  const seen = new Map();
+  for (const r of await REFI.idb.all("results")) {
+    const b = r.result && r.result.batch;
+    if (!b) continue;
+    if (b.holder_id) seen.set(b.holder_id, b.holder_name || b.holder_id);
+    if (b.producer_id) seen.set(b.producer_id, b.producer_name || b.producer_id);
+  }
+  return [...seen.entries()];
+}
+
+function chip(name, value, label, checked) {
+  const input = h("input", { type: "checkbox", name, value, checked });
+  return h("label.check-chip", input, h("span", label));
+}
+
+export default async function findingView(ctx) {
+  const scanId = ctx.route.params.get("scan");
+  const scan = scanId ? await REFI.idb.get("scans", scanId) : null;
+  const result = scan && scan.result;
+  const site = scan ? scan.site : await currentSite();
+  const reasons = result ? (result.verdict.reasons || []).map((r) => r.code) : [];
+  const status = result ? result.verdict.status : null;
+  const batch = result && result.batch;
+  const code = batch ? batch.code : scan && scan.code;
+
+  const enterprise = h("input", {
+    name: "enterprise_id", list: "enterprise-list", autocomplete: "off", autocapitalize: "characters", required: true,
+    value: (scan && scan.holder_enterprise_id) || (batch && batch.holder_id) || "",
+  });
+  const enterpriseList = h("datalist#enterprise-list", (await knownEnterprises()).map(([id, name]) => h("option", { value: id }, name)));
+  const siteType = h("select", { name: "site_type" }, SITE_TYPES.map((s) => h("option", { value: s, selected: site && s === site.type }, term("site", s))));
+  const siteName = h("input", { name: "site_name", value: (site && site.name) || "", maxlength: 200, autocomplete: "off" });
+  const mass = h("input", { name: "observed_mass_kg", type: "number", inputmode: "decimal", min: "0", step: "0.1", value: scan && scan.observed_mass_kg != null ? scan.observed_mass_kg : "" });
+  const codes = h("input", { name: "batch_codes", value: code || "", autocomplete: "off", autocapitalize: "characters", spellcheck: "false" });
+  const notes = h("textarea", { name: "notes", rows: 4, maxlength: 4000 });
+  const defaultSeverity = status === "fail" ? "high" : "medium";
+  const severity = h("fieldset.segmented", h("legend", t("finding.severity")),
+    SEVERITIES.map((s) => h("label", h("input", { type: "radio", name: "severity", value: s, checked: s === defaultSeverity }), h("span", t("severity_level." + s)))));
+
+  const fromScan = REASON_CODES.filter((c) => reasons.includes(c));
+  const otherReasons = REASON_CODES.filter((c) => !reasons.includes(c));
+  const discrepancies = h("fieldset.discrepancies", h("legend", t("finding.discrepancies")),
+    fromScan.length ? h("div.chips", fromScan.map((c) => chip("discrepancy", c, t(`reason.${c}.title`), true))) : null,
+    h("p.group-label", t("finding.field_types")),
+    h("div.chips", FIELD_TYPES.map((c) => chip("discrepancy", c, t("discrepancy." + c), false))),
+    h("details", h("summary", t("finding.other_reasons")),
+      h("div.chips", otherReasons.map((c) => chip("discrepancy", c, t(`reason.${c}.title`), false)))));
+
+  // Photos: downscaled on the phone, kept as Blobs in the outbox until uploaded.
+  const photos = [];
+  const thumbs = h("ul.thumbs", { "aria-live": "polite" });
+  const paintThumbs = () => mount(thumbs, photos.map((p, i) => {
+    const url = URL.createObjectURL(p.blob);
+    return h("li", h("img", { src: url, alt: t("finding.photo_n", { n: i + 1 }), onload: () => URL.revokeObjectURL(url) }),
+      h("button.icon-button", { type: "button", "aria-label": t("finding.remove_photo", { n: i + 1 }), onclick: () => { photos.splice(i, 1); paintThumbs(); } }, icon("close")));
+  }));
+  const photoInput = h("input.visually-hidden", { type: "file", accept: "image/*", capture: "environment", multiple: true, id: "finding-photo" });
+  photoInput.addEventListener("change", async () => {
+    for (const file of [...photoInput.files].slice(0, MAX_PHOTOS - photos.length)) {
+      const blob = await downscale(file);
+      photos.push({ blob, name: (file.name || "photo").replace(/\.\w+$/, "") + ".jpg", size: blob.size, type: blob.type || "image/jpeg" });
+    }
+    photoInput.value = "";
+    paintThumbs();
+  });
+
+  // Location, with its accuracy; the scan's own reading when there is one.
+  let position = scan && scan.location ? scan.location : null;
+  const locLine = h("p.location-line", { role: "status" });
+  const paintLocation = (msg) => mount(locLine, icon("location"), h("span", msg || (position
+    ? t("finding.location_value", { lat: num(position.lat, 5), lon: num(position.lon, 5), acc: num(position.accuracy_m) })
+    : t("finding.location_none"))));
+  const updateLocation = async () => {
+    paintLocation(t("finding.location_finding"));
+    try {
+      position = await locate();
+    } catch (err) {
+      paintLocation(t(err && err.code === 1 ? "finding.location_denied" : "finding.location_failed"));
+      return;
+    }
+    paintLocation();
+  };
+  paintLocation();
+  if (!position) updateLocation();
+
+  const message = h("p.form-error", { role: "alert" });
+  const save = h("button.primary.big", { type: "submit" }, icon("flag"), t("finding.save"));
+
+  const form = h("form.screen.finding", {
+    novalidate: true,
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const chosen = [...form.querySelectorAll('input[name="discrepancy"]:checked')].map((i) => i.value);
+      const enterpriseId = enterprise.value.trim().toUpperCase();
+      message.textContent = "";
+      if (!enterpriseId) { message.textContent = t("finding.need_enterprise"); enterprise.focus(); return; }
+      if (!chosen.length) { message.textContent = t("finding.need_discrepancy"); discrepancies.querySelector("input").focus(); return; }
+      save.disabled = true;
+      const clientId = REFI.uuid();
+      const payload = {
+        client_id: clientId,
+        enterprise_id: enterpriseId,
+        site: { type: siteType.value, name: siteName.value.trim() || null },
+        location: position ? { lat: position.lat, lon: position.lon, accuracy_m: position.accuracy_m ?? null } : null,
+        observed_at: (scan && scan.scanned_at) || new Date().toISOString(),
+        batch_codes: codes.value.split(/[\s,;]+/).map((c) => c.trim()).filter(Boolean),
+        discrepancies: chosen,
+        observed_mass_kg: mass.value === "" ? null : Number(mass.value),
+        severity: form.querySelector('input[name="severity"]:checked').value,
+        notes: notes.value.trim() || null,
+      };
+      await REFI.queueFinding({
+        client_id: clientId,
+        username: state.session.username,
+        payload,
+        scan_refs: scan ? [{ client_id: scan.client_id, server_id: scan.server_id || null }] : [],
+        photos,
+        uploaded: [],
+        summary: { code: payload.batch_codes[0] || null, enterprise_id: enterpriseId, discrepancies: chosen },
+      });
+      await afterQueue();
+      toast(state.online ? t("finding.saved_sending") : t("finding.saved_offline"), "ok");
+      go("#/history?tab=findings");
+    },
+  },
+  h("h1", t("finding.title")),
+  code ? h("p.muted", t("finding.for_code", { code })) : null,
+  h("div.card",
+    h("div.field", h("label", { for: "f-enterprise" }, t("finding.enterprise")), Object.assign(enterprise, { id: "f-enterprise" }), enterpriseList),
+    h("div.row.wrap", h("div.field", h("label", { for: "f-site-type" }, t("site.type")), Object.assign(siteType, { id: "f-site-type" })),
+      h("div.field.grow", h("label", { for: "f-site-name" }, t("site.name")), Object.assign(siteName, { id: "f-site-name" })))),
+  h("div.card", discrepancies, severity),
+  h("div.card",
+    h("div.field", h("label", { for: "f-mass" }, t("finding.mass")), Object.assign(mass, { id: "f-mass" })),
+    h("div.field", h("label", { for: "f-codes" }, t("finding.codes")), Object.assign(codes, { id: "f-codes" })),
+    h("div.field", h("label", { for: "f-notes" }, t("finding.notes")), Object.assign(notes, { id: "f-notes" }))),
+  h("div.card",
+    h("h2.small", t("finding.photos")),
+    thumbs,
+    h("label.button.secondary.big", { for: "finding-photo" }, icon("camera"), t("finding.add_photo")), photoInput,
+    h("h2.small", t("finding.location")),
+    locLine,
+    h("button.secondary", { type: "button", onclick: updateLocation }, icon("location"), t("finding.update_location"))),
+  message,
+  h("div.sticky-actions", save));
+  return form;
+}

@@ -1,0 +1,62 @@
+// Language, account and device, storage, and signing out (which revokes this device's tokens).
+import { h, icon, toast } from "../dom.js";
+import { LANGUAGES, currentLanguage, num, setLanguage, t } from "../i18n.js";
+import { go, render } from "../main.js";
+import { REFI, changed, saveSetting, state } from "../state.js";
+
+async function storageLine() {
+  const line = h("p.muted");
+  if (!navigator.storage) return line;
+  const [persisted, estimate] = await Promise.all([
+    navigator.storage.persisted ? navigator.storage.persisted().catch(() => false) : false,
+    navigator.storage.estimate ? navigator.storage.estimate().catch(() => null) : null,
+  ]);
+  line.textContent = t(persisted ? "settings.storage_persistent" : "settings.storage_best_effort") +
+    (estimate ? " · " + t("settings.storage_used", { mb: num((estimate.usage || 0) / 1048576, 1) }) : "");
+  return line;
+}
+
+export default async function settingsView() {
+  const s = state.session;
+  const languages = h("fieldset.languages", h("legend", t("settings.language")),
+    LANGUAGES.map((l) => h("label.radio-row", { lang: l.code },
+      h("input", {
+        type: "radio", name: "language", value: l.code, checked: l.code === currentLanguage(),
+        onchange: async () => {
+          await setLanguage(l.code);
+          await saveSetting("language", l.code);
+          changed();
+          render();
+        },
+      }),
+      h("span", l.name))));
+
+  const signOut = h("button.danger.big", {
+    type: "button",
+    onclick: async () => {
+      const pending = await REFI.pendingCount(s.username);
+      if (pending && !confirm(t("settings.signout_pending", { n: pending }))) return;
+      signOut.disabled = true;
+      const revoked = await REFI.logout();
+      state.session = null;
+      changed();
+      toast(revoked ? t("settings.signed_out") : t("settings.signed_out_offline"), revoked ? "ok" : "warn");
+      go("#/login");
+    },
+  }, t("settings.signout"));
+
+  return h("div.screen.settings",
+    h("h1", t("settings.title")),
+    h("section.card", languages),
+    h("section.card", h("h2.small", t("settings.account")),
+      h("dl.facts",
+        h("div.fact", h("dt", t("settings.user")), h("dd", s.username)),
+        h("div.fact", h("dt", t("settings.role")), h("dd", t("role." + s.role))),
+        s.enterprise_id ? h("div.fact", h("dt", t("settings.enterprise")), h("dd", s.enterprise_id)) : null,
+        s.provinces && s.provinces.length ? h("div.fact", h("dt", t("settings.provinces")), h("dd", s.provinces.join(", "))) : null,
+        h("div.fact", h("dt", t("settings.device")), h("dd", h("code", (s.device_id || "").slice(0, 8))))),
+      signOut),
+    h("section.card", h("h2.small", t("settings.storage")), await storageLine()),
+    state.meta && state.meta.demo ? h("section.card.demo-note", icon("warning"), h("p", state.meta.notice || t("demo.banner"))) : null,
+    h("p.muted.small", h("a", { href: "/api/docs", target: "_blank", rel: "noopener" }, t("settings.api_docs"))));
+}
