@@ -1,0 +1,257 @@
+"""Findings: log them with evidence, review them, hear the enterprise, resolve them; list, count and export them."""
+from datetime import datetime, timezone
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from inspector import audit, evidence_files, finding_exports, findings, workflow
+
+from .auth import principal, require
+from .context import db, settings
+from .errors import fail
+from .inspection_schemas import (CREATE_EXAMPLE, AttachmentSchema, ExportQuerySchema, FindingCreateSchema,
+                                 FindingDraftSchema, FindingListQuerySchema, FindingSchema, FindingStatsSchema,
+                                 FindingFilterSchema, PrefillQuerySchema, TransitionSchema)
+
+blp = Blueprint("inspections", __name__, url_prefix="/api/inspections",
+                description="Findings: evidence, supervisor review, enterprise responses, exports.")
+
+BEARER = [{"bearerAuth": []}]
+EVERYONE = ("inspector", "supervisor", "enterprise", "admin")
+REVIEWERS = ("supervisor", "admin")
+IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
+            "description": "The ETag you read. Missing: 428. Stale: 412."}
+UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary",
+                            "description": "JPEG, PNG, WebP or PDF, judged by content; at most MAX_UPLOAD_BYTES."}}}}}}
+WORKFLOW_STATUS = {workflow.StaleFinding: 412, workflow.NotAllowedInState: 409, workflow.WrongRole: 403,
+                   workflow.OwnFinding: 403, workflow.BadTransitionInput: 422}
+FILE_STATUS = {"unsupported_file_type": 415, "image_too_large": 413, "damaged_file": 422, "empty_file": 422}
+
+
+def _visible_or_404(finding_id):
+    finding = findings.find_visible(db(), principal(), finding_id)
+    if finding is None:
+        # The same answer whether it does not exist or is outside the caller's scope.
+        fail(404, "finding_not_found", "No finding with this id is visible to you.")
+    return finding
+
+
+def _with_etag(finding, status=200):
+    return findings.view(finding, principal()), status, {"ETag": f'"{finding["_etag"]}"'}
+
+
+def _workflow_failed(exc):
+    fail(WORKFLOW_STATUS.get(type(exc), 409), exc.code, str(exc), **exc.details)
+
+
+def _expected_etag(finding):
+    """The ETag from If-Match: 428 when absent, since a blind overwrite is what the header exists to prevent."""
+    raw = request.headers.get("If-Match", "").strip()
+    tags = [t.strip().removeprefix("W/").strip('"') for t in raw.split(",") if t.strip()]
+    if not tags or "*" in tags:
+        fail(428, "if_match_required", "Send the finding's ETag in If-Match (read the finding first), so you do not "
+                                       "overwrite a change you have not seen.")
+    return finding["_etag"] if finding["_etag"] in tags else tags[0]
+
+
+def _filters(query):
+    return {k: v for k, v in query.items() if k not in ("sort", "format")}
+
+
+@blp.route("")
+class Findings(MethodView):
+    @require(*EVERYONE)
+    @blp.doc(security=BEARER)
+    @blp.arguments(FindingListQuerySchema, location="query")
+    @blp.response(200, FindingSchema(many=True))
+    @blp.paginate()
+    def get(self, query, pagination_parameters):
+        """List findings within your scope, filtered and sorted; pages are described in X-Pagination."""
+        q = findings.query_filter(principal(), _filters(query))
+        docs, total = findings.list_findings(db(), q, query["sort"], pagination_parameters.first_item,
+                                             pagination_parameters.page_size)
+        pagination_parameters.item_count = total
+        return [findings.view(d, principal()) for d in docs]
+
+    @require("inspector", "admin")
+    @blp.doc(security=BEARER)
+    @blp.arguments(FindingCreateSchema, example=CREATE_EXAMPLE)
+    @blp.response(201, FindingSchema)
+    @blp.alt_response(200, schema=FindingSchema, description="A replay: this client_id was already logged; the "
+                                                             "stored finding comes back unchanged.")
+    def post(self, body):
+        """Log a finding (idempotent per client_id); fields left out are filled from the cited scans."""
+        try:
+            finding, created = findings.create(db(), principal(), body)
+        except findings.FindingConflict as exc:
+            fail(409, "client_id_reused", str(exc), client_id=str(body["client_id"]))
+        except findings.FindingInputError as exc:
+            fail(422, exc.code, str(exc), **exc.details)
+        return _with_etag(finding, 201 if created else 200)
+
+
+@blp.route("/prefill")
+class Prefill(MethodView):
+    @require("inspector", "admin")
+    @blp.doc(security=BEARER)
+    @blp.arguments(PrefillQuerySchema, location="query")
+    @blp.response(200, FindingDraftSchema)
+    def get(self, query):
+        """Draft a finding from your scans: their reasons, codes, holder, site, place and time."""
+        try:
+            scans = findings.visible_scans(db(), principal(), query["scan_id"])
+        except findings.FindingInputError as exc:
+            fail(422, exc.code, str(exc), **exc.details)
+        return findings.draft_from_scans(scans)
+
+
+@blp.route("/stats")
+class Stats(MethodView):
+    @require(*REVIEWERS)
+    @blp.doc(security=BEARER)
+    @blp.arguments(FindingFilterSchema, location="query")
+    @blp.response(200, FindingStatsSchema)
+    def get(self, query):
+        """Count findings in your scope by status, discrepancy, province and ISO week (same filters as the list)."""
+        now = datetime.now(timezone.utc)
+        return findings.stats(db(), findings.query_filter(principal(), query, now), now)
+
+
+@blp.route("/export")
+class Export(MethodView):
+    @require(*REVIEWERS)
+    @blp.doc(security=BEARER, responses={"200": {"description": "The filtered log, streamed.", "content": {
+        "text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+        "application/geo+json": {}}}})
+    @blp.arguments(ExportQuerySchema, location="query")
+    def get(self, query):
+        """Export the filtered log as CSV, XLSX or GeoJSON; spreadsheet cells cannot run as formulas."""
+        now = datetime.now(timezone.utc)
+        fmt = query["format"]
+        filters = _filters(query)
+        q = findings.query_filter(principal(), filters, now)
+        audit.record(db(), principal(), "finding.export", "findings",
+                     {"format": fmt, "filters": {k: v if not isinstance(v, datetime) else v.isoformat()
+                                                 for k, v in filters.items()}})
+        docs = finding_exports.export_documents(db(), q, query["sort"])
+        mimetype, extension = finding_exports.FORMATS[fmt]
+        response = Response(finding_exports.export_chunks(fmt, docs, now), content_type=mimetype)
+        response.headers.set("Content-Disposition", "attachment", filename=f"findings-{now:%Y%m%d-%H%M}.{extension}")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+@blp.route("/<finding_id>")
+class Finding(MethodView):
+    @require(*EVERYONE)
+    @blp.doc(security=BEARER)
+    @blp.response(200, FindingSchema)
+    def get(self, finding_id):
+        """Read one finding with its timeline and attachments; its ETag comes in the ETag header."""
+        return _with_etag(_visible_or_404(finding_id))
+
+
+@blp.route("/<finding_id>/transitions")
+class Transitions(MethodView):
+    @require("supervisor", "enterprise")
+    @blp.doc(security=BEARER, parameters=[IF_MATCH])
+    @blp.arguments(TransitionSchema, example={"action": "send_to_enterprise", "comment": "Explain the transfer.",
+                                              "deadline": "2025-03-05T23:59:00+08:00"})
+    @blp.response(200, FindingSchema)
+    def post(self, body, finding_id):
+        """Move a finding on: confirm, dismiss, send_to_enterprise, respond, request_more or resolve."""
+        finding = _visible_or_404(finding_id)
+        try:
+            updated = workflow.apply(db(), finding, principal(), body, _expected_etag(finding),
+                                     response_days=settings().response_days)
+        except workflow.WorkflowError as exc:
+            _workflow_failed(exc)
+        return _with_etag(updated)
+
+
+@blp.route("/<finding_id>/attachments")
+class Attachments(MethodView):
+    @require("inspector", "supervisor", "enterprise")
+    @blp.doc(security=BEARER, requestBody=UPLOAD_BODY)
+    @blp.response(201, AttachmentSchema)
+    @blp.alt_response(200, schema=AttachmentSchema, description="The same content was already attached: nothing changed.")
+    def post(self, finding_id):
+        """Attach a photo or PDF; the same content twice is kept once. Photos get a thumbnail and their EXIF kept."""
+        finding = _visible_or_404(finding_id)
+        try:
+            workflow.check_attach(finding, principal())
+        except workflow.WorkflowError as exc:
+            _workflow_failed(exc)
+        limit = settings().max_upload_bytes
+        too_large = (413, "file_too_large", f"Files can be at most {limit // (1024 * 1024)} MB.")
+        try:
+            upload = request.files.get("file")
+        except RequestEntityTooLarge:
+            fail(*too_large)
+        if upload is None:
+            fail(422, "file_missing", "Send the file as multipart/form-data in a field named 'file'.")
+        data = upload.stream.read(limit + 1)
+        if len(data) > limit:
+            fail(*too_large)
+        try:
+            attachment, created = evidence_files.attach(db(), finding, principal(), data, upload.filename,
+                                                        settings().max_image_pixels)
+        except workflow.WorkflowError as exc:
+            _workflow_failed(exc)
+        except evidence_files.EvidenceFileError as exc:
+            fail(FILE_STATUS.get(exc.code, 422), exc.code, str(exc))
+        return findings.attachment_view(evidence_files.summary(attachment), principal()), 201 if created else 200
+
+
+def _send_file(finding_id, attachment_id, thumbnail):
+    finding = _visible_or_404(finding_id)
+    attachment = evidence_files.find_attachment(db(), finding["_id"], attachment_id)
+    if attachment is None:
+        fail(404, "attachment_not_found", "No attachment with this id is on this finding.")
+    file_id = attachment.get("thumbnail_id") if thumbnail else attachment["file_id"]
+    if file_id is None:
+        fail(404, "no_thumbnail", "Only photos have thumbnails.")
+    etag = attachment["sha256"] + ("-thumbnail" if thumbnail else "")
+    if etag in request.if_none_match:
+        return Response(status=304, headers={"ETag": f'"{etag}"'})
+    stored = evidence_files.open_stored(db(), file_id)
+    if stored is None:
+        fail(404, "attachment_not_found", "This file is no longer stored.")
+    content_type = "image/jpeg" if thumbnail else attachment["content_type"]
+    response = Response(iter(lambda: stored.read(256 * 1024), b""), content_type=content_type, direct_passthrough=True)
+    response.headers["Content-Length"] = str(stored.length)
+    response.headers["ETag"] = f'"{etag}"'
+    response.headers.set("Content-Disposition", "inline" if content_type.startswith("image/") else "attachment",
+                         filename=("thumbnail-" if thumbnail else "") + attachment["filename"])
+    # Evidence is shown, never run: no sniffing, no scripts even if a file smuggles some in.
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+FILE_RESPONSES = {"200": {"description": "The file's bytes.", "content": {
+    "image/jpeg": {}, "image/png": {}, "image/webp": {}, "application/pdf": {}}}}
+
+
+@blp.route("/<finding_id>/attachments/<attachment_id>")
+class AttachmentFile(MethodView):
+    @require(*EVERYONE)
+    @blp.doc(security=BEARER, responses=FILE_RESPONSES)
+    def get(self, finding_id, attachment_id):
+        """Download an attachment (only from a finding you may see)."""
+        return _send_file(finding_id, attachment_id, thumbnail=False)
+
+
+@blp.route("/<finding_id>/attachments/<attachment_id>/thumbnail")
+class AttachmentThumbnail(MethodView):
+    @require(*EVERYONE)
+    @blp.doc(security=BEARER, responses={"200": {"description": "A JPEG at most 320 px on its longer side.",
+                                                 "content": {"image/jpeg": {}}}})
+    def get(self, finding_id, attachment_id):
+        """Download a photo's thumbnail."""
+        return _send_file(finding_id, attachment_id, thumbnail=True)
