@@ -59,7 +59,7 @@ function layout() {
   els.update = h("div.update-banner", { role: "status", hidden: true });
   els.net = h("span.net", { role: "status" });
   els.pending = h("a.pending", { href: "#/history" });
-  els.title = h("a.brand", { href: "#/" }, h("img", { src: "/icons/icon-192.png", alt: "", width: 32, height: 32 }), h("span.brand-name"));
+  els.title = h("a.brand", { href: "#/" }, h("img", { src: "/icons/icon-192.png", alt: "", width: 32, height: 32 }), h("span.brand-name"), h("span.brand-short"));
   els.header = h("header.bar", els.title, h("div.bar-status", els.net, els.pending));
   els.main = h("main#view", { tabindex: "-1" });
   els.nav = h("nav.tabs", { "aria-label": "" });
@@ -72,13 +72,14 @@ function layout() {
 function paintChrome() {
   const role = state.session && state.session.role;
   els.title.querySelector(".brand-name").textContent = t("app.name");
+  els.title.querySelector(".brand-short").textContent = t("app.short_name");
   els.skip.textContent = t("a11y.skip");
   document.title = t("app.name");
   const demo = state.meta && state.meta.demo;
   els.demo.hidden = !demo;
   if (demo) {
     mount(els.demo, h("strong", t("demo.banner")), " ",
-      role && roleCanScan(role) ? h("a", { href: "#/scan?demo=1" }, t("demo.try_codes")) : null);
+      role && roleCanScan(role) && currentRoute().name !== "scan" ? h("a", { href: "#/scan?demo=1" }, t("demo.codes_link")) : null);
   }
   els.net.className = "net " + (state.online ? "online" : "offline");
   mount(els.net, icon(state.online ? "dot" : "offline"), h("span", t(state.online ? "net.online" : "net.offline")));

@@ -1,6 +1,7 @@
 // English: the reference catalog. Every other catalog has the same keys.
 export default {
   "app.name": "Rare Earth Field Inspector",
+  "app.short_name": "RE Inspector",
   "a11y.skip": "Skip to content",
   "common.loading": "Loading…",
   "common.cancel": "Cancel",
@@ -22,6 +23,7 @@ export default {
 
   "demo.banner": "Demo data, not saved",
   "demo.try_codes": "Try the planted demo codes",
+  "demo.codes_link": "Demo codes",
   "demo.sheet_title": "Planted demo codes",
   "demo.sheet_lead": "Each code is planted in the demo data to show one verdict. Tap one to check it.",
   "demo.none": "No demo codes on this server.",
