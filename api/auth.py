@@ -1,17 +1,24 @@
-"""Sign-in endpoints and the role check every other endpoint declares."""
+"""Sign-in endpoints, the caller's devices, and the role check every other endpoint declares."""
+import copy
 import functools
+import logging
 
 import marshmallow as ma
-from flask import g, request
+from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inspector import accounts, sessions
+from inspector import accounts, audit, sessions
 
+from . import limits
 from .context import db, settings
 from .errors import fail
 
-blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Sign in, refresh and sign out.")
+log = logging.getLogger(__name__)
+
+blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Sign in, refresh and sign out; your devices.")
+# Every app that serves these endpoints gets its own sign-in limiter.
+blp.record_once(lambda state: limits.init_app(state.app))
 
 BEARER = [{"bearerAuth": []}]
 
@@ -30,39 +37,92 @@ class RefreshSchema(ma.Schema):
 
 class TokensSchema(ma.Schema):
     access_token = ma.fields.String()
-    refresh_token = ma.fields.String()
-    token_type = ma.fields.String()
-    expires_in = ma.fields.Integer()
-    role = ma.fields.String()
+    refresh_token = ma.fields.String(metadata={"description": "Single use: each refresh returns a new one."})
+    token_type = ma.fields.String(metadata={"example": "Bearer"})
+    expires_in = ma.fields.Integer(metadata={"description": "Seconds the access token stays valid.", "example": 900})
+    role = ma.fields.String(metadata={"example": "inspector"})
     username = ma.fields.String()
     enterprise_id = ma.fields.String(allow_none=True)
     provinces = ma.fields.List(ma.fields.String(), allow_none=True)
     device_id = ma.fields.String()
     session_id = ma.fields.String()
+    must_change_password = ma.fields.Boolean(
+        metadata={"description": "True after an administrator set a one-time password: call POST /api/auth/password."})
+
+
+class PasswordChangeSchema(ma.Schema):
+    current_password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(min=1, max=200))
+    new_password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(min=1, max=200))
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.String(attribute="_id", metadata={"example": "5f0c7a8e-1b2c-4d3e-9f00-0123456789ab"})
+    username = ma.fields.String(metadata={"example": "li.wei"})
+    display_name = ma.fields.String(metadata={"example": "Li Wei"})
+    role = ma.fields.String(metadata={"example": "supervisor"})
+    enterprise_id = ma.fields.String(allow_none=True, metadata={"example": None})
+    provinces = ma.fields.List(ma.fields.String(), allow_none=True, metadata={"example": ["Jiangxi"]})
+    disabled = ma.fields.Boolean()
+    must_change_password = ma.fields.Boolean()
+    created_at = ma.fields.DateTime()
+
+
+class SessionSchema(ma.Schema):
+    id = ma.fields.String(attribute="_id")
+    user_id = ma.fields.String()
+    username = ma.fields.String()
+    device_id = ma.fields.String(metadata={"example": "phone-1"})
+    device_name = ma.fields.String(allow_none=True, metadata={"example": "Li Wei's phone"})
+    created_at = ma.fields.DateTime()
+    last_used_at = ma.fields.DateTime()
+    refresh_expires_at = ma.fields.DateTime()
+    current = ma.fields.Boolean(metadata={"description": "True for the session making this request."})
+
+
+class MeSchema(UserSchema):
+    session_id = ma.fields.String()
+    device_id = ma.fields.String()
 
 
 def require(*roles):
     """Declare the roles allowed on a view; 401 without a valid token, 403 for another role."""
+    return _guard(roles, allow_pending_password=False)
+
+
+def _guard(roles, allow_pending_password):
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            header = request.headers.get("Authorization", "")
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                fail(401, "not_signed_in", "Sign in first: send Authorization: Bearer <access token>.",
-                     headers={"WWW-Authenticate": "Bearer"})
-            s = settings()
-            try:
-                session = sessions.authenticate(db(), token.strip(), _secret(), s.access_token_minutes)
-            except sessions.InvalidToken as exc:
-                fail(401, "invalid_token", str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            session = _authenticate()
             if roles and session["role"] not in roles:
                 fail(403, "forbidden_role", f"This needs one of the roles: {', '.join(roles)}.")
+            if session.get("must_change_password") and not allow_pending_password:
+                fail(403, "password_change_required",
+                     "Your password was reset: choose a new one with POST /api/auth/password first.")
             g.principal = session
             return view(*args, **kwargs)
         wrapper._roles = roles
+        # The roles show in the OpenAPI document next to the operation they guard.
+        wrapper._apidoc = copy.deepcopy(getattr(wrapper, "_apidoc", {}))
+        wrapper._apidoc.setdefault("manual_doc", {})["x-roles"] = list(roles) or ["any signed-in user"]
         return wrapper
     return decorator
+
+
+def _authenticate():
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        fail(401, "not_signed_in", "Sign in first: send Authorization: Bearer <access token>.",
+             headers={"WWW-Authenticate": "Bearer"})
+    try:
+        return sessions.authenticate(db(), token.strip(), _secret(), settings().access_token_minutes)
+    except sessions.InvalidToken as exc:
+        fail(401, "invalid_token", str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+# For the few endpoints a user with a one-time password may still call: who am I, sign out, change password.
+signed_in = _guard((), allow_pending_password=True)
 
 
 def principal():
@@ -71,7 +131,6 @@ def principal():
 
 
 def _secret():
-    from flask import current_app
     return current_app.config["SECRET_KEY"]
 
 
@@ -79,20 +138,30 @@ def _secret():
 class Login(MethodView):
     @blp.arguments(LoginSchema, example={"username": "inspector", "password": "demo", "device_id": "phone-1"})
     @blp.response(200, TokensSchema)
+    @blp.alt_response(401, description="Wrong username or password, or a disabled account (error_code bad_credentials).")
+    @blp.alt_response(429, description="Too many wrong passwords in a row; wait for Retry-After seconds.")
     def post(self, body):
         """Sign in with a username and password; returns an access token and this device's refresh token."""
-        user = accounts.find_user(db(), body["username"])
+        username = accounts.normalise_username(body["username"])
+        # Looked up first: when the database is down this answers 503 at once, without waiting on the limiter too.
+        user = accounts.find_user(db(), username)
+        limits.guard_login(username)
         if not accounts.password_matches(user and user["password_hash"], body["password"]) or user["disabled"]:
+            log.info("failed sign-in for %r from %s", username[:100], request.remote_addr)
             fail(401, "bad_credentials", "The username or password is wrong, or the account is disabled.")
-        s = settings()
-        return sessions.open_session(db(), user, body.get("device_id"), body.get("device_name"), _secret(),
-                                     s.access_token_minutes)
+        limits.forget_failures()
+        session, tokens = sessions.open_session(db(), user, body.get("device_id"), body.get("device_name"), _secret(),
+                                                settings().access_token_minutes)
+        audit.record(db(), session, "auth.login", {"user_id": user["_id"]},
+                     {"session_id": session["_id"], "device_name": session["device_name"], "ip": request.remote_addr})
+        return tokens
 
 
 @blp.route("/refresh")
 class Refresh(MethodView):
     @blp.arguments(RefreshSchema)
     @blp.response(200, TokensSchema)
+    @blp.alt_response(401, description="The refresh token is unknown, already used, revoked or expired.")
     def post(self, body):
         """Trade this device's refresh token for a new access token (the refresh token rotates)."""
         try:
@@ -105,7 +174,67 @@ class Refresh(MethodView):
 class Logout(MethodView):
     @blp.response(204)
     @blp.doc(security=BEARER)
-    @require()
+    @signed_in
     def post(self):
         """Sign out this device: its access and refresh tokens stop working at once."""
-        sessions.revoke(db(), {"_id": principal()["_id"]}, "signed out")
+        session = principal()
+        if sessions.revoke(db(), {"_id": session["_id"]}, "signed out"):
+            audit.record(db(), session, "auth.logout", {"user_id": session["user_id"]}, {"session_id": session["_id"]})
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.response(200, MeSchema)
+    @blp.doc(security=BEARER)
+    @signed_in
+    def get(self):
+        """Who is signed in on this device, with which role and scope."""
+        session = principal()
+        user = accounts.get_user(db(), session["user_id"]) or {}
+        return {**accounts.public_user(user), "session_id": session["_id"], "device_id": session["device_id"]}
+
+
+@blp.route("/password")
+class Password(MethodView):
+    @blp.arguments(PasswordChangeSchema, example={"current_password": "old one", "new_password": "a new long one"})
+    @blp.response(204)
+    @blp.alt_response(403, description="The current password is wrong (error_code bad_credentials).")
+    @blp.alt_response(422, description="The new password is too short or unchanged.")
+    @blp.doc(security=BEARER)
+    @signed_in
+    def post(self, body):
+        """Change your own password; every other device is signed out."""
+        try:
+            accounts.change_own_password(db(), principal(), body["current_password"], body["new_password"])
+        except accounts.AccountError as exc:
+            fail(403 if exc.code == "bad_credentials" else 422, exc.code, f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+
+
+@blp.route("/sessions")
+class MySessions(MethodView):
+    @blp.response(200, SessionSchema(many=True))
+    @blp.doc(security=BEARER)
+    @signed_in
+    def get(self):
+        """List the devices you are signed in on; the one you are using has current true."""
+        session = principal()
+        return [{**s, "current": s["_id"] == session["_id"]} for s in sessions.live_sessions(db(), session["user_id"])]
+
+
+@blp.route("/sessions/<session_id>")
+class OneSession(MethodView):
+    @blp.response(204)
+    @blp.alt_response(404, description="No such session among yours (administrators may end anyone's).")
+    @blp.doc(security=BEARER)
+    @signed_in
+    def delete(self, session_id):
+        """Sign out one device, such as a lost phone: its tokens stop working at once."""
+        caller = principal()
+        target = sessions.find_session(db(), session_id)
+        # Another user's session answers as if it did not exist.
+        if not target or (target["user_id"] != caller["user_id"] and caller["role"] != "admin"):
+            fail(404, "session_not_found", "No such session among your devices.")
+        reason = "signed out from another device" if target["user_id"] == caller["user_id"] else "revoked by an administrator"
+        if sessions.revoke(db(), {"_id": session_id}, reason):
+            audit.record(db(), caller, "auth.session_revoke", {"user_id": target["user_id"], "session_id": session_id},
+                         {"device_id": target["device_id"], "device_name": target.get("device_name")})

@@ -2,8 +2,11 @@
 import click
 from flask.cli import AppGroup
 
+from inspector import accounts
 from inspector.indexes import apply_indexes
+from inspector.store import UNAVAILABLE_ERRORS
 
+from .audit_cli import audit_cli
 from .context import db
 
 db_cli = AppGroup("db", help="Database maintenance.")
@@ -17,6 +20,32 @@ def db_init():
         click.echo(f"{collection}: {', '.join(names)}")
 
 
+users_cli = AppGroup("users", help="User accounts.")
+
+
+@users_cli.command("create")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice(accounts.ROLES))
+@click.option("--enterprise-id", default=None, help="Required for, and only for, the enterprise role.")
+@click.option("--province", "provinces", multiple=True, help="Supervisors only; repeat for several.")
+@click.option("--display-name", default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+def users_create(username, role, enterprise_id, provinces, display_name, password_stdin):
+    """Create a user, such as the first admin of a production database."""
+    if password_stdin:
+        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user, _ = accounts.register_user(db(), {"username": "cli", "role": "system"}, username, role, password=password, enterprise_id=enterprise_id,
+                                         provinces=list(provinces) or None, display_name=display_name)
+    except (accounts.AccountError, *UNAVAILABLE_ERRORS) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {user['role']} {user['username']} ({user['_id']})")
+
+
 def register(app):
     """Attach the command groups to the app."""
     app.cli.add_command(db_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(audit_cli)
