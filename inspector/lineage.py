@@ -1,9 +1,7 @@
 """Reading a batch with its ancestors and ledger entries, and the enterprises around it, in few round trips."""
 MAX_DEPTH = 12  # deeper than any real chain (mine -> oxide -> metal -> magnet, recycled twice is 9)
 
-_PUBLIC_BATCH = {"parents": 1, "parent_codes": 1, "stage": 1, "product_type": 1, "mass_kg": 1, "remaining_kg": 1,
-                 "reo_pct": 1, "producer_id": 1, "produced_on": 1, "holder_id": 1, "status": 1, "status_since": 1,
-                 "quota_category": 1, "quota_used_t": 1, "gs1": 1, "producer_province": 1}
+_SCAN_SNAPSHOT_FIELDS = ("provenance", "batch", "quota", "verdict", "codes", "intake", "fingerprint")
 
 
 def fetch_batch(db, lookup):
@@ -14,6 +12,9 @@ def fetch_batch(db, lookup):
         {"$graphLookup": {"from": "batches", "startWith": "$parent_codes", "connectFromField": "parent_codes",
                           "connectToField": "_id", "as": "ancestors", "maxDepth": MAX_DEPTH, "depthField": "depth"}},
         {"$lookup": {"from": "movements", "localField": "_id", "foreignField": "batch_code", "as": "movements"}},
+        # Earlier scans of this batch, for the cloned-code check, without their stored verdict snapshots.
+        {"$lookup": {"from": "scans", "localField": "_id", "foreignField": "batch_code", "as": "sightings"}},
+        {"$project": {f"sightings.{heavy}": 0 for heavy in _SCAN_SNAPSHOT_FIELDS}},
     ]
     found = list(db.batches.aggregate(pipeline))
     return found[0] if found else None

@@ -56,24 +56,23 @@ def _gap_text(minutes):
     return f"{minutes / 60:.1f} hours"
 
 
-def clone_reason(db, batch_code, scanned_at, location, speed_bound_kmh):
-    """The cloned_code reason when an earlier or later scan of this batch is too far away for the time between."""
+def clone_reason(sightings, scanned_at, location, speed_bound_kmh):
+    """The cloned_code reason when another scan of this batch is too far away for the time between them."""
     if not location:
         return None
-    nearby_in_time = db.scans.find(
-        {"batch_code": batch_code, "scanned_at": {"$gte": scanned_at - CLONE_WINDOW, "$lte": scanned_at + CLONE_WINDOW},
-         "location": {"$ne": None}},
-        {"_id": 1, "scanned_at": 1, "location": 1, "site": 1},
-    ).sort("scanned_at", -1).limit(50)
     worst = None
-    for other in nearby_in_time:
-        slack = ((location.get("accuracy_m") or 0) + (other["location"].get("accuracy_m") or 0)) / 1000
-        km = max(0.0, distance_km(location, other["location"]) - slack)
-        if km < CLONE_MIN_KM:
+    for other in sightings:
+        if not other.get("location"):
             continue
         other_at = other["scanned_at"]
         if other_at.tzinfo is None:
             other_at = other_at.replace(tzinfo=scanned_at.tzinfo)
+        if abs(scanned_at - other_at) > CLONE_WINDOW:
+            continue
+        slack = ((location.get("accuracy_m") or 0) + (other["location"].get("accuracy_m") or 0)) / 1000
+        km = max(0.0, distance_km(location, other["location"]) - slack)
+        if km < CLONE_MIN_KM:
+            continue
         hours = max(abs((scanned_at - other_at).total_seconds()) / 3600, 1 / 60)
         speed = km / hours
         if speed > speed_bound_kmh and (worst is None or speed > worst["speed_kmh"]):
@@ -91,7 +90,7 @@ def record_scan(db, principal, req: ScanRequest, settings, now):
     judgement = judge(db, intake, ctx, settings, now)
     reasons = list(judgement.reasons)
     if judgement.batch_code:
-        cloned = clone_reason(db, judgement.batch_code, req.scanned_at, req.location, settings.clone_speed_kmh)
+        cloned = clone_reason(judgement.sightings, req.scanned_at, req.location, settings.clone_speed_kmh)
         if cloned:
             reasons.append(cloned)
     scan = {

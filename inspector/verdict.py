@@ -35,6 +35,7 @@ class Judgement:
     provenance: dict | None
     quota: dict | None
     batch_code: str | None
+    sightings: list = field(default_factory=list)
 
     @property
     def status(self):
@@ -87,6 +88,7 @@ def judge(db, intake: Intake, ctx: ScanContext, settings, now: datetime) -> Judg
         provenance=provenance(batch, enterprises),
         quota=batch_quota(batch, producer),
         batch_code=batch["_id"],
+        sightings=batch["sightings"],
     )
 
 
