@@ -97,7 +97,6 @@ export function term(group, value) {
 
 /** A verdict reason in the current language, built from its evidence; the server's English text as fallback. */
 export function reasonMessage(reason) {
-  if (lang === "en" && reason.message) return reason.message;
   const ev = reason.evidence || {};
   try {
     const builder = REASON_PARAMS[reason.code];
@@ -109,7 +108,8 @@ export function reasonMessage(reason) {
         if (!/\{\w+\}/.test(text)) return text;
       }
     }
-  } catch (err) { /* fall through to the generic sentence */ }
+  } catch (err) { /* fall through to the server's sentence or the generic one */ }
+  if (lang === "en" && reason.message) return reason.message;
   return has(`reason.${reason.code}.meaning`) ? t(`reason.${reason.code}.meaning`) : reason.message || reason.code;
 }
 

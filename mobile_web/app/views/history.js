@@ -41,8 +41,8 @@ function scanItem(item) {
   return h("li.item",
     h("a.item-main", { href: "#/result/" + encodeURIComponent(item.client_id) },
       h("div.item-line", verdictChip(result && result.verdict.status), h("code", code ? display(code) : t("result.photo_only"))),
-      h("div.item-line.muted", term("site", item.site && item.site.type), item.site && item.site.name ? " · " + item.site.name : "",
-        " · ", h("time", { datetime: item.scanned_at, title: dateTime(item.scanned_at) }, ago(item.scanned_at))),
+      h("div.item-line.muted", h("span", term("site", item.site && item.site.type) + (item.site && item.site.name ? " · " + item.site.name : "")),
+        h("time", { datetime: item.scanned_at, title: dateTime(item.scanned_at) }, ago(item.scanned_at))),
       result && result.verdict.reasons.length ? h("div.item-line.small", result.verdict.reasons.map((r) => reasonTitle(r.code)).join(", ")) : null),
     h("div.item-side", syncChip(item)),
     rejectedBlock("scans", item));
@@ -56,9 +56,9 @@ function findingItem(item, server) {
     h("div.item-line", h("strong", record.enterprise_name || p.enterprise_id || record.enterprise_id),
       record.status ? h("span.chip-status.workflow", t("status." + record.status)) : null),
     h("div.item-line.small", (p.discrepancies || record.discrepancies || []).map((d) => (REASON_SET.has(d) ? reasonTitle(d) : t("discrepancy." + d))).join(", ")),
-    h("div.item-line.muted", (p.batch_codes || record.batch_codes || []).join(", "),
-      " · ", h("time", { datetime: p.observed_at || record.observed_at }, ago(p.observed_at || record.observed_at)),
-      item.photos && item.photos.length ? " · " + t("history.photos", { n: item.photos.length }) : ""),
+    h("div.item-line.muted", (p.batch_codes || record.batch_codes || []).map((c) => h("code", c))),
+    h("div.item-line.muted", h("time", { datetime: p.observed_at || record.observed_at }, ago(p.observed_at || record.observed_at)),
+      item.photos && item.photos.length ? h("span", "· " + t("history.photos", { n: item.photos.length })) : null),
   ];
   return h("li.item",
     target ? h("a.item-main", { href: "#/case/" + encodeURIComponent(target) }, main) : h("div.item-main", main),
