@@ -23,10 +23,10 @@ def _qr(text):
     return ImageReader(out)
 
 
-def _gs1_datamatrix(gtin, lot):
+def gs1_datamatrix(gtin, lot):
+    """A GS1 DataMatrix (FNC1 first, so scanners report ]d2) for a GTIN and batch."""
     symbol = zxingcpp.create_barcode(f"(01){gtin}(10){lot}", zxingcpp.BarcodeFormat.DataMatrix, gs1=True)
-    image = Image.fromarray(np.asarray(zxingcpp.write_barcode_to_image(symbol, scale=8, add_quiet_zones=True)))
-    return ImageReader(image)
+    return Image.fromarray(np.asarray(zxingcpp.write_barcode_to_image(symbol, scale=8, add_quiet_zones=True)))
 
 
 def label_rows(db, clean_extra=6):
@@ -61,7 +61,7 @@ def write_labels(rows, out_path):
         pdf.drawImage(_qr(row["code"]), x + 6 * mm, y + cell_h - symbol - 8 * mm, symbol, symbol)
         batch = row["batch"]
         if batch:
-            pdf.drawImage(_gs1_datamatrix(batch["gs1"]["gtin"], batch["_id"]), x + 10 * mm + symbol,
+            pdf.drawImage(ImageReader(gs1_datamatrix(batch["gs1"]["gtin"], batch["_id"])), x + 10 * mm + symbol,
                           y + cell_h - symbol - 8 * mm, symbol, symbol)
         native = row["code"].startswith("RE") and len(row["code"]) == batch_code.LENGTH
         text = batch_code.display(row["code"]) if native else row["code"]
