@@ -8,19 +8,25 @@ function dataTable(caption, rows, labelHead, valueHead) {
     h("tbody", rows.map((r) => h("tr", h("th", { scope: "row" }, r.label), h("td", num(r.value))))));
 }
 
+/** The drawing width: the screen's, so text in the SVG stays at its CSS size on a phone. */
+function fitWidth() {
+  return Math.round(Math.max(300, Math.min(640, (document.documentElement.clientWidth || 640) - 72)));
+}
+
 /** Horizontal bars, one row per label, longest first. */
 export function barChart(caption, rows, { labelHead = "", valueHead = "" } = {}) {
   const max = Math.max(1, ...rows.map((r) => r.value));
-  const rowH = 28;
-  const labelW = 210;
-  const width = 640;
-  const barW = width - labelW - 56;
+  const rowH = 30;
+  const width = fitWidth();
+  const labelW = Math.round(width * 0.42);
+  const maxChars = Math.floor(labelW / 7.2);
+  const barW = width - labelW - 40;
   const svg = h("svg", { viewBox: `0 0 ${width} ${rows.length * rowH + 4}`, class: "chart bars", role: "img", "aria-hidden": "true", focusable: "false" },
     rows.map((r, i) => {
       const y = i * rowH + 2;
       const w = Math.max(2, (r.value / max) * barW);
       return h("g", h("title", `${r.label}: ${num(r.value)}`),
-        h("text", { x: labelW - 8, y: y + rowH / 2 + 5, "text-anchor": "end", class: "chart-label" }, r.label.length > 30 ? r.label.slice(0, 29) + "…" : r.label),
+        h("text", { x: labelW - 8, y: y + rowH / 2 + 5, "text-anchor": "end", class: "chart-label" }, r.label.length > maxChars ? r.label.slice(0, maxChars - 1) + "…" : r.label),
         h("rect", { x: labelW, y: y + 4, width: w, height: rowH - 8, rx: 3, class: "chart-bar " + (r.kind || "") }),
         h("text", { x: labelW + w + 6, y: y + rowH / 2 + 5, class: "chart-value" }, num(r.value)));
     }));
@@ -30,13 +36,13 @@ export function barChart(caption, rows, { labelHead = "", valueHead = "" } = {})
 /** Vertical columns in order (e.g. ISO weeks), with every few labels shown. */
 export function columnChart(caption, rows, { labelHead = "", valueHead = "" } = {}) {
   const max = Math.max(1, ...rows.map((r) => r.value));
-  const width = 640;
-  const height = 220;
+  const width = fitWidth();
+  const height = 240;
   const left = 36;
   const bottom = 28;
   const plotH = height - bottom - 12;
   const slot = rows.length ? (width - left - 8) / rows.length : 1;
-  const every = Math.max(1, Math.ceil(rows.length / 8));
+  const every = Math.max(1, Math.ceil(rows.length / Math.floor(width / 56)));
   const ticks = [0, Math.ceil(max / 2), max];
   const svg = h("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart columns", role: "img", "aria-hidden": "true", focusable: "false" },
     ticks.map((v) => {

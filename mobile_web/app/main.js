@@ -1,7 +1,7 @@
 // Boot, layout and routing. Screens live in views/*.js and are loaded when first opened.
 import { h, icon, mount, toast } from "./dom.js";
 import { preferredLanguage, setLanguage, t } from "./i18n.js";
-import { REFI, changed, isReviewer, loadMeta, loadSetting, refreshCounts, roleCanScan, state, subscribe } from "./state.js";
+import { REFI, canLogFindings, changed, isReviewer, loadMeta, loadSetting, refreshCounts, roleCanScan, state, subscribe } from "./state.js";
 
 const SYNC_EVERY_MS = 30000;
 
@@ -19,7 +19,7 @@ const ROUTES = {
 };
 const PUBLIC = new Set(["login"]);
 const ALLOWED = {
-  scan: roleCanScan, result: roleCanScan, finding: roleCanScan, history: roleCanScan,
+  scan: roleCanScan, result: roleCanScan, finding: canLogFindings, history: roleCanScan,
   log: isReviewer, dashboard: isReviewer, cases: (r) => r === "enterprise", case: () => true, settings: () => true,
 };
 
@@ -64,7 +64,7 @@ function layout() {
   els.main = h("main#view", { tabindex: "-1" });
   els.nav = h("nav.tabs", { "aria-label": "" });
   els.toast = h("div#toast.toast", { role: "status", "aria-live": "polite" });
-  mount(document.body, h("a.skip", { href: "#view" }, ""), els.demo, els.update, els.header, els.main, els.nav, els.toast);
+  mount(document.body, h("a.skip", { href: "#view" }, ""), els.demo, els.update, els.header, els.nav, els.main, els.toast);
   els.skip = document.body.firstChild;
   els.skip.addEventListener("click", (e) => { e.preventDefault(); els.main.focus(); });
 }

@@ -29,6 +29,8 @@ export function changed() {
 
 export const roleCanScan = (role) => ["inspector", "supervisor", "admin"].includes(role);
 export const isReviewer = (role) => ["supervisor", "admin"].includes(role);
+// Supervisors scan too, but findings are logged by inspectors (and admins): a reviewer never reviews their own.
+export const canLogFindings = (role) => ["inspector", "admin"].includes(role);
 
 export async function loadSetting(key, fallback) {
   const value = await REFI.idb.get("kv", "setting:" + key);

@@ -8,7 +8,7 @@ import { REFI, state } from "../state.js";
 
 const DISMISS_REASONS = ["insufficient_evidence", "duplicate", "not_a_violation", "data_error", "other"];
 const OUTCOMES = ["accepted", "penalty_recommended", "referred"];
-const ACTION_ORDER = ["confirm", "send_to_enterprise", "respond", "request_more", "resolve", "dismiss"];
+const ACTION_ORDER = ["confirm", "send_to_enterprise", "respond", "resolve", "request_more", "dismiss"];
 const RESPONSE_DAYS = 14;
 
 async function blobUrl(url) {
@@ -51,7 +51,7 @@ function attachmentsBlock(finding) {
           link.remove();
         } catch (err) { toast(errorText(err), "error"); }
       },
-    }, icon("download"), a.filename || t("case.document")), h("p.small.muted", `${term("role", a.uploaded_role)} · ${num((a.size || 0) / 1024)} KB`));
+    }, icon("download"), a.filename || t("case.document")), h("p.small.muted", `${term("role", a.uploaded_role)} · ${num((a.size || 0) / 1024, 1)} KB`));
   })), viewer);
 }
 
@@ -159,6 +159,10 @@ export default async function caseView(ctx) {
     h("div.case-head",
       h("h1", t("case.title", { enterprise: f.enterprise_name || f.enterprise_id })),
       h("div.row.wrap", statusChip(f.status), severityChip(f.severity), deadlineText(f))),
+    actions.length ? h("button.primary.big.jump", {
+      type: "button",
+      onclick: () => { const form = document.querySelector(".case-actions form"); form.scrollIntoView({ behavior: "smooth" }); form.querySelector("textarea, select, input").focus({ preventScroll: true }); },
+    }, t("action." + actions[0])) : null,
     h("div.case-grid",
       h("div.case-main",
         h("section.card", h("h2", t("case.facts")),

@@ -7,6 +7,35 @@ import { REFI } from "../state.js";
 
 const STATUS_ORDER = ["submitted", "confirmed", "awaiting_response", "responded", "resolved", "dismissed"];
 
+/** The Monday of an ISO week "2025-W08". */
+function mondayOf(week) {
+  const [year, w] = week.split("-W").map(Number);
+  const jan4 = new Date(Date.UTC(year, 0, 4));
+  const monday = new Date(jan4.getTime() - ((jan4.getUTCDay() + 6) % 7) * 86400000);
+  return new Date(monday.getTime() + (w - 1) * 7 * 86400000);
+}
+
+function isoWeek(date) {
+  const d = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
+  d.setUTCDate(d.getUTCDate() + 3 - ((d.getUTCDay() + 6) % 7));
+  const year = d.getUTCFullYear();
+  const week = 1 + Math.round((d.getTime() - new Date(Date.UTC(year, 0, 4)).getTime()) / 604800000 - 3 / 7 + ((new Date(Date.UTC(year, 0, 4)).getUTCDay() + 6) % 7) / 7);
+  return `${year}-W${String(week).padStart(2, "0")}`;
+}
+
+/** Weeks with no findings still get a (zero) column, so the time axis is even. */
+function continuousWeeks(rows) {
+  if (rows.length < 2) return rows;
+  const counts = new Map(rows.map((r) => [r.week, r.count]));
+  const sorted = [...counts.keys()].sort();
+  const out = [];
+  for (let d = mondayOf(sorted[0]), end = mondayOf(sorted[sorted.length - 1]); d <= end && out.length < 260; d = new Date(d.getTime() + 604800000)) {
+    const week = isoWeek(d);
+    out.push({ week, count: counts.get(week) || 0 });
+  }
+  return out;
+}
+
 export default async function dashboardView() {
   const [{ body: stats }, { body: overdue }] = await Promise.all([
     REFI.api("/api/inspections/stats"),
@@ -14,7 +43,7 @@ export default async function dashboardView() {
   ]);
   const reasons = Object.entries(stats.by_reason || {}).map(([code, value]) => ({ label: discrepancyName(code), value }))
     .sort((a, b) => b.value - a.value);
-  const weeks = (stats.by_week || []).map((w) => ({ label: w.week, short: w.week.replace(/^\d{4}-/, ""), value: w.count }));
+  const weeks = continuousWeeks(stats.by_week || []).map((w) => ({ label: w.week, short: w.week.replace(/^\d{4}-/, ""), value: w.count }));
   const provinces = Object.entries(stats.by_province || {}).map(([label, value]) => ({ label, value })).sort((a, b) => b.value - a.value);
 
   return h("div.screen.wide.dashboard",

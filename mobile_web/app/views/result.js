@@ -4,7 +4,7 @@ import { display } from "../batchcode.js";
 import { h, icon, mount } from "../dom.js";
 import { ago, date, dateTime, num, reasonMessage, reasonTitle, t, term } from "../i18n.js";
 import { go, rejectionText, render } from "../main.js";
-import { REFI, refreshCounts, state } from "../state.js";
+import { REFI, canLogFindings, refreshCounts, state } from "../state.js";
 
 export function verdictBanner(status, sub) {
   const word = t("verdict." + status);
@@ -78,7 +78,7 @@ function provenanceCard(provenance, batch) {
     return h("li.step" + (ok ? "" : ".bad"),
       h("div.step-dot", icon(ok ? "pass" : "fail", t(ok ? "provenance.ok" : "provenance.problem"))),
       h("div.step-body",
-        h("p.step-title", h("strong", term("stage", a.stage)), " · ", term("product", a.product_type),
+        h("p.step-title", h("strong", term("stage", a.stage)), h("span", term("product", a.product_type)),
           isSelf ? h("span.tag", t("provenance.this_batch")) : a.generation ? h("span.tag", t("provenance.generation", { n: a.generation })) : null),
         h("p", h("code", a.code), " · ", a.producer_name || a.producer_id, a.province ? ` (${a.province})` : ""),
         h("p.muted", t("provenance.produced", { date: date(a.produced_on) }),
@@ -99,7 +99,7 @@ function provenanceCard(provenance, batch) {
       h("ol.timeline.holders", holders.map((m) => h("li.step",
         h("div.step-dot", icon("dot")),
         h("div.step-body",
-          h("p.step-title", h("strong", date(m.date)), " · ", term("event", m.event)),
+          h("p.step-title", h("strong", term("event", m.event)), h("span", date(m.date))),
           h("p", [m.from_name, m.to_name].filter(Boolean).join(" → ")),
           h("p.muted", [m.mass_kg != null ? `${num(m.mass_kg, 1)} kg` : null, m.doc_no ? t("holders.doc", { doc: m.doc_no }) : null].filter(Boolean).join(" · "))))))) : null,
   ];
@@ -116,16 +116,17 @@ export function resultBody(result, { asOf = null, record = null } = {}) {
     asOf ? h("p.as-of", { role: "note" }, icon("pending"), t("result.as_of", { when: dateTime(asOf), ago: ago(asOf) })) : null,
     h("p.scanned-code", h("code", display(code)),
       result.codes && result.codes.length > 1 ? h("span.muted", " " + t("result.codes_on_label", { n: result.codes.length })) : null),
-    h("section.card", { "aria-labelledby": "reasons-h" }, h("h2#reasons-h", t("result.reasons")), reasonList(reasons)),
-    result.batch ? batchCard(result.batch) : null,
-    quotaCard(result.quota),
-    provenanceCard(result.provenance, result.batch),
+    h("div.result-grid",
+      h("div", h("section.card", { "aria-labelledby": "reasons-h" }, h("h2#reasons-h", t("result.reasons")), reasonList(reasons)),
+        result.batch ? batchCard(result.batch) : null,
+        quotaCard(result.quota)),
+      h("div", provenanceCard(result.provenance, result.batch))),
   ];
 }
 
 function actions(record) {
-  return h("div.sticky-actions",
-    h("button.primary.big", { type: "button", onclick: () => go("#/finding?scan=" + encodeURIComponent(record.client_id)) }, icon("flag"), t("result.log_finding")),
+  return h("div.sticky-actions" + (canLogFindings(state.session.role) ? ".two" : ""),
+    canLogFindings(state.session.role) ? h("button.primary.big", { type: "button", onclick: () => go("#/finding?scan=" + encodeURIComponent(record.client_id)) }, icon("flag"), t("result.log_finding")) : null,
     h("button.secondary.big", { type: "button", onclick: () => go("#/scan") }, icon("scan"), t("result.scan_next")));
 }
 
