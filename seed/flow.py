@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 from .enterprises import BY_ID, POOL
 from .ledger import PRODUCTS, products
 
-LOTS_PER_MONTH = {"small": 2, "medium": 20, "large": 1330}
+LOTS_PER_MONTH = {"small": 2, "medium": 20, "large": 1400}
 RECOVERY = 0.95  # below the mass-balance ceiling, so the clean flow never trips it
 
 MINES = [e for e in POOL if "mine" in BY_ID[e][2]]
