@@ -102,7 +102,7 @@ export default {
   "result.provenance": "溯源至矿山",
   "result.holders": "持有链",
   "result.log_finding": "登记问题",
-  "result.scan_next": "扫描下一个",
+  "result.scan_next": "继续扫描",
   "result.as_of": "最近一次结果，截至 {when}（{ago}）。联网后将重新查验。",
   "result.queued": "已排队等待查验",
   "result.queued_rejudge": "已保存，联网后将重新查验",
