@@ -21,6 +21,7 @@ FOLDERS = {"app": "app", "icons": "icons", "vendor": "vendor"}
 TOP_FILES = {"manifest.webmanifest": "manifest.webmanifest", "favicon.ico": "icons/favicon.ico"}
 # The decoder is precached but fetched by the worker after the shell, so it never delays first paint.
 DECODER_SUFFIXES = (".wasm",)
+INSTALL_ONLY = {"/icons/icon-512.png", "/icons/maskable-512.png", "/icons/apple-touch-icon.png", "/icons/favicon.ico"}
 COMPRESSIBLE = {".js", ".mjs", ".css", ".html", ".json", ".webmanifest", ".svg", ".wasm", ".ico"}
 SW_BUILD = re.compile(r"/\*BUILD\*/.*?/\*END\*/", re.S)
 
@@ -109,13 +110,15 @@ def _send(asset, body=None, etag=None, cache="no-cache"):
 
 def shell_files():
     """Every URL the service worker precaches: the shell first, the decoder (wasm) last."""
-    urls = ["/", "/manifest.webmanifest"]
+    urls = ["/", "/manifest.webmanifest", "/favicon.ico"]
     for prefix, folder in FOLDERS.items():
         base = ROOT / folder
         if base.is_dir():
             urls += sorted(f"/{prefix}/{p.relative_to(base).as_posix()}" for p in base.rglob("*")
                            if p.is_file() and not any(x.startswith(".") for x in p.relative_to(base).parts)
                            and p.suffix not in (".map", ".ts"))
+    # Installers fetch the big icons themselves; the shell needs only the one it shows.
+    urls = [u for u in urls if u not in INSTALL_ONLY]
     shell = [u for u in urls if not u.endswith(DECODER_SUFFIXES)]
     decoder = [u for u in urls if u.endswith(DECODER_SUFFIXES)]
     return shell, decoder
