@@ -156,6 +156,7 @@
       provinces: tokens.provinces || null,
       device_id: tokens.device_id,
       session_id: tokens.session_id,
+      must_change_password: Boolean(tokens.must_change_password),
     };
   }
 

@@ -16,11 +16,12 @@ const ROUTES = {
   dashboard: () => import("./views/dashboard.js"),
   case: () => import("./views/case.js"),
   cases: () => import("./views/log.js"),
+  password: () => import("./views/password.js"),
 };
 const PUBLIC = new Set(["login"]);
 const ALLOWED = {
   scan: roleCanScan, result: roleCanScan, finding: canLogFindings, history: roleCanScan,
-  log: isReviewer, dashboard: isReviewer, cases: (r) => r === "enterprise", case: () => true, settings: () => true,
+  log: isReviewer, dashboard: isReviewer, cases: (r) => r === "enterprise", case: () => true, settings: () => true, password: () => true,
 };
 
 export function homeFor(role) {
@@ -111,6 +112,10 @@ export async function render() {
   const role = state.session && state.session.role;
   if (!role && !PUBLIC.has(route.name)) {
     location.replace("#/login");
+    return;
+  }
+  if (role && state.session.must_change_password && route.name !== "password") {
+    location.replace("#/password");
     return;
   }
   if (role && (route.name === "" || route.name === "login" || !ROUTES[route.name] || !ALLOWED[route.name](role))) {

@@ -55,3 +55,34 @@ def test_rejected_item_stays_visible_with_its_reason(new_context):
     page.once("dialog", lambda d: d.accept())
     page.click(".rejection button.danger")
     page.wait_for_selector(".chip-status.rejected", state="detached")
+
+
+def test_reset_password_must_be_changed_and_a_lost_phone_can_be_signed_out(new_context, api):
+    """After an administrator's reset the app asks for a new password first; from settings, the user signs out
+    another device (a lost phone), whose next request lands on the sign-in screen."""
+    created = api.call("POST", "/api/users", {"username": "field-e2e", "role": "inspector"}, user="admin")
+    assert created["one_time_password"]
+    phone = new_context().new_page()
+    open_app(phone, "/#/login")
+    phone.fill("input[name=username]", "field-e2e")
+    phone.fill("input[name=password]", created["one_time_password"])
+    phone.click("form.login button[type=submit]")
+    phone.wait_for_selector("form.password")
+    assert "reset by an administrator" in phone.inner_text("form.password")
+    shoot(phone, "password-forced")
+    phone.fill("input[name=current_password]", created["one_time_password"])
+    phone.fill("input[name=new_password]", "correct horse battery staple")
+    phone.fill("input[name=repeat_password]", "correct horse battery staple")
+    phone.click("form.password button[type=submit]")
+    phone.wait_for_selector("#code-input")
+
+    lost = new_context().new_page()
+    sign_in(lost, "field-e2e", "correct horse battery staple")
+    phone.goto("/#/settings")
+    phone.wait_for_selector("ul.items li button.danger")
+    assert phone.locator("ul.items li").count() == 2
+    shoot(phone, "settings-devices")
+    phone.click("ul.items li button.danger")
+    phone.wait_for_selector("ul.items li button.danger", state="detached")
+    lost.goto("/#/history")
+    lost.wait_for_selector("form.login", timeout=15000)

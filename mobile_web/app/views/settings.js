@@ -1,7 +1,7 @@
 // Language, account and device, storage, and signing out (which revokes this device's tokens).
 import { h, icon, toast } from "../dom.js";
-import { LANGUAGES, currentLanguage, num, setLanguage, t } from "../i18n.js";
-import { go, render } from "../main.js";
+import { LANGUAGES, ago, currentLanguage, num, setLanguage, t } from "../i18n.js";
+import { errorText, go, render } from "../main.js";
 import { REFI, changed, saveSetting, state } from "../state.js";
 
 async function storageLine() {
@@ -14,6 +14,38 @@ async function storageLine() {
   line.textContent = t(persisted ? "settings.storage_persistent" : "settings.storage_best_effort") +
     (estimate ? " · " + t("settings.storage_used", { mb: num((estimate.usage || 0) / 1048576, 1) }) : "");
   return line;
+}
+
+/** The user's signed-in devices; any other one (a lost phone) can be signed out from here. */
+async function devicesCard(s) {
+  const card = h("section.card", h("h2.small", t("settings.devices")));
+  if (!state.online) {
+    card.appendChild(h("p.muted", t("error.offline")));
+    return card;
+  }
+  let list;
+  try {
+    list = (await REFI.api("/api/auth/sessions")).body;
+  } catch (err) {
+    if (err instanceof REFI.SignedOutError) throw err;
+    card.appendChild(h("p.muted", t("error.offline")));
+    return card;
+  }
+  card.appendChild(h("ul.items", list.map((d) => h("li.item",
+    h("div.item-main", h("div.item-line", h("strong", d.device_name || t("settings.unnamed_device")), d.current ? h("span.chip-status.workflow", t("settings.this_device")) : null),
+      h("div.item-line.muted", t("settings.last_used", { when: ago(d.last_used_at) }))),
+    h("div.item-side", d.current ? null : h("button.danger.small", {
+      type: "button",
+      onclick: async (e) => {
+        e.currentTarget.disabled = true;
+        try {
+          await REFI.api("/api/auth/sessions/" + encodeURIComponent(d.id), { method: "DELETE" });
+          toast(t("settings.device_signed_out"), "ok");
+          render();
+        } catch (err) { toast(errorText(err), "error"); }
+      },
+    }, t("settings.device_signout")))))));
+  return card;
 }
 
 export default async function settingsView() {
@@ -55,7 +87,8 @@ export default async function settingsView() {
         s.enterprise_id ? h("div.fact", h("dt", t("settings.enterprise")), h("dd", s.enterprise_id)) : null,
         s.provinces && s.provinces.length ? h("div.fact", h("dt", t("settings.provinces")), h("dd", s.provinces.join(", "))) : null,
         h("div.fact", h("dt", t("settings.device")), h("dd", h("code", (s.device_id || "").slice(0, 8))))),
-      signOut),
+      h("div.settings-actions", h("a.button.secondary.big", { href: "#/password" }, t("settings.change_password")), signOut)),
+    await devicesCard(s),
     h("section.card", h("h2.small", t("settings.storage")), await storageLine()),
     state.meta && state.meta.demo ? h("section.card.demo-note", icon("warning"), h("p", state.meta.notice || t("demo.banner"))) : null,
     h("p.muted.small", h("a", { href: "/api/docs", target: "_blank", rel: "noopener" }, t("settings.api_docs"))));
