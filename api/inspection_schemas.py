@@ -44,8 +44,8 @@ class FindingCreateSchema(ma.Schema):
                                    validate=validate.Length(max=len(DISCREPANCIES)), metadata={
                                        "description": "Verdict reason codes and field-only types."})
     observed_mass_kg = ma.fields.Float(allow_none=True, validate=validate.Range(min=0, max=1e7))
-    severity = ma.fields.String(validate=validate.OneOf(SEVERITIES), metadata={
-        "description": "Defaults to high when any discrepancy is a failing verdict reason, else medium."})
+    severity = ma.fields.String(allow_none=True, validate=validate.OneOf(SEVERITIES), metadata={
+        "description": "Left out or null: high when any discrepancy is a failing verdict reason, else medium."})
     notes = ma.fields.String(allow_none=True, validate=validate.Length(max=4000))
 
 

@@ -235,7 +235,11 @@ def summary(attachment):
 
 
 def _link(db, finding, actor, attachment, now):
-    """List the attachment on its finding and timeline once (this also heals an upload interrupted in between)."""
+    """List the attachment on its finding and timeline once (this also heals an upload interrupted in between).
+
+    The ETag is left alone: it versions the finding's state, and added evidence conflicts with no decision, so an
+    enterprise can upload its documents and then respond with the ETag it read before.
+    """
     entry = {"at": now, "action": "attach", "from": finding["status"], "to": finding["status"],
              "actor_id": actor.get("user_id"), "actor": actor.get("username"), "role": actor.get("role"),
              "device_id": actor.get("device_id"), "comment": None, "attachment_id": attachment["_id"],
@@ -243,7 +247,7 @@ def _link(db, finding, actor, attachment, now):
     result = evidence(db, "findings").update_one(
         {"_id": finding["_id"], "attachments.id": {"$ne": attachment["_id"]}},
         {"$push": {"attachments": summary(attachment), "timeline": entry},
-         "$set": {"_etag": workflow.new_etag(), "updated_at": now}})
+         "$set": {"updated_at": now}})
     if result.modified_count:
         audit.record(db, actor, "finding.attach", f"finding:{finding['_id']}",
                      {"attachment_id": attachment["_id"], "sha256": attachment["sha256"], "kind": attachment["kind"],

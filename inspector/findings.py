@@ -143,10 +143,16 @@ def _new_finding(db, actor, body, digest, now):
     unknown = [d for d in discrepancies if d not in DISCREPANCIES]
     if unknown:
         raise FindingInputError("unknown_discrepancy", "Some discrepancies are not known types.", unknown=unknown)
-    finding_id = str(uuid.uuid4())
+    return finding_document(actor, enterprise, {**fields, "observed_at": observed_at, "discrepancies": discrepancies,
+                                                "scan_ids": [s["_id"] for s in scans]}, body["client_id"], digest, now)
+
+
+def finding_document(actor, enterprise, fields, client_id, digest, now):
+    """A new, submitted finding as stored, from checked fields (also used to generate bulk demo and bench data)."""
+    observed_at = fields["observed_at"]
     return {
-        "_id": finding_id,
-        "client_id": body["client_id"],
+        "_id": str(uuid.uuid4()),
+        "client_id": client_id,
         "inspector_id": actor["user_id"],
         "inspector": actor.get("username"),
         "enterprise_id": enterprise["_id"],
@@ -158,11 +164,11 @@ def _new_finding(db, actor, body, digest, now):
         "observed_week": iso_week(observed_at),
         "received_at": now,
         "updated_at": now,
-        "scan_ids": [s["_id"] for s in scans],
+        "scan_ids": fields.get("scan_ids") or [],
         "batch_codes": list(dict.fromkeys(fields.get("batch_codes") or [])),
-        "discrepancies": discrepancies,
+        "discrepancies": fields["discrepancies"],
         "observed_mass_kg": fields.get("observed_mass_kg"),
-        "severity": fields.get("severity") or default_severity(discrepancies),
+        "severity": fields.get("severity") or default_severity(fields["discrepancies"]),
         "notes": fields.get("notes"),
         "status": workflow.SUBMITTED,
         "deadline": None,

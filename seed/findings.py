@@ -1,5 +1,6 @@
 """Demo findings in every workflow state, made through the real workflow so timelines, ETags and the audit log hold."""
 import io
+import random
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -8,6 +9,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
 from inspector import evidence_files, findings, workflow
+
+from .enterprises import enterprise_docs
 
 NAMESPACE = uuid.UUID("6f1d3c52-1b8e-4e0a-9a57-3c1f0e2b7d44")
 GANZHOU_MARKET = {"type": "market", "name": "Ganzhou rare-earth market"}
@@ -167,3 +170,34 @@ def _codes_by_reason(db):
         for reason in case.get("expected_reasons", []):
             codes.setdefault(reason, case["code"])
     return codes
+
+
+BULK_NOTES = ("Labels worn.", "No invoice on site.", "Seller absent; stock counted.", "Drums resealed.", None)
+
+
+def bulk_findings(count, inspectors, now=None, seed=7):
+    """Yield synthetic findings across the demo enterprises, in every state, for benchmarks and load tests."""
+    rng = random.Random(seed)
+    now = now or datetime.now(timezone.utc)
+    enterprises = enterprise_docs()
+    for number in range(count):
+        enterprise = rng.choice(enterprises)
+        observed = now - timedelta(minutes=rng.randint(30, 365 * 24 * 60))
+        place = enterprise["location"]
+        fields = {
+            "site": {"type": rng.choice(findings.SITE_TYPES), "name": f"{enterprise['city']} site {number % 50}"},
+            "location": {"lat": round(place["lat"] + rng.uniform(-0.05, 0.05), 5),
+                         "lon": round(place["lon"] + rng.uniform(-0.05, 0.05), 5), "accuracy_m": rng.choice([5.0, 12.0, 30.0])},
+            "observed_at": observed, "discrepancies": rng.sample(findings.DISCREPANCIES, rng.randint(1, 3)),
+            "batch_codes": [f"BULK{number:07d}"], "observed_mass_kg": round(rng.uniform(5, 2000), 1),
+            "notes": rng.choice(BULK_NOTES),
+        }
+        doc = findings.finding_document(rng.choice(inspectors), enterprise, fields,
+                                        str(uuid.UUID(int=rng.getrandbits(128), version=4)), "bulk",
+                                        observed + timedelta(minutes=10))
+        doc["status"] = rng.choice(workflow.STATES)
+        if doc["status"] in workflow.SENT_STATES:
+            doc["deadline"] = observed + timedelta(days=14)
+        if doc["status"] == workflow.RESOLVED:
+            doc["outcome"] = rng.choice(workflow.OUTCOMES)
+        yield doc
