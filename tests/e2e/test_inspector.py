@@ -1,7 +1,6 @@
 """The inspector's phone: a typed code and its verdict in two languages, a label photo, an offline finding
 that syncs exactly once, and the app shell opening with no network."""
 import io
-import json
 import re
 
 import pytest
@@ -228,5 +227,40 @@ def test_seen_code_offline_shows_last_result_as_of(new_context, demo_cases):
     page.wait_for_selector("a.pending", state="hidden", timeout=60000)
 
 
-def json_dumps(value):
-    return json.dumps(value, separators=(",", ":"))
+def y4m_video(path, image_path, frames=20, size=(640, 480)):
+    """A short Y4M clip of a label, for Chromium's fake camera (--use-file-for-fake-video-capture)."""
+    img = Image.open(image_path).convert("RGB")
+    img.thumbnail((size[0] - 40, size[1] - 40))
+    frame = Image.new("RGB", size, (90, 90, 90))
+    frame.paste(img, ((size[0] - img.width) // 2, (size[1] - img.height) // 2))
+    y, cb, cr = frame.convert("YCbCr").split()
+    half = (size[0] // 2, size[1] // 2)
+    planes = y.tobytes() + cb.resize(half).tobytes() + cr.resize(half).tobytes()
+    blank = bytes([90]) * (size[0] * size[1]) + bytes([128]) * (half[0] * half[1] * 2)
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W{size[0]} H{size[1]} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for i in range(frames):
+            # The label comes into view after a second, as when the inspector aims the phone.
+            out.write(b"FRAME\n" + (blank if i < frames // 2 else planes))
+    return path
+
+
+def test_live_camera_scan_reads_the_label(playwright, server, demo_cases, tmp_path):
+    """The live camera path: Chromium's fake camera shows a label, the phone decodes frames and judges the code."""
+    from .helpers import CHROMIUM, CHROMIUM_ARGS, PHONE
+
+    case = case_with(demo_cases, reason="unknown_code")
+    video = y4m_video(tmp_path / "label.y4m", label_png(tmp_path / "label.png", case["code"]))
+    args = CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                            f"--use-file-for-fake-video-capture={video}"]
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+    try:
+        page = browser.new_context(base_url=server, viewport=PHONE, permissions=["camera"]).new_page()
+        sign_in(page, "inspector")
+        page.click("text=Scan with camera")
+        page.wait_for_selector("div.camera video")
+        shoot(page, "camera")
+        page.wait_for_selector("section.verdict.fail", timeout=30000)
+        assert "Unknown code" in page.inner_text("ul.reasons")
+    finally:
+        browser.close()
