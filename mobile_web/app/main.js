@@ -271,7 +271,9 @@ async function boot() {
   state.session = (await REFI.getSession()) || null;
   subscribe(paintChrome);
   paintChrome();
-  loadMeta().then(() => paintChrome());
+  // The login screen's demo hint and the banner depend on it; a slow network must not hold the app back long.
+  const meta = loadMeta().then(() => paintChrome());
+  await Promise.race([meta, new Promise((resolve) => setTimeout(resolve, 1500))]);
   watchConnectivity();
   const channel = typeof BroadcastChannel !== "undefined" ? new BroadcastChannel("refi") : null;
   const onMessage = async (msg) => {

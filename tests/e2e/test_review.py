@@ -41,6 +41,11 @@ def test_supervisor_and_enterprise_work_a_case(new_context, api, tmp_path):
     boss.goto("/#/log?enterprise_id=ENT-GMT&status=submitted")
     boss.wait_for_selector(f"a[href='#/case/{finding['id']}']")
     shoot(boss, "log")
+    with boss.expect_download() as download:
+        boss.click(".export-row button:has-text('CSV')")
+    csv_text = open(download.value.path(), encoding="utf-8-sig").read()
+    assert finding["id"] in csv_text and len(csv_text.splitlines()) >= 2
+    assert download.value.suggested_filename.endswith(".csv")
     boss.click(f"a[href='#/case/{finding['id']}']")
     boss.wait_for_selector(".status-chip.submitted")
     assert "Drums relabelled by hand" in boss.inner_text(".case-main")

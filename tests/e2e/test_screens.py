@@ -92,3 +92,19 @@ def test_every_screen(new_context, api, demo_cases, viewport):
     assert not problems, "\n".join(f"{screen}: {p}" for screen, ps in problems.items() for p in ps)
     for c in (ctx, boss.context, firm.context):
         assert not c.errors, c.errors
+
+
+def test_demo_banner_only_in_demo_mode(new_context):
+    """The "demo data, not saved" banner follows /api/meta; a real deployment shows none."""
+    page = new_context().new_page()
+    open_app(page, "/#/login")
+    page.wait_for_selector(".demo-banner:has-text('Demo data, not saved')")
+    assert page.is_visible("text=Demo users")
+
+    real = new_context()
+    real.route("**/api/meta", lambda route: route.fulfill(json={"demo": False, "notice": None, "reasons": []}))
+    page = real.new_page()
+    open_app(page, "/#/login")
+    page.wait_for_timeout(500)
+    assert page.locator(".demo-banner").is_hidden()
+    assert not page.is_visible("text=Demo users")
