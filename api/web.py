@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent / "mobile_web"
 # URL prefix -> folder under mobile_web/. Nothing else (package.json, node_modules, tools) is reachable.
 FOLDERS = {"app": "app", "icons": "icons", "vendor": "vendor"}
 TOP_FILES = {"manifest.webmanifest": "manifest.webmanifest", "favicon.ico": "icons/favicon.ico"}
-# The decoder is precached but fetched by the worker after the shell, so it never delays first paint.
-DECODER_SUFFIXES = (".wasm",)
+# The zxing decoder is precached after the shell, and a failure there (an unbuilt vendor/) never stops the
+# shell from installing: the phone then falls back to BarcodeDetector or the server's /api/decode.
+DECODER_PREFIX = "/vendor/"
 INSTALL_ONLY = {"/icons/icon-512.png", "/icons/maskable-512.png", "/icons/apple-touch-icon.png", "/icons/favicon.ico"}
 COMPRESSIBLE = {".js", ".mjs", ".css", ".html", ".json", ".webmanifest", ".svg", ".wasm", ".ico"}
 SW_BUILD = re.compile(r"/\*BUILD\*/.*?/\*END\*/", re.S)
@@ -119,8 +120,8 @@ def shell_files():
                            and p.suffix not in (".map", ".ts"))
     # Installers fetch the big icons themselves; the shell needs only the one it shows.
     urls = [u for u in urls if u not in INSTALL_ONLY]
-    shell = [u for u in urls if not u.endswith(DECODER_SUFFIXES)]
-    decoder = [u for u in urls if u.endswith(DECODER_SUFFIXES)]
+    shell = [u for u in urls if not u.startswith(DECODER_PREFIX)]
+    decoder = [u for u in urls if u.startswith(DECODER_PREFIX)]
     return shell, decoder
 
 

@@ -50,11 +50,11 @@ self.addEventListener("fetch", (event) => {
   if (url.pathname.startsWith("/api/") || url.pathname === "/sw.js" || url.pathname === "/healthz" || url.pathname === "/readyz") return;
   if (req.mode === "navigate") {
     // Every navigation gets the shell; the hash picks the screen.
-    event.respondWith(caches.match("/", { cacheName: CACHE }).then((hit) => hit || fetch(req)));
+    event.respondWith(caches.match("/", { cacheName: CACHE, ignoreSearch: true }).then((hit) => hit || fetch(req)));
     return;
   }
   event.respondWith((async () => {
-    const hit = await caches.match(url.pathname, { cacheName: CACHE });
+    const hit = await caches.match(url.pathname, { cacheName: CACHE, ignoreSearch: true });
     if (hit) return hit;
     const res = await fetch(req);
     if (res.ok && url.pathname.startsWith("/vendor/")) {

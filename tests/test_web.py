@@ -85,7 +85,8 @@ def test_decoder_is_served_by_us_when_built(client):
         pytest.skip("mobile_web/vendor is not built (scripts/build_web.sh)")
     build = json.loads(re.search(r"const BUILD = (\{.*?\});", client.get("/sw.js").get_data(as_text=True)).group(1))
     assert "/vendor/zxing/zxing_reader.wasm" in build["decoder"]
-    assert "/vendor/zxing/es/reader/index.js" in build["shell"]
+    assert "/vendor/zxing/es/reader/index.js" in build["decoder"]
+    assert not [u for u in build["shell"] if u.startswith("/vendor/")], "the shell installs even without the decoder"
     r = client.get("/vendor/zxing/zxing_reader.wasm")
     assert r.status_code == 200 and r.mimetype == "application/wasm"
     reader = client.get("/vendor/zxing/es/reader/index.js").get_data(as_text=True)

@@ -264,3 +264,28 @@ def test_live_camera_scan_reads_the_label(playwright, server, demo_cases, tmp_pa
         assert "Unknown code" in page.inner_text("ul.reasons")
     finally:
         browser.close()
+
+
+def test_unreadable_photo_offline_is_queued_and_read_by_the_server_later(new_context, demo_cases, tmp_path):
+    """No decoder on the phone and no network: the photo itself waits in the outbox; once online the server
+    reads it (multipart /api/scans) and the verdict appears."""
+    case = case_with(demo_cases, reason="no_export_record")
+    ctx = new_context()
+    ctx.route("**/vendor/zxing/**", lambda route: route.abort())
+    page = ctx.new_page()
+    sign_in(page, "inspector")
+    wait_for_worker(page)
+    page.click("text=Change")
+    page.select_option("select[name=site_type]", "port")
+    page.fill("input[name=site_name]", case["scan"]["site"]["name"])
+    page.click("text=Save site")
+    ctx.set_offline(True)
+    page.set_input_files("#label-photo", str(label_png(tmp_path / "label.png", case["code"])))
+    page.wait_for_selector("section.verdict.pending", timeout=20000)
+    assert "read by the server" in page.inner_text(".scanned-code")
+    with page.expect_response(lambda r: r.url.endswith("/api/scans") and r.request.method == "POST") as sent:
+        ctx.set_offline(False)
+    assert sent.value.status == 201
+    assert "multipart/form-data" in sent.value.request.headers["content-type"]
+    page.wait_for_selector("section.verdict.fail", timeout=20000)
+    assert "No export record" in page.inner_text("ul.reasons")
