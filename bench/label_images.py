@@ -166,8 +166,9 @@ def _perspective_coeffs(src: list[tuple[float, float]], dst: list[tuple[float, f
 def crumple(card: Image.Image, rng: random.Random, strength: float) -> Image.Image:
     """Warp the card with a jittered mesh and shade it with creases, like a label on a crumpled bag."""
     w, h = card.size
-    cells = 6
-    jitter = strength * min(w, h) / cells * 0.25
+    # Paper labels bend gently: a few pixels over a cell, never a module-by-module scramble.
+    cells = 5
+    jitter = strength * min(w, h) * 0.012
     grid = [[(w * i / cells + (rng.uniform(-jitter, jitter) if 0 < i < cells else 0),
               h * j / cells + (rng.uniform(-jitter, jitter) if 0 < j < cells else 0))
              for j in range(cells + 1)] for i in range(cells + 1)]
@@ -207,19 +208,20 @@ def bag_background(rng: random.Random, size: tuple[int, int]) -> Image.Image:
     # Texture is drawn at a lower resolution for big photos; the weave survives the upscale.
     factor = 2 if w * h > 4_000_000 else 1
     tw, th = w // factor, h // factor
-    colour = np.array(rng.choice([(235, 235, 228), (210, 200, 170), (70, 110, 170), (200, 200, 205), (120, 150, 110), (60, 60, 60)]), np.float32)
+    colour = rng.choice([(235, 235, 228), (210, 200, 170), (70, 110, 170), (200, 200, 205), (120, 150, 110), (60, 60, 60)])
     pitch = rng.uniform(5, 14) / factor
-    yy, xx = np.mgrid[0:th, 0:tw].astype(np.float32)
-    tape_x = np.floor(xx / pitch).astype(np.int32)
-    tape_y = np.floor(yy / pitch).astype(np.int32)
-    over = ((tape_x + tape_y) % 2).astype(np.float32)
-    weave = 0.9 + 0.08 * over + 0.04 * np.sin(2 * np.pi * xx / pitch) * np.sin(2 * np.pi * yy / pitch)
-    weave += nrng.normal(0, 0.02, (th, tw)).astype(np.float32)
+    # Separable weave: tape parity and ripple along x and y, combined by broadcasting.
+    x, y = np.arange(tw, dtype=np.float32), np.arange(th, dtype=np.float32)
+    over = (np.floor(x / pitch).astype(np.int32) % 2)[None, :] ^ (np.floor(y / pitch).astype(np.int32) % 2)[:, None]
+    ripple = np.sin(2 * np.pi * y / pitch)[:, None] * np.sin(2 * np.pi * x / pitch)[None, :]
+    weave = 0.9 + 0.08 * over.astype(np.float32) + 0.04 * ripple
     if rng.random() < 0.3:
-        weave = np.full_like(weave, 0.95) + nrng.normal(0, 0.01, (th, tw)).astype(np.float32)
+        weave = np.full((th, tw), 0.95, np.float32)
+    weave += nrng.standard_normal((th, tw), dtype=np.float32) * 0.02
     light = np.asarray(Image.fromarray(nrng.normal(0, 1, (3, 4)).astype(np.float32), "F").resize((tw, th), Image.BICUBIC))
     weave *= 1.0 + 0.12 * light
-    rgb = np.clip(weave[..., None] * colour, 0, 255).astype(np.uint8)
+    shade = Image.fromarray(np.clip(weave * 200, 0, 255).astype(np.uint8))
+    rgb = np.stack([np.asarray(shade.point(lambda v, c=c: min(255, round(v * c / 200)))) for c in colour], axis=-1)
     img = Image.fromarray(rgb)
     return img.resize((w, h), Image.BILINEAR) if factor > 1 else img
 
