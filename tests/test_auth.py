@@ -160,29 +160,49 @@ def test_ten_wrong_passwords_in_a_row_give_429_with_retry_after(client, db, user
     assert login(client, "colleague").status_code == 200
 
 
-def test_a_correct_password_resets_the_count_of_wrong_ones(client, user):
-    for _ in range(9):
-        login(client, password="wrong")
-    assert login(client).status_code == 200
-    for _ in range(9):
-        assert login(client, password="wrong").status_code == 401
-    assert login(client).status_code == 200
-
-
-def test_wrong_passwords_for_unknown_users_are_limited_too(client):
-    for _ in range(10):
-        assert_error(login(client, "nobody", "guess"), 401, "bad_credentials")
-    assert_error(login(client, "nobody", "guess"), 429, "too_many_attempts")
-
-
-def test_each_app_has_its_own_limiter_counters(app, client, user):
-    for _ in range(10):
-        login(client, password="wrong")
-    assert login(client, password="wrong").status_code == 429
-    other = create_app({"SEED_DEMO": False, "TESTING": True, "SECRET_KEY": TEST_SECRET,
+@pytest.fixture
+def strict(app):
+    """A second app on the same database that pauses sign-in after 3 wrong passwords (fewer slow hashes)."""
+    other = create_app({"SEED_DEMO": False, "TESTING": True, "SECRET_KEY": TEST_SECRET, "LOGIN_FAILURE_LIMIT": 3,
                         "MONGO_DB": app.config["SETTINGS"].mongo_db})
-    assert login(other.test_client()).status_code == 200
-    assert other.extensions["login_limiter"] is not app.extensions["login_limiter"]
+    return other.test_client()
+
+
+def test_a_correct_password_resets_the_count_of_wrong_ones(strict, user):
+    for _ in range(2):
+        login(strict, password="wrong")
+    assert login(strict).status_code == 200
+    for _ in range(2):
+        assert login(strict, password="wrong").status_code == 401
+    assert login(strict).status_code == 200
+    for _ in range(3):
+        login(strict, password="wrong")
+    assert_error(login(strict), 429, "too_many_attempts")
+
+
+def test_wrong_passwords_for_unknown_users_are_limited_too(strict):
+    for _ in range(3):
+        assert_error(login(strict, "nobody", "guess"), 401, "bad_credentials")
+    assert_error(login(strict, "nobody", "guess"), 429, "too_many_attempts")
+
+
+def test_guessing_across_many_usernames_from_one_address_is_limited(app, user):
+    spray = create_app({"SEED_DEMO": False, "TESTING": True, "SECRET_KEY": TEST_SECRET,
+                        "LOGIN_ADDRESS_FAILURE_LIMIT": 4, "MONGO_DB": app.config["SETTINGS"].mongo_db}).test_client()
+    for n in range(4):
+        assert login(spray, f"guess{n}", "password1").status_code == 401
+    assert_error(login(spray, "li.wei", "password1"), 429, "too_many_attempts")
+    other_address = spray.post("/api/auth/login", json={"username": "li.wei", "password": "correct horse"},
+                               environ_base={"REMOTE_ADDR": "10.0.0.7"})
+    assert other_address.status_code == 200
+
+
+def test_each_app_has_its_own_limiter_counters(client, strict, user):
+    for _ in range(3):
+        login(strict, password="wrong")
+    assert login(strict, password="wrong").status_code == 429
+    assert login(client).status_code == 200
+    assert strict.application.extensions["login_limiter"] is not client.application.extensions["login_limiter"]
 
 
 def test_a_broken_limiter_store_never_turns_sign_in_into_a_500(app, client, user):

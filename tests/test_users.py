@@ -208,3 +208,27 @@ def test_cli_refuses_a_taken_username(runner, db):
     result = runner.invoke(args=["users", "create", "--role", "admin", "--username", "boss", "--password-stdin"],
                            input="first admin password\n")
     assert result.exit_code == 1 and "taken" in result.output
+
+
+@pytest.mark.parametrize("method,url,kwargs", [
+    ("post", "/api/users", {"data": "{not json", "content_type": "application/json"}),
+    ("post", "/api/users", {"json": ["a", "list"]}),
+    ("post", "/api/users", {"json": {"username": {"$gt": ""}, "role": "admin"}}),
+    ("post", "/api/users", {"json": {"username": "p", "role": "supervisor", "provinces": "Jiangxi"}}),
+    ("post", "/api/users", {"json": {"username": "p", "role": "enterprise", "enterprise_id": {"$ne": None}}}),
+    ("get", "/api/users?page=0", {}),
+    ("get", "/api/users?page_size=100000", {}),
+    ("get", "/api/users?disabled=maybe", {}),
+    ("post", "/api/users/%00/disable", {}),
+    ("post", "/api/users/x/reset-password", {"json": {"password": 12345678901}}),
+    ("delete", "/api/auth/sessions/" + "x" * 3000, {}),
+    ("post", "/api/auth/password", {"json": {"current_password": None}}),
+    ("post", "/api/auth/refresh", {"json": {"refresh_token": ["x"]}}),
+    ("get", "/api/auth/me", {"headers": {"Authorization": "Bearer " + "x" * 10000}}),
+    ("get", "/api/auth/me", {"headers": {"Authorization": "Bearer eyJzaWQiOlsxXX0.aaaa.bbbb"}}),
+])
+def test_garbage_never_gives_a_500(client, admin, method, url, kwargs):
+    kwargs = {"headers": admin, **kwargs}
+    response = getattr(client, method)(url, **kwargs)
+    assert 400 <= response.status_code < 500, response.get_data(as_text=True)
+    assert response.json["code"] == response.status_code and "status" in response.json
