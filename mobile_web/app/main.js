@@ -213,6 +213,7 @@ function watchConnectivity() {
     state.online = navigator.onLine;
     changed();
     if (state.online && state.session) syncNow();
+    else if (state.online) REFI.finishPendingLogout();
   };
   window.addEventListener("online", update);
   window.addEventListener("offline", update);

@@ -68,7 +68,7 @@ A11Y_AUDIT = """
   const visible = (el) => { const r = el.getBoundingClientRect(); const s = getComputedStyle(el);
     return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none' && !el.closest('[hidden]'); };
   // Targets: 48 px tall at least (inline text links are exempt, as WCAG allows).
-  for (const el of document.querySelectorAll('button, .button, select, input:not([type=checkbox]):not([type=radio]):not([type=file]), textarea, nav a, summary')) {
+  for (const el of document.querySelectorAll('button, .button, select, input:not([type=checkbox]):not([type=radio]):not([type=file]), textarea, nav a, summary, .log-table a, a.item-main, .tabs-local a, a.back')) {
     if (!visible(el) || el.closest('.visually-hidden')) continue;
     const r = el.getBoundingClientRect();
     if (r.height < 47.5) problems.push(`small target (${Math.round(r.height)}px): ${el.outerHTML.slice(0, 90)}`);
