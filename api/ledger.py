@@ -9,6 +9,7 @@ from inspector.lineage import fetch_descendants, fetch_enterprises
 from inspector.quota import quota_status
 from inspector.verdict import ScanContext, judge
 
+from . import examples
 from .auth import BEARER, principal, require
 from .context import db, settings
 from .errors import fail
@@ -32,7 +33,7 @@ def _judged(code):
 @blp.route("/batches/<path:code>")
 class Batch(MethodView):
     @blp.doc(security=BEARER)
-    @blp.response(200, BatchViewSchema)
+    @blp.response(200, BatchViewSchema, example=examples.BATCH_VIEW)
     @require(*FIELD_ROLES)
     def get(self, code):
         """A batch with its verdict outside any scan context, its provenance and its producer's quota."""
@@ -45,7 +46,7 @@ class Batch(MethodView):
 @blp.route("/batches/<path:code>/provenance")
 class Provenance(MethodView):
     @blp.doc(security=BEARER)
-    @blp.response(200, ProvenanceViewSchema)
+    @blp.response(200, ProvenanceViewSchema, example={"provenance": examples.PROVENANCE})
     @require(*FIELD_ROLES)
     def get(self, code):
         """Ancestors back to the mine(s), each with producer, approval and mass share, and the chain of holders."""
@@ -55,7 +56,7 @@ class Provenance(MethodView):
 @blp.route("/batches/<path:code>/descendants")
 class Descendants(MethodView):
     @blp.doc(security=BEARER)
-    @blp.response(200, DescendantsSchema)
+    @blp.response(200, DescendantsSchema, example=examples.DESCENDANTS)
     @require(*FIELD_ROLES)
     def get(self, code):
         """Every batch made from this one, at any depth: the forward trace for a recall."""
@@ -106,7 +107,7 @@ def _visible_enterprise(enterprise_id):
 @blp.route("/enterprises/<enterprise_id>")
 class Enterprise(MethodView):
     @blp.doc(security=BEARER)
-    @blp.response(200, EnterpriseSchema)
+    @blp.response(200, EnterpriseSchema, example=examples.ENTERPRISE)
     @require("inspector", "supervisor", "admin", "enterprise")
     def get(self, enterprise_id):
         """An enterprise with its whitelist approvals (enterprise users see only their own)."""
@@ -117,7 +118,7 @@ class Enterprise(MethodView):
 class EnterpriseQuota(MethodView):
     @blp.doc(security=BEARER)
     @blp.arguments(QuotaQuerySchema, location="query")
-    @blp.response(200)
+    @blp.response(200, example=examples.QUOTA)
     @require("inspector", "supervisor", "admin", "enterprise")
     def get(self, query, enterprise_id):
         """Allocated, used and remaining tonnes REO for a year (default: this year)."""

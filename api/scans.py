@@ -13,6 +13,7 @@ from inspector.photo_decoding import PhotoError, decode_photo
 from inspector.scans import ScanConflict, ScanRequest, record_scan
 from inspector.verdict import UnknownEnterprise
 
+from . import examples
 from .auth import BEARER, principal, require
 from .context import db, settings
 from .errors import fail
@@ -121,7 +122,8 @@ _SCAN_BODY_DOC = {
 @blp.route("/scans")
 class Scans(MethodView):
     @blp.doc(security=BEARER, **_SCAN_BODY_DOC)
-    @blp.response(201, ScanSchema, description="The stored scan with its verdict (200 when a retry replays it).")
+    @blp.response(201, ScanSchema, example=examples.SCAN,
+                  description="The stored scan with its verdict (200 when a retry replays it).")
     @blp.alt_response(409, description="The client_id was already used for a different scan.")
     @blp.alt_response(422, description="Bad fields, or a photo with no code (error_code no_code_found).")
     @require("inspector", "supervisor", "admin")
@@ -159,7 +161,7 @@ class Scans(MethodView):
 @blp.route("/scans/<scan_id>")
 class ScanById(MethodView):
     @blp.doc(security=BEARER)
-    @blp.response(200, ScanSchema)
+    @blp.response(200, ScanSchema, example=examples.SCAN)
     @require("inspector", "supervisor", "admin")
     def get(self, scan_id):
         """One scan with the verdict as it was when it was made."""

@@ -44,7 +44,7 @@ REASONS = {r.code: r for r in [
            "{producer_name} had used {used_t:,.0f} t of its {allocated_t:,.0f} t {year} {category} quota when this batch was produced."),
     Reason("tainted_lineage", FAIL, "Tainted lineage",
            "An ancestor batch fails a reason above: illegal material laundered downstream.",
-           "{count} upstream batch(es), including {first_code} from {first_producer}, failed: {reasons_text}."),
+           "{batches_text}, including {first_code} from {first_producer}, failed: {reasons_text}."),
     Reason("unrecorded_transfer", WARNING, "Unrecorded transfer",
            "Found with a holder other than its last recorded holder.",
            "Found with {found_holder_name}, but the ledger's last recorded holder is {recorded_holder_name}."),

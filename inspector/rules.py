@@ -72,7 +72,8 @@ def tainted_lineage(ancestors, enterprises):
     if not bad:
         return None
     reasons_text = ", ".join(sorted({r.replace("_", " ") for b in bad for r in b["reasons"]}))
-    return REASONS["tainted_lineage"].found(count=len(bad), first_code=bad[0]["code"],
+    batches_text = "1 upstream batch" if len(bad) == 1 else f"{len(bad)} upstream batches"
+    return REASONS["tainted_lineage"].found(count=len(bad), batches_text=batches_text, first_code=bad[0]["code"],
                                             first_producer=bad[0]["producer_name"], reasons_text=reasons_text,
                                             ancestors=bad)
 

@@ -138,3 +138,15 @@ def test_gunicorn_refuses_several_workers_in_embedded_mode(tmp_path):
                             text=True, timeout=60)
     assert result.returncode != 0
     assert "exactly one worker" in result.stderr
+
+
+def test_read_endpoints_are_documented_with_examples(client):
+    paths = client.get("/api/openapi.json").json["paths"]
+    for path in ("/api/scans", "/api/scans/{scan_id}", "/api/batches/{code}", "/api/batches/{code}/provenance",
+                 "/api/batches/{code}/descendants", "/api/enterprises/{enterprise_id}",
+                 "/api/enterprises/{enterprise_id}/quota"):
+        operations = paths[path]
+        documented = [op for op in operations.values() if isinstance(op, dict) and "responses" in op]
+        assert documented, path
+        success = [r for op in documented for code, r in op["responses"].items() if code in ("200", "201")]
+        assert any("example" in str(r) for r in success), path
