@@ -46,6 +46,15 @@ export function t(key, params) {
   return params ? fill(text, params) : text;
 }
 
+const pluralRules = {};
+
+/** A counted message: "key.one" where the language has that form for n (English, French), else "key". */
+export function tn(key, n, params) {
+  pluralRules[lang] = pluralRules[lang] || new Intl.PluralRules(lang);
+  const form = `${key}.${pluralRules[lang].select(Number(n))}`;
+  return t(form in catalog ? form : key, Object.assign({ n: num(n) }, params));
+}
+
 /** True when the current catalog (or English) has the key. */
 export const has = (key) => key in catalog || key in en;
 
@@ -133,7 +142,7 @@ const REASON_PARAMS = {
   producer_not_approved: (ev) => ({ producer_name: ev.producer_name, approval_stage: term("approval", ev.approval_stage), produced_on: date(ev.produced_on) }),
   over_quota: (ev) => ({ producer_name: ev.producer_name, used_t: num(ev.used_t), allocated_t: num(ev.allocated_t), year: ev.year, category: term("category", ev.category) }),
   tainted_lineage: (ev) => ({
-    count: num(ev.count), first_code: ev.first_code, first_producer: ev.first_producer,
+    batches: tn("unit.upstream_batches", ev.count ?? (ev.ancestors || []).length), first_code: ev.first_code, first_producer: ev.first_producer,
     reasons_text: [...new Set((ev.ancestors || []).flatMap((a) => a.reasons || []))].map((c) => reasonTitle(c)).join(", "),
   }),
   unrecorded_transfer: (ev) => ({ found_holder_name: ev.found_holder_name, recorded_holder_name: ev.recorded_holder_name }),

@@ -131,7 +131,7 @@ export default {
   "quota.batch_over": "Batch ini diproduksi setelah kuota habis.",
   "quota.not_applicable": "Tahap ini tidak dikenai kuota.",
 
-  "provenance.lead": "{depth} generasi ke belakang; {mines} tambang.",
+  "provenance.lead": "{generations} ke belakang; {mines}.",
   "provenance.this_batch": "batch ini",
   "provenance.generation": "{n} tingkat ke atas",
   "provenance.produced": "Diproduksi {date}",
@@ -190,7 +190,7 @@ export default {
   "reason.over_quota.message": "Saat batch ini diproduksi, {producer_name} telah memakai {used_t} t dari kuota {category} tahun {year} sebesar {allocated_t} t.",
   "reason.tainted_lineage.title": "Asal-usul tercemar",
   "reason.tainted_lineage.meaning": "Ada batch leluhur yang melanggar aturan: bahan ilegal dicuci ke hilir.",
-  "reason.tainted_lineage.message": "{count} batch hulu gagal, termasuk {first_code} dari {first_producer}: {reasons_text}.",
+  "reason.tainted_lineage.message": "{batches} gagal, termasuk {first_code} dari {first_producer}: {reasons_text}.",
   "reason.unrecorded_transfer.title": "Pemindahan tidak tercatat",
   "reason.unrecorded_transfer.meaning": "Ditemukan pada pemegang yang berbeda dari pemegang terakhir yang tercatat.",
   "reason.unrecorded_transfer.message": "Ditemukan pada {found_holder_name}, tetapi pemegang terakhir dalam buku besar adalah {recorded_holder_name}.",
@@ -468,4 +468,7 @@ export default {
   "error.bad_credentials": "Kata sandi salah.",
   "error.password_unchanged": "Pilih kata sandi yang berbeda dari yang sekarang.",
   "error.password_change_required": "Pilih kata sandi baru terlebih dahulu.",
+  "unit.upstream_batches": "{n} batch hulu",
+  "unit.generations": "{n} generasi",
+  "unit.mines": "{n} tambang",
 };

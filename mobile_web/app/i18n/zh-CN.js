@@ -131,7 +131,7 @@ export default {
   "quota.batch_over": "该批次是在配额用完之后生产的。",
   "quota.not_applicable": "该环节不适用配额。",
 
-  "provenance.lead": "向上追溯 {depth} 代；涉及 {mines} 个矿山。",
+  "provenance.lead": "向上追溯 {generations}；涉及 {mines}。",
   "provenance.this_batch": "本批次",
   "provenance.generation": "上溯 {n} 代",
   "provenance.produced": "生产于 {date}",
@@ -190,7 +190,7 @@ export default {
   "reason.over_quota.message": "本批次生产时，{producer_name} 的 {year} 年{category}配额 {allocated_t} 吨已用去 {used_t} 吨。",
   "reason.tainted_lineage.title": "上游来源有问题",
   "reason.tainted_lineage.meaning": "某个上游批次违反规则：非法原料被洗白流入下游。",
-  "reason.tainted_lineage.message": "{count} 个上游批次不合格，其中包括 {first_producer} 的 {first_code}：{reasons_text}。",
+  "reason.tainted_lineage.message": "{batches}不合格，其中包括 {first_producer} 的 {first_code}：{reasons_text}。",
   "reason.unrecorded_transfer.title": "未登记的转移",
   "reason.unrecorded_transfer.meaning": "发现时的持有方不是台账最后登记的持有方。",
   "reason.unrecorded_transfer.message": "货物在 {found_holder_name} 处发现，但台账最后登记的持有方是 {recorded_holder_name}。",
@@ -468,4 +468,7 @@ export default {
   "error.bad_credentials": "密码错误。",
   "error.password_unchanged": "新密码不能与当前密码相同。",
   "error.password_change_required": "请先设置新密码。",
+  "unit.upstream_batches": "{n} 个上游批次",
+  "unit.generations": "{n} 代",
+  "unit.mines": "{n} 个矿山",
 };

@@ -43,7 +43,13 @@ export default async function findingView(ctx) {
     name: "enterprise_id", list: "enterprise-list", autocomplete: "off", autocapitalize: "characters", required: true,
     value: (scan && scan.holder_enterprise_id) || (batch && batch.holder_id) || "",
   });
-  const enterpriseList = h("datalist#enterprise-list", (await knownEnterprises()).map(([id, name]) => h("option", { value: id }, name)));
+  const known = new Map(await knownEnterprises());
+  const enterpriseList = h("datalist#enterprise-list", [...known].map(([id, name]) => h("option", { value: id }, name)));
+  const enterpriseName = h("p.hint", { id: "f-enterprise-name", "aria-live": "polite" });
+  const paintName = () => { enterpriseName.textContent = known.get(enterprise.value.trim().toUpperCase()) || ""; };
+  enterprise.addEventListener("input", paintName);
+  enterprise.setAttribute("aria-describedby", "f-enterprise-name");
+  paintName();
   const siteType = h("select", { name: "site_type" }, SITE_TYPES.map((s) => h("option", { value: s, selected: site && s === site.type }, term("site", s))));
   const siteName = h("input", { name: "site_name", value: (site && site.name) || "", maxlength: 200, autocomplete: "off" });
   const mass = h("input", { name: "observed_mass_kg", type: "number", inputmode: "decimal", min: "0", step: "0.1", value: scan && scan.observed_mass_kg != null ? scan.observed_mass_kg : "" });
@@ -142,7 +148,7 @@ export default async function findingView(ctx) {
   h("h1", t("finding.title")),
   code ? h("p.muted", t("finding.for_code", { code })) : null,
   h("div.card",
-    h("div.field", h("label", { for: "f-enterprise" }, t("finding.enterprise")), Object.assign(enterprise, { id: "f-enterprise" }), enterpriseList),
+    h("div.field", h("label", { for: "f-enterprise" }, t("finding.enterprise")), Object.assign(enterprise, { id: "f-enterprise" }), enterpriseName, enterpriseList),
     h("div.row.wrap", h("div.field", h("label", { for: "f-site-type" }, t("site.type")), Object.assign(siteType, { id: "f-site-type" })),
       h("div.field.grow", h("label", { for: "f-site-name" }, t("site.name")), Object.assign(siteName, { id: "f-site-name" })))),
   h("div.card", discrepancies, severity),

@@ -1,7 +1,7 @@
 // The inspector's own scans and findings, with where each stands: waiting on the phone, sent, or turned down.
 import { display } from "../batchcode.js";
 import { h, icon, mount, toast } from "../dom.js";
-import { ago, dateTime, reasonTitle, t, term } from "../i18n.js";
+import { ago, dateTime, reasonTitle, t, term, tn } from "../i18n.js";
 import { afterQueue, rejectionText, render, syncNow } from "../main.js";
 import { REFI, refreshCounts, state } from "../state.js";
 
@@ -58,7 +58,7 @@ function findingItem(item, server) {
     h("div.item-line.small", (p.discrepancies || record.discrepancies || []).map((d) => (REASON_SET.has(d) ? reasonTitle(d) : t("discrepancy." + d))).join(", ")),
     h("div.item-line.muted", (p.batch_codes || record.batch_codes || []).map((c) => h("code", c))),
     h("div.item-line.muted", h("time", { datetime: p.observed_at || record.observed_at }, ago(p.observed_at || record.observed_at)),
-      item.photos && item.photos.length ? h("span", "· " + t("history.photos", { n: item.photos.length })) : null),
+      item.photos && item.photos.length ? h("span", "· " + tn("history.photos", item.photos.length)) : null),
   ];
   return h("li.item",
     target ? h("a.item-main", { href: "#/case/" + encodeURIComponent(target) }, main) : h("div.item-main", main),

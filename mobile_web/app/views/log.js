@@ -1,7 +1,7 @@
 // The inspection log (supervisors: every finding in their provinces, with filters and exports) and the
 // enterprise's list of findings against it, with status and deadlines. Filters live in the URL.
 import { h, icon, mount } from "../dom.js";
-import { date, num, t, term } from "../i18n.js";
+import { date, num, t, term, tn } from "../i18n.js";
 import { errorText, go } from "../main.js";
 import { FIELD_TYPES, REASONS, STATUSES, deadlineText, discrepancyName, exportButtons, severityChip, statusChip } from "../findings-ui.js";
 import { REFI, isReviewer, state } from "../state.js";
@@ -131,7 +131,7 @@ export default async function logView(ctx) {
       mount(results, h("p.empty", t(reviewer ? "log.empty" : "cases.empty")));
     } else {
       mount(results,
-        h("p.muted", t("log.count", { n: num(pagination ? pagination.total : body.length) })),
+        h("p.muted", tn("log.count", pagination ? pagination.total : body.length)),
         table(body, reviewer), pager(page, pagination, route, params));
     }
   } catch (err) {

@@ -2,7 +2,7 @@
 // provenance back to the mine, the holders, the producer's quota, and one tap to log a finding.
 import { display } from "../batchcode.js";
 import { h, icon, mount } from "../dom.js";
-import { ago, date, dateTime, num, reasonMessage, reasonTitle, t, term } from "../i18n.js";
+import { ago, date, dateTime, num, reasonMessage, reasonTitle, t, term, tn } from "../i18n.js";
 import { go, rejectionText, render } from "../main.js";
 import { REFI, canLogFindings, refreshCounts, state } from "../state.js";
 
@@ -91,7 +91,7 @@ function provenanceCard(provenance, batch) {
   return [
     h("section.card", { "aria-labelledby": "prov-h" },
       h("h2#prov-h", t("result.provenance")),
-      h("p.muted", t("provenance.lead", { depth: provenance.depth ?? ancestors.length, mines: mines.length })),
+      h("p.muted", t("provenance.lead", { generations: tn("unit.generations", provenance.depth ?? ancestors.length), mines: tn("unit.mines", mines.length) })),
       h("ol.timeline", batch ? node(Object.assign({ approved_on_production_date: true }, batch), true) : null,
         ancestors.map((a) => node(a, false)))),
     holders.length ? h("section.card", { "aria-labelledby": "holders-h" },
@@ -109,7 +109,7 @@ function provenanceCard(provenance, batch) {
 export function resultBody(result, { asOf = null, record = null } = {}) {
   const verdict = result.verdict || { status: "pass", reasons: [] };
   const reasons = verdict.reasons || [];
-  const sub = reasons.length ? t("verdict.reason_count", { n: reasons.length }) : t("verdict.no_reason");
+  const sub = reasons.length ? tn("verdict.reason_count", reasons.length) : t("verdict.no_reason");
   const code = (result.batch && result.batch.code) || result.code || (record && record.code) || "";
   return [
     verdictBanner(verdict.status, sub),
