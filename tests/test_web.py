@@ -200,3 +200,46 @@ def test_check_character_port_matches_python():
 
     assert js_valid == [py_valid(x) for x in inputs]
     assert sum(js_valid) == 300, "the issued codes (and their typed forms) pass, every mutation fails"
+
+
+def test_every_planted_reason_reads_in_every_language(client, seeded, auth):
+    """Each reason the planted cases produce becomes a full sentence from its evidence in all four languages:
+    no placeholder left, no 'undefined', and not the generic fallback."""
+    import shutil
+    import subprocess
+    import uuid
+    from datetime import datetime, timezone
+
+    node = shutil.which("node")
+    if not node:
+        pytest.skip("node is not installed")
+    headers = auth.headers("inspector")
+    reasons = {}
+    for case in seeded:
+        body = {**case["scan"], "code": case["code"], "client_id": str(uuid.uuid4()),
+                "scanned_at": datetime.now(timezone.utc).isoformat()}
+        r = client.post("/api/scans", json=body, headers=headers)
+        assert r.status_code == 201, r.json
+        for reason in r.json["verdict"]["reasons"]:
+            reasons.setdefault(reason["code"], reason)
+    assert len(reasons) >= 11, sorted(reasons)
+    script = """
+globalThis.document = { documentElement: {} };
+const { setLanguage, reasonMessage, t } = await import('./mobile_web/app/i18n.js');
+const reasons = JSON.parse(process.argv[1]);
+const out = {};
+for (const lang of ['en', 'zh-CN', 'id', 'fr']) {
+  await setLanguage(lang);
+  out[lang] = reasons.map((r) => ({ code: r.code, text: reasonMessage(r), meaning: t(`reason.${r.code}.meaning`) }));
+}
+console.log(JSON.stringify(out));
+"""
+    done = subprocess.run([node, "--input-type=module", "-e", script, json.dumps(list(reasons.values()), default=str)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    for lang, texts in json.loads(done.stdout).items():
+        for item in texts:
+            text = item["text"]
+            assert "{" not in text and "undefined" not in text and "NaN" not in text, (lang, item)
+            if not (item["code"] == "malformed_code" and lang != "en"):
+                assert text != item["meaning"], (lang, item["code"], "fell back to the generic sentence")

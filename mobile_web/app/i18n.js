@@ -124,9 +124,18 @@ export function reasonMessage(reason) {
 
 export const reasonTitle = (code) => (has(`reason.${code}.title`) ? t(`reason.${code}.title`) : String(code).replace(/_/g, " "));
 
+/** "2026-09" as the month's name in the current language. */
+export function month(period) {
+  const m = /^(\d{4})-(\d{2})$/.exec(String(period || ""));
+  if (!m) return period;
+  return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, 15)).toLocaleDateString(lang, { year: "numeric", month: "long", timeZone: "UTC" });
+}
+
 function periodsText(ev) {
-  return (ev.enterprises || []).map((e) => `${e.enterprise_name}: ` + (e.periods || []).map((p) =>
-    `${p.period} (${t(p.submitted_at ? "late.entered_late" : "late.never_entered")})`).join(", ")).join("; ");
+  const list = ev.enterprises || [];
+  // With one enterprise its name is already in the sentence.
+  return list.map((e) => (list.length > 1 ? `${e.enterprise_name}: ` : "") + (e.periods || []).map((p) =>
+    `${month(p.period)} (${t(p.submitted_at ? "late.entered_late" : "late.never_entered")})`).join(", ")).join("; ");
 }
 
 function gapText(ev) {
@@ -150,6 +159,6 @@ const REASON_PARAMS = {
   retired_code: (ev) => ({ status: term("batch_status", ev.status), since: date(ev.since) }),
   cloned_code: (ev) => ({ distance_km: num(ev.distance_km), gap_text: gapText(ev), speed_kmh: num(ev.speed_kmh) }),
   late_reporting: (ev) => ({ enterprise_name: ev.enterprise_name, periods_text: periodsText(ev) }),
-  mass_balance: (ev) => ({ period: ev.period, producer_name: ev.producer_name, output_reo_t: num(ev.output_reo_t, 1), input_reo_t: num(ev.input_reo_t, 1), ceiling_pct: num(ev.ceiling_pct, 1) }),
+  mass_balance: (ev) => ({ period: month(ev.period), producer_name: ev.producer_name, output_reo_t: num(ev.output_reo_t, 1), input_reo_t: num(ev.input_reo_t, 1), ceiling_pct: num(ev.ceiling_pct, 1) }),
   no_export_record: (ev) => ({ site_name: ev.site_name }),
 };

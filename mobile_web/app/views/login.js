@@ -40,7 +40,7 @@ export default async function login() {
 
   const demo = state.meta && state.meta.demo
     ? h("div.card.demo-hint", h("h2", t("login.demo_users")), h("p", t("login.demo_users_text")),
-      h("ul.demo-users", ["inspector", "supervisor", "enterprise", "admin"].map((u) => h("li", h("button.link", {
+      h("ul.demo-users", ["inspector", "inspector2", "supervisor", "enterprise", "enterprise2", "admin"].map((u) => h("li", h("button.link", {
         type: "button", onclick: () => { username.value = u; password.value = "demo"; password.focus(); },
       }, u)))))
     : null;
