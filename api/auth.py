@@ -160,7 +160,7 @@ def _secret():
 class Login(MethodView):
     @blp.arguments(LoginSchema, example={"username": "inspector", "password": "demo", "device_id": "phone-1"})
     @blp.response(200, TokensSchema)
-    @blp.alt_response(401, description="Wrong username or password, or a disabled account (error_code bad_credentials).")
+    @blp.alt_response(401, description="Wrong password or username, or a disabled account (bad_credentials).")
     @blp.alt_response(429, description="Too many wrong passwords in a row; wait for Retry-After seconds.")
     def post(self, body):
         """Sign in with a username and password; returns an access token and this device's refresh token."""
@@ -256,7 +256,8 @@ class OneSession(MethodView):
         # Another user's session answers as if it did not exist.
         if not target or (target["user_id"] != caller["user_id"] and caller["role"] != "admin"):
             fail(404, "session_not_found", "No such session among your devices.")
-        reason = "signed out from another device" if target["user_id"] == caller["user_id"] else "revoked by an administrator"
+        own = target["user_id"] == caller["user_id"]
+        reason = "signed out from another device" if own else "revoked by an administrator"
         if sessions.revoke(db(), {"_id": session_id}, reason):
             audit.record(db(), caller, "auth.session_revoke", {"user_id": target["user_id"], "session_id": session_id},
                          {"device_id": target["device_id"], "device_name": target.get("device_name")})

@@ -37,7 +37,8 @@ def users_create(username, role, enterprise_id, provinces, display_name, passwor
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user, _ = accounts.register_user(db(), {"username": "cli", "role": "system"}, username, role, password=password, enterprise_id=enterprise_id,
+        user, _ = accounts.register_user(db(), {"username": "cli", "role": "system"}, username, role,
+                                         password=password, enterprise_id=enterprise_id,
                                          provinces=list(provinces) or None, display_name=display_name)
     except (accounts.AccountError, *UNAVAILABLE_ERRORS) as exc:
         raise click.ClickException(str(exc)) from None

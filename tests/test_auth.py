@@ -228,6 +228,16 @@ def test_production_limiter_counts_in_mongodb_shared_by_workers(monkeypatch):
     assert storage._database_name == "limiter_store"
 
 
+@pytest.mark.requires_mongo
+def test_two_workers_share_one_count_of_wrong_passwords(app, client, user):
+    worker2 = create_app({"SEED_DEMO": False, "TESTING": True, "SECRET_KEY": TEST_SECRET,
+                          "MONGO_DB": app.config["SETTINGS"].mongo_db}).test_client()
+    for n in range(10):
+        login(client if n % 2 else worker2, password="wrong")
+    assert_error(login(client), 429, "too_many_attempts")
+    assert_error(login(worker2), 429, "too_many_attempts")
+
+
 def test_a_disabled_user_cannot_sign_in_and_tokens_die(client, db, user):
     tokens = login(client).json
     accounts.set_disabled(db, None, user["_id"], True)
