@@ -3,6 +3,11 @@ from dataclasses import dataclass
 
 FAIL = "fail"
 WARNING = "warning"
+QUOTA_CATEGORY_NAMES = {
+    "mining_light": "light rare-earth mining",
+    "mining_medium_heavy": "medium/heavy (ion-adsorption) rare-earth mining",
+    "separation": "smelting and separation",
+}
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ REASONS = {r.code: r for r in [
            "{producer_name} was not whitelisted for {approval_stage} on {produced_on}, when this batch was produced."),
     Reason("over_quota", FAIL, "Over quota",
            "Produced after the producer's yearly quota for that category was used up.",
-           "{producer_name} had used {used_t:,.0f} t of its {allocated_t:,.0f} t {year} {category} quota when this batch was produced."),
+           "{producer_name} had used {used_t:,.0f} t of its {allocated_t:,.0f} t {year} quota for {category_name} when this batch was produced."),
     Reason("tainted_lineage", FAIL, "Tainted lineage",
            "An ancestor batch fails a reason above: illegal material laundered downstream.",
            "{batches_text}, including {first_code} from {first_producer}, failed: {reasons_text}."),

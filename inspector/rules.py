@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from .periods import deadline_of, due_periods, period_of
-from .reasons import REASONS
+from .reasons import QUOTA_CATEGORY_NAMES, REASONS
 
 STAGE_APPROVAL = {"ore": "mining", "compound": "separation"}
 RETIRED_STATUSES = ("consumed", "transformed", "exported", "seized", "recalled")
@@ -56,7 +56,8 @@ def over_quota(batch, enterprises):
         year = batch["produced_on"].year
         return REASONS["over_quota"].found(
             producer_id=batch["producer_id"], producer_name=_name(producer, batch["producer_id"]), year=year,
-            category=batch["quota_category"], allocated_t=allocation_t(producer, batch["quota_category"], year),
+            category=batch["quota_category"], category_name=QUOTA_CATEGORY_NAMES[batch["quota_category"]],
+            allocated_t=allocation_t(producer, batch["quota_category"], year),
             used_t=batch["quota_used_t"], produced_on=_day(batch["produced_on"]))
     return None
 

@@ -15,6 +15,7 @@ command -v python3 >/dev/null || die "python3 is missing"
 packages=(libzbar0)
 python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 command -v npm >/dev/null || packages+=(nodejs npm)
+command -v openssl >/dev/null || packages+=(openssl)
 [ "$with_browser" = 1 ] && packages+=(chromium fonts-noto-cjk)
 
 missing=()
