@@ -4,7 +4,8 @@ import sys
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2" if os.environ.get("MONGO_URI") else "1"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# The embedded store (mongomock) is not safe under concurrent writers, so it gets one thread.
+threads = int(os.environ.get("GUNICORN_THREADS", "4" if os.environ.get("MONGO_URI") else "1"))
 timeout = 60
 accesslog = "-"
 errorlog = "-"
