@@ -43,7 +43,6 @@ _ZBAR_NAMES = {
 _ZBAR_RETAIL = [zbar.ZBarSymbol.EAN13, zbar.ZBarSymbol.EAN8, zbar.ZBarSymbol.UPCA]
 _ZBAR_MOD_GS1 = 1  # bit 0 of zbar_symbol_get_modifiers(): FNC1 in first position
 _ZBAR_CFG_X_DENSITY, _ZBAR_CFG_Y_DENSITY = 0x100, 0x101
-_GS = "\x1d"
 # A Code 128 read this short on a photo is far more likely a texture than a label.
 _MIN_CODE128_LENGTH = 4
 
@@ -315,7 +314,8 @@ def _confirmed(read: _Read, views: _Views) -> bool:
     full = views.image("full")
     scale = full.width / views.image(read.view).width
     left, top, right, bottom = (round(edge * scale) for edge in read.box)
-    pad = max(right - left, bottom - top) // 3 + 16
+    # zbar reports only the scan line it read, so leave room for the whole symbol around the box.
+    pad = max(right - left, bottom - top) + max(full.size) // 8
     pixels = np.asarray(full.crop((left - pad, top - pad, right + pad, bottom + pad)))
     seen = {code.text for code, _ in _zbar_scan(pixels, 1, _ZBAR_RETAIL)}
     for barcode in zxingcpp.read_barcodes(pixels, formats=_ZXING_RETAIL, try_invert=False,
@@ -334,7 +334,7 @@ _FALLBACK_PASSES = [
     ("1400", _read_zxing, {}),
     ("full", _read_zxing, _GLOBAL),
     ("full", _read_zxing, {}),
-    ("full", _read_zbar, {"density": 2}),
+    ("full", _read_zbar, {}),
     ("sharp", _read_zxing, {}),
     ("contrast", _read_zxing, {}),
 ]
