@@ -334,7 +334,7 @@ _FALLBACK_PASSES = [
     ("1400", _read_zxing, {}),
     ("full", _read_zxing, _GLOBAL),
     ("full", _read_zxing, {}),
-    ("full", _read_zbar, {}),
+    ("full", _read_zbar, {"density": 2}),
     ("sharp", _read_zxing, {}),
     ("contrast", _read_zxing, {}),
 ]
