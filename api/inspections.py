@@ -28,7 +28,7 @@ UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
     "properties": {"file": {"type": "string", "format": "binary",
                             "description": "JPEG, PNG, WebP or PDF, judged by content; at most MAX_UPLOAD_BYTES."}}}}}}
 WORKFLOW_STATUS = {workflow.StaleFinding: 412, workflow.NotAllowedInState: 409, workflow.WrongRole: 403,
-                   workflow.OwnFinding: 403, workflow.BadTransitionInput: 422}
+                   workflow.OwnFinding: 403, workflow.BadTransitionInput: 422, workflow.TooManyAttachments: 409}
 FILE_STATUS = {"unsupported_file_type": 415, "image_too_large": 413, "damaged_file": 422, "empty_file": 422}
 
 

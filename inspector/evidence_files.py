@@ -196,6 +196,8 @@ def attach(db, finding, actor, data, filename, max_pixels, now=None):
     if existing:
         _link(db, finding, actor, existing, now)
         return existing, False
+    if len(finding.get("attachments") or []) >= workflow.MAX_ATTACHMENTS:
+        raise workflow.TooManyAttachments(f"A finding holds at most {workflow.MAX_ATTACHMENTS} files.")
     facts = examine(data, max_pixels)
     files = _files(db)
     file_meta = {"sha256": sha256, "content_type": facts.content_type, "finding_id": finding["_id"]}

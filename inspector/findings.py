@@ -245,29 +245,40 @@ def sort_spec(sort):
 
 
 def list_findings(db, query, sort, skip, limit):
-    """One page of findings (without timelines) and the total that match."""
+    """One page of findings (without timelines) and the total that match.
+
+    The page is found on ids alone, then its documents are read by _id: the sort never carries whole findings,
+    which keeps deep pages cheap on MongoDB and on the embedded store alike.
+    """
     total = db.findings.count_documents(query)
-    docs = list(db.findings.find(query, LIST_PROJECTION).sort(sort_spec(sort)).skip(skip).limit(limit))
-    return docs, total
+    spec = sort_spec(sort)
+    page = [d["_id"] for d in db.findings.find(query, {"_id": 1, spec[0][0]: 1}).sort(spec).skip(skip).limit(limit)]
+    docs = {d["_id"]: d for d in db.findings.find({"_id": {"$in": page}}, LIST_PROJECTION)} if page else {}
+    return [docs[i] for i in page if i in docs], total
 
 
 def stats(db, query, now=None):
-    """Counts by status, discrepancy, province and ISO week, and how many are overdue."""
+    """Counts by status, discrepancy, province and ISO week, and how many are overdue: one aggregation."""
     now = now or datetime.now(timezone.utc)
 
-    def counts(field, unwind=False):
-        pipeline = [{"$match": query}] + ([{"$unwind": f"${field}"}] if unwind else []) + [
+    def count_by(field, unwind=False):
+        return ([{"$unwind": f"${field}"}] if unwind else []) + [
             {"$group": {"_id": f"${field}", "count": {"$sum": 1}}}, {"$sort": {"_id": 1}}]
-        return {str(row["_id"]): row["count"] for row in db.findings.aggregate(pipeline) if row["_id"] is not None}
 
-    by_status = counts("status")
+    pipeline = [{"$match": query},
+                {"$project": {"status": 1, "discrepancies": 1, "province": 1, "observed_week": 1}},
+                {"$facet": {"by_status": count_by("status"), "by_reason": count_by("discrepancies", unwind=True),
+                            "by_province": count_by("province"), "by_week": count_by("observed_week")}}]
+    facets = next(db.findings.aggregate(pipeline), {})
+    counts = {name: {str(r["_id"]): r["count"] for r in rows if r["_id"] is not None} for name, rows in facets.items()}
+    by_status = counts.get("by_status", {})
     return {
         "total": sum(by_status.values()),
         "overdue": db.findings.count_documents({"$and": [query, overdue_filter(now)]}),
         "by_status": by_status,
-        "by_reason": counts("discrepancies", unwind=True),
-        "by_province": counts("province"),
-        "by_week": [{"week": w, "count": n} for w, n in counts("observed_week").items()],
+        "by_reason": counts.get("by_reason", {}),
+        "by_province": counts.get("by_province", {}),
+        "by_week": [{"week": w, "count": n} for w, n in counts.get("by_week", {}).items()],
     }
 
 

@@ -26,6 +26,7 @@ DISMISS_REASONS = ("insufficient_evidence", "duplicate", "not_a_violation", "dat
 OUTCOMES = ("accepted", "penalty_recommended", "referred")
 RESPONSE_TYPES = ("explanation", "dispute")
 MAX_DEADLINE_DAYS = 365
+MAX_ATTACHMENTS = 50  # per finding: enough for any case, and keeps the finding document well under 16 MB
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,10 @@ class OwnFinding(WorkflowError):
 
 class BadTransitionInput(WorkflowError):
     code = "invalid_transition_input"
+
+
+class TooManyAttachments(WorkflowError):
+    code = "too_many_attachments"
 
 
 def new_etag():

@@ -211,3 +211,16 @@ def test_filenames_are_cleaned(client, crew):
     finding = log_finding(client, crew["inspector"])
     response = upload(client, crew["inspector"], finding["id"], photo(), "../../etc/pass\x07wd.jpg")
     assert response.json["filename"] == "passwd.jpg"
+
+
+def test_a_finding_holds_a_bounded_number_of_files_but_a_retry_still_succeeds(client, crew, monkeypatch):
+    from inspector import workflow
+
+    monkeypatch.setattr(workflow, "MAX_ATTACHMENTS", 2)
+    finding = log_finding(client, crew["inspector"])
+    first, second, third = photo(color=(1, 1, 1)), photo(color=(2, 2, 2)), photo(color=(3, 3, 3))
+    assert upload(client, crew["inspector"], finding["id"], first).status_code == 201
+    assert upload(client, crew["inspector"], finding["id"], second).status_code == 201
+    refused = upload(client, crew["inspector"], finding["id"], third)
+    assert refused.status_code == 409 and refused.json["errors"]["error_code"] == "too_many_attachments"
+    assert upload(client, crew["inspector"], finding["id"], second).status_code == 200  # an upload retried

@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from conftest import gen_user
-from finding_helpers import act, crew, log_finding  # noqa: F401
+from finding_helpers import act, crew, log_finding, minimal_pdf, photo, upload  # noqa: F401
 from inspector.finding_exports import HEADER, neutralise
 from seed.findings import bulk_findings
 
@@ -128,3 +128,15 @@ def test_exports_are_for_supervisors_and_admins(client, db, crew):
     entry = db.audit_log.find_one({"action": "finding.export"}, sort=[("_id", -1)])
     assert db.audit_log.count_documents({"action": "finding.export"}) == before + 1
     assert entry["details"] == {"format": "csv", "filters": {"severity": "high"}}
+
+
+def test_rows_carry_the_workflow_fields_and_attachment_count(client, crew):
+    finding = log_finding(client, crew["inspector"])
+    upload(client, crew["inspector"], finding["id"], photo())
+    upload(client, crew["inspector"], finding["id"], minimal_pdf())
+    act(client, crew["supervisor"], finding["id"], "dismiss", reason="duplicate")
+    [row] = _csv_rows(_export(client, crew["supervisor"], "csv"))
+    assert row["attachments"] == "2"
+    assert row["status"] == "dismissed" and row["outcome"] == "duplicate"
+    assert row["enterprise_name"] == "Ganzhou Market Traders" and row["site_type"] == "market"
+    assert row["discrepancies"] == "unrecorded_transfer; label_missing_or_damaged"
