@@ -19,10 +19,15 @@ blp = Blueprint("ledger", __name__, url_prefix="/api", description="Batches, pro
 FIELD_ROLES = ("inspector", "supervisor", "admin")
 
 
-def _judged(code):
+def _intake(code):
     intake = read_code(code)
     if intake.kind == "malformed":
         fail(422, "malformed_code", intake.error, typo=intake.typo)
+    return intake
+
+
+def _judged(code):
+    intake = _intake(code)
     now = datetime.now(timezone.utc)
     judgement = judge(db(), intake, ScanContext(scanned_at=now), settings(), now)
     if judgement.batch is None:
@@ -60,9 +65,7 @@ class Descendants(MethodView):
     @require(*FIELD_ROLES)
     def get(self, code):
         """Every batch made from this one, at any depth: the forward trace for a recall."""
-        intake = read_code(code)
-        if intake.kind == "malformed":
-            fail(422, "malformed_code", intake.error, typo=intake.typo)
+        intake = _intake(code)
         found = db().batches.find_one(intake.lookup(), {"_id": 1})
         if not found:
             fail(404, "unknown_code", f"Code {intake.batch_code or code} is not registered in the ledger.")
