@@ -8,21 +8,10 @@ from inspector import workflow
 from inspector.finding_exports import FORMATS
 from inspector.findings import DISCREPANCIES, SEVERITIES, SITE_TYPES, SORTS
 
+from .scan_schemas import LocationSchema, SiteSchema
+
 _ID = validate.Length(min=1, max=64)
 SORT_CHOICES = [s for f in SORTS for s in (f, f"-{f}")]
-
-
-class FindingSiteSchema(ma.Schema):
-    type = ma.fields.String(required=True, validate=validate.OneOf(SITE_TYPES), metadata={"example": "market"})
-    name = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
-                            metadata={"example": "Ganzhou rare-earth market, stall 14"})
-
-
-class FindingLocationSchema(ma.Schema):
-    lat = ma.fields.Float(required=True, validate=validate.Range(-90, 90), metadata={"example": 25.83})
-    lon = ma.fields.Float(required=True, validate=validate.Range(-180, 180), metadata={"example": 114.93})
-    accuracy_m = ma.fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 100_000),
-                                 metadata={"example": 12})
 
 
 class FindingCreateSchema(ma.Schema):
@@ -31,8 +20,8 @@ class FindingCreateSchema(ma.Schema):
                        "finding back. Reusing it for different content is refused (409)."})
     enterprise_id = ma.fields.String(validate=_ID, metadata={
         "description": "The enterprise inspected. Optional when the cited scans name one holder."})
-    site = ma.fields.Nested(FindingSiteSchema, metadata={"description": "Optional when cited scans carry it."})
-    location = ma.fields.Nested(FindingLocationSchema, allow_none=True)
+    site = ma.fields.Nested(SiteSchema, metadata={"description": "Optional when cited scans carry it."})
+    location = ma.fields.Nested(LocationSchema, allow_none=True)
     observed_at = ma.fields.AwareDateTime(metadata={"description": "Device time of the observation (ISO 8601 with "
                                                                    "offset). Optional when scans are cited."})
     scan_ids = ma.fields.List(ma.fields.String(validate=_ID), validate=validate.Length(max=50), metadata={
@@ -111,8 +100,8 @@ class FindingSchema(ma.Schema):
     province = ma.fields.String(allow_none=True, metadata={"description": "The enterprise's province: supervisors' scope."})
     inspector_id = ma.fields.String()
     inspector = ma.fields.String()
-    site = ma.fields.Nested(FindingSiteSchema)
-    location = ma.fields.Nested(FindingLocationSchema, allow_none=True)
+    site = ma.fields.Nested(SiteSchema)
+    location = ma.fields.Nested(LocationSchema, allow_none=True)
     observed_at = ma.fields.DateTime()
     received_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
@@ -179,8 +168,8 @@ class PrefillQuerySchema(ma.Schema):
 class FindingDraftSchema(ma.Schema):
     scan_ids = ma.fields.List(ma.fields.String())
     enterprise_id = ma.fields.String()
-    site = ma.fields.Nested(FindingSiteSchema)
-    location = ma.fields.Nested(FindingLocationSchema)
+    site = ma.fields.Nested(SiteSchema)
+    location = ma.fields.Nested(LocationSchema)
     observed_at = ma.fields.DateTime()
     batch_codes = ma.fields.List(ma.fields.String())
     discrepancies = ma.fields.List(ma.fields.String())

@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from flask_smorest.error_handler import ErrorSchema
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from inspector import audit, evidence_files, finding_exports, findings, workflow
@@ -30,6 +31,28 @@ UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
 WORKFLOW_STATUS = {workflow.StaleFinding: 412, workflow.NotAllowedInState: 409, workflow.WrongRole: 403,
                    workflow.OwnFinding: 403, workflow.BadTransitionInput: 422, workflow.TooManyAttachments: 409}
 FILE_STATUS = {"unsupported_file_type": 415, "image_too_large": 413, "damaged_file": 422, "empty_file": 422}
+
+
+ERROR_ANSWERS = {
+    401: "No valid access token: sign in.",
+    403: "Your role may not do this, or you logged this finding yourself (separation of duties).",
+    404: "No such finding (or attachment) within your scope; the answer is the same whether it exists or not.",
+    409: "Not possible in the finding's current state (errors.allowed_actions lists what is), or client_id reused.",
+    412: "If-Match holds an old ETag: someone changed the finding since you read it.",
+    413: "The file is over MAX_UPLOAD_BYTES, or the photo has too many pixels.",
+    415: "The file's content is not JPEG, PNG, WebP or PDF.",
+    422: "The file is damaged or cut off, or no file was sent.",
+    428: "If-Match is missing: read the finding and send its ETag.",
+}
+
+
+def errors(*codes):
+    """Document the error answers a view gives; all come in the {code, status, message, errors} shape."""
+    def decorator(view):
+        for code in codes:
+            view = blp.alt_response(code, schema=ErrorSchema, description=ERROR_ANSWERS[code])(view)
+        return view
+    return decorator
 
 
 def _visible_or_404(finding_id):
@@ -66,6 +89,7 @@ def _filters(query):
 class Findings(MethodView):
     @require(*EVERYONE)
     @blp.doc(security=BEARER)
+    @errors(401)
     @blp.arguments(FindingListQuerySchema, location="query")
     @blp.response(200, FindingSchema(many=True))
     @blp.paginate()
@@ -79,6 +103,7 @@ class Findings(MethodView):
 
     @require("inspector", "admin")
     @blp.doc(security=BEARER)
+    @errors(401, 403, 409)
     @blp.arguments(FindingCreateSchema, example=CREATE_EXAMPLE)
     @blp.response(201, FindingSchema)
     @blp.alt_response(200, schema=FindingSchema, description="A replay: this client_id was already logged; the "
@@ -98,6 +123,7 @@ class Findings(MethodView):
 class Prefill(MethodView):
     @require("inspector", "admin")
     @blp.doc(security=BEARER)
+    @errors(401, 403)
     @blp.arguments(PrefillQuerySchema, location="query")
     @blp.response(200, FindingDraftSchema)
     def get(self, query):
@@ -113,6 +139,7 @@ class Prefill(MethodView):
 class Stats(MethodView):
     @require(*REVIEWERS)
     @blp.doc(security=BEARER)
+    @errors(401, 403)
     @blp.arguments(FindingFilterSchema, location="query")
     @blp.response(200, FindingStatsSchema)
     def get(self, query):
@@ -127,6 +154,7 @@ class Export(MethodView):
     @blp.doc(security=BEARER, responses={"200": {"description": "The filtered log, streamed.", "content": {
         "text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
         "application/geo+json": {}}}})
+    @errors(401, 403)
     @blp.arguments(ExportQuerySchema, location="query")
     def get(self, query):
         """Export the filtered log as CSV, XLSX or GeoJSON; spreadsheet cells cannot run as formulas."""
@@ -149,6 +177,7 @@ class Export(MethodView):
 class Finding(MethodView):
     @require(*EVERYONE)
     @blp.doc(security=BEARER)
+    @errors(401, 404)
     @blp.response(200, FindingSchema)
     def get(self, finding_id):
         """Read one finding with its timeline and attachments; its ETag comes in the ETag header."""
@@ -159,6 +188,7 @@ class Finding(MethodView):
 class Transitions(MethodView):
     @require("supervisor", "enterprise")
     @blp.doc(security=BEARER, parameters=[IF_MATCH])
+    @errors(401, 403, 404, 409, 412, 428)
     @blp.arguments(TransitionSchema, example={"action": "send_to_enterprise", "comment": "Explain the transfer.",
                                               "deadline": "2025-03-05T23:59:00+08:00"})
     @blp.response(200, FindingSchema)
@@ -177,6 +207,7 @@ class Transitions(MethodView):
 class Attachments(MethodView):
     @require("inspector", "supervisor", "enterprise")
     @blp.doc(security=BEARER, requestBody=UPLOAD_BODY)
+    @errors(401, 403, 404, 409, 413, 415, 422)
     @blp.response(201, AttachmentSchema)
     @blp.alt_response(200, schema=AttachmentSchema, description="The same content was already attached: nothing changed.")
     def post(self, finding_id):
@@ -242,6 +273,7 @@ FILE_RESPONSES = {"200": {"description": "The file's bytes.", "content": {
 class AttachmentFile(MethodView):
     @require(*EVERYONE)
     @blp.doc(security=BEARER, responses=FILE_RESPONSES)
+    @errors(401, 404)
     def get(self, finding_id, attachment_id):
         """Download an attachment (only from a finding you may see)."""
         return _send_file(finding_id, attachment_id, thumbnail=False)
@@ -252,6 +284,7 @@ class AttachmentThumbnail(MethodView):
     @require(*EVERYONE)
     @blp.doc(security=BEARER, responses={"200": {"description": "A JPEG at most 320 px on its longer side.",
                                                  "content": {"image/jpeg": {}}}})
+    @errors(401, 404)
     def get(self, finding_id, attachment_id):
         """Download a photo's thumbnail."""
         return _send_file(finding_id, attachment_id, thumbnail=True)

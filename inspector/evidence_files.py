@@ -16,6 +16,7 @@ from PIL import Image, ImageOps
 from pymongo.errors import DuplicateKeyError
 
 from . import audit, workflow
+from .scans import distance_km
 from .store import EVIDENCE_WRITE_CONCERN, evidence
 
 # Sniffed type -> (kind, the only Pillow decoder allowed to open it).
@@ -169,13 +170,6 @@ def _degrees(dms):
     return parts[0] + parts[1] / 60 + parts[2] / 3600
 
 
-def distance_m(a, b):
-    """Great-circle distance in metres between two {lat, lon} points."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (a["lat"], a["lon"], b["lat"], b["lon"]))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 6_371_000 * 2 * math.asin(math.sqrt(min(1.0, h)))
-
-
 def clean_filename(name):
     """A filename safe to show and to put in a header: no path, no control characters, not too long."""
     name = unicodedata.normalize("NFC", os.path.basename((name or "").replace("\\", "/")))
@@ -213,7 +207,7 @@ def attach(db, finding, actor, data, filename, max_pixels, now=None):
         "uploaded_role": actor.get("role"),
     }
     if facts.photo and facts.photo.get("gps") and finding.get("location"):
-        attachment["photo"]["distance_from_finding_m"] = round(distance_m(facts.photo["gps"], finding["location"]))
+        attachment["photo"]["distance_from_finding_m"] = round(distance_km(facts.photo["gps"], finding["location"]) * 1000)
     try:
         evidence(db, "finding_attachments").insert_one(attachment)
     except DuplicateKeyError:

@@ -303,8 +303,10 @@ def test_openapi_documents_the_findings_endpoints(client):
     assert create["security"] == [{"bearerAuth": []}]
     assert create["requestBody"]["content"]["application/json"]["example"]["enterprise_id"] == "ENT-GMT"
     assert "multipart/form-data" in paths["/api/inspections/{finding_id}/attachments"]["post"]["requestBody"]["content"]
-    parameters = paths["/api/inspections/{finding_id}/transitions"]["post"]["parameters"]
-    assert any(p["name"] == "If-Match" for p in parameters)
+    transition = paths["/api/inspections/{finding_id}/transitions"]["post"]
+    assert any(p["name"] == "If-Match" for p in transition["parameters"])
+    assert {"403", "404", "409", "412", "428"} <= set(transition["responses"])
+    assert {"413", "415"} <= set(paths["/api/inspections/{finding_id}/attachments"]["post"]["responses"])
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
