@@ -133,8 +133,8 @@ def check_attach(finding, actor):
 def plan(finding, actor, request, expected_etag, now, response_days):
     """Check a transition request against the rules; return (action, $set fields, timeline entry) or raise."""
     if expected_etag != finding["_etag"]:
-        raise StaleFinding("This finding changed since you read it: reload it and try again.",
-                           current_etag=finding["_etag"])
+        # No current ETag in the answer: the caller should read what changed, not retry blindly.
+        raise StaleFinding("This finding changed since you read it: reload it, check what changed, and try again.")
     action = ACTIONS.get(request.get("action"))
     if action is None or action.source != finding["status"]:
         raise NotAllowedInState(
