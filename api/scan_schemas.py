@@ -1,4 +1,6 @@
 """Marshmallow schemas for scans, batches and enterprises."""
+from datetime import timezone
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -16,11 +18,20 @@ class LocationSchema(ma.Schema):
     accuracy_m = ma.fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 100_000))
 
 
+def _storable_time(moment):
+    """The database keeps times in UTC: 0001-01-01T00:00:00+14:00 has no UTC equivalent, so it cannot be a scan time."""
+    try:
+        moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ma.ValidationError("Out of range: the time must fall between the years 1 and 9999 in UTC.") from None
+
+
 class ScanRequestSchema(ma.Schema):
     code = ma.fields.String(validate=validate.Length(max=512),
                             metadata={"description": "The code as typed or scanned. Optional when a photo is sent."})
     client_id = ma.fields.UUID(required=True, metadata={"description": "Made by the device; a retry reuses it."})
-    scanned_at = ma.fields.AwareDateTime(required=True, metadata={"description": "Device time of the scan (ISO 8601 with offset)."})
+    scanned_at = ma.fields.AwareDateTime(required=True, validate=_storable_time,
+                                         metadata={"description": "Device time of the scan (ISO 8601 with offset)."})
     site = ma.fields.Nested(SiteSchema, required=True)
     location = ma.fields.Nested(LocationSchema, load_default=None, allow_none=True)
     observed_mass_kg = ma.fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=1e7))

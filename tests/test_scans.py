@@ -279,3 +279,17 @@ def test_enterprise_quota_and_scope(client, seeded, auth):
     assert client.get("/api/enterprises/ENT-GMT", headers=enterprise).status_code == 200
     assert client.get("/api/enterprises/ENT-BMM", headers=enterprise).status_code == 404
     assert client.get("/api/enterprises/ENT-NSM/quota?year=abc", headers=supervisor).status_code == 422
+
+
+@pytest.mark.parametrize("scanned_at", ["0001-01-01T00:00:00+14:00", "0001-01-01T05:30:00+05:31"])
+def test_a_scan_time_with_no_utc_equivalent_is_422_not_an_error(client, inspector, scanned_at):
+    # Found by tests/test_api_fuzz.py: the time passed validation, then could not be stored (OverflowError, 500).
+    response = client.post("/api/scans", json=scan_body("RE6LWUT4A5U", scanned_at=scanned_at), headers=inspector)
+    assert response.status_code == 422, response.json
+    assert "scanned_at" in response.json["errors"]["json"]
+    form = {k: v for k, v in scan_body("RE6LWUT4A5U", scanned_at=scanned_at).items() if k != "site"}
+    response = client.post("/api/scans", data={**form, "site_type": "market"}, headers=inspector,
+                           content_type="multipart/form-data")
+    assert response.status_code == 422, response.json
+    assert "scanned_at" in response.json["errors"]["form"]
+    assert client.get("/api/scans", headers=inspector).status_code == 200
