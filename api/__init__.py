@@ -54,6 +54,8 @@ def create_app(config=None):
     app.register_blueprint(web.blp)
     app.register_blueprint(docs_assets.blp)
     routes.register(app, api)
+    # After the blueprints' own hooks, so that a missing sign-in still answers 401 first.
+    app.before_request(errors.refuse_unusable_json)
     cli.register(app)
 
     with app.app_context():

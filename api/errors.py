@@ -1,7 +1,8 @@
 """Error helpers and handlers: every failure leaves in flask-smorest's {code, status, message, errors} shape."""
+import json
 import logging
 
-from flask import current_app
+from flask import current_app, request
 from flask_smorest import abort
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
@@ -10,6 +11,7 @@ from inspector.store import UNAVAILABLE_ERRORS
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
+MAX_JSON_DEPTH = 64
 
 
 def fail(status, error_code, message, headers=None, **details):
@@ -36,3 +38,51 @@ def register_error_handlers(app, api):
     app.extensions["smorest_api"] = api
     for error_type in UNAVAILABLE_ERRORS:
         app.register_error_handler(error_type, _store_unavailable)
+
+
+def refuse_unusable_json():
+    """Answer 400 for a JSON body that parses but that no view can use, before any view parses it (a before_request).
+
+    Python's parser fails on such bodies with errors no view expects (every JSON endpoint answered 500): nesting
+    deeper than the interpreter's recursion limit, and integers of more than 4,300 digits. A lone surrogate escape
+    (\\ud800) parses, but it is not text: hashing or storing it fails later. Malformed JSON is left to the views.
+    """
+    if not request.is_json:
+        return
+    data = request.get_data(cache=True)
+    if not data:
+        return
+    try:
+        body = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return
+    except RecursionError:
+        _unusable_json(f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.")
+    except ValueError:
+        _unusable_json("The JSON body holds a number too long to read.")
+    problem = _json_problem(body)
+    if problem:
+        _unusable_json(problem)
+
+
+def _json_problem(body):
+    pending = [(body, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            return f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep."
+        if isinstance(value, dict):
+            pending.extend((key, depth) for key in value)
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return "The JSON body holds a lone surrogate escape (such as \\ud800), which is not text."
+    return None
+
+
+def _unusable_json(message):
+    fail(400, "invalid_json", message, json=[message])

@@ -150,3 +150,23 @@ def test_read_endpoints_are_documented_with_examples(client):
         assert documented, path
         success = [r for op in documented for code, r in op["responses"].items() if code in ("200", "201")]
         assert any("example" in str(r) for r in success), path
+
+
+@pytest.mark.parametrize("body,error", [
+    (b"[" * 100_000 + b"]" * 100_000, "nested"),
+    (b'{"username": "a", "password": "b", "year": 1' + b"0" * 5_000 + b"}", "number"),
+    (b'{"username": "a\\ud800", "password": "b", "refresh_token": "\\udfff", "code": "\\ud800"}', "surrogate"),
+], ids=["deep", "long-number", "lone-surrogate"])
+def test_json_no_view_can_use_is_400_not_500(client, seeded, auth, body, error):
+    # Found by the API fuzz work: Python's parser raised RecursionError or ValueError inside every JSON endpoint,
+    # and a lone surrogate escape broke hashing (refresh) and storing (scans) later on.
+    admin = auth.headers("admin")
+    for path, headers in (("/api/auth/login", {}), ("/api/auth/refresh", {}), ("/api/scans", admin),
+                          ("/api/users", admin), ("/api/inspections", admin)):
+        response = client.post(path, data=body, headers={**headers, "Content-Type": "application/json"})
+        assert response.status_code == 400, (path, response.json)
+        assert response.json["errors"]["error_code"] == "invalid_json"
+        assert error in response.json["message"]
+    # The sign-in check still comes first, and a surrogate pair (an emoji) is text like any other.
+    assert client.post("/api/users", data=body, headers={"Content-Type": "application/json"}).status_code == 401
+    assert client.post("/api/auth/login", json={"username": "\U0001F600", "password": "x"}).status_code == 401
