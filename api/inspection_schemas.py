@@ -8,7 +8,7 @@ from inspector import workflow
 from inspector.finding_exports import FORMATS
 from inspector.findings import DISCREPANCIES, SEVERITIES, SITE_TYPES, SORTS
 
-from .scan_schemas import LocationSchema, SiteSchema
+from .scan_schemas import LocationSchema, SiteSchema, storable_time
 
 _ID = validate.Length(min=1, max=64)
 SORT_CHOICES = [s for f in SORTS for s in (f, f"-{f}")]
@@ -22,7 +22,7 @@ class FindingCreateSchema(ma.Schema):
         "description": "The enterprise inspected. Optional when the cited scans name one holder."})
     site = ma.fields.Nested(SiteSchema, metadata={"description": "Optional when cited scans carry it."})
     location = ma.fields.Nested(LocationSchema, allow_none=True)
-    observed_at = ma.fields.AwareDateTime(metadata={"description": "Device time of the observation (ISO 8601 with "
+    observed_at = ma.fields.AwareDateTime(validate=storable_time, metadata={"description": "Device time of the observation (ISO 8601 with "
                                                                    "offset). Optional when scans are cited."})
     scan_ids = ma.fields.List(ma.fields.String(validate=_ID), validate=validate.Length(max=50), metadata={
         "description": "Your scans this finding rests on. Omitted discrepancies, batch codes, enterprise, site, "
@@ -127,7 +127,7 @@ class FindingSchema(ma.Schema):
 class TransitionSchema(ma.Schema):
     action = ma.fields.String(required=True, validate=validate.OneOf(list(workflow.ACTIONS)))
     comment = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
-    deadline = ma.fields.AwareDateTime(metadata={
+    deadline = ma.fields.AwareDateTime(validate=storable_time, metadata={
         "description": "send_to_enterprise and request_more: the response deadline (default: now + RESPONSE_DAYS)."})
     reason = ma.fields.String(validate=validate.OneOf(workflow.DISMISS_REASONS), metadata={"description": "dismiss"})
     outcome = ma.fields.String(validate=validate.OneOf(workflow.OUTCOMES), metadata={"description": "resolve"})
@@ -146,9 +146,10 @@ class FindingFilterSchema(ma.Schema):
     severity = ma.fields.String(validate=validate.OneOf(SEVERITIES))
     site_type = ma.fields.String(validate=validate.OneOf(SITE_TYPES))
     province = ma.fields.String(validate=validate.Length(min=1, max=64))
-    observed_from = ma.fields.AwareDateTime(default_timezone=timezone.utc,
+    observed_from = ma.fields.AwareDateTime(default_timezone=timezone.utc, validate=storable_time,
                                             metadata={"description": "Inclusive; a date means midnight UTC."})
-    observed_to = ma.fields.AwareDateTime(default_timezone=timezone.utc, metadata={"description": "Exclusive."})
+    observed_to = ma.fields.AwareDateTime(default_timezone=timezone.utc, validate=storable_time,
+                                          metadata={"description": "Exclusive."})
     overdue = ma.fields.Boolean()
 
 

@@ -18,7 +18,7 @@ class LocationSchema(ma.Schema):
     accuracy_m = ma.fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 100_000))
 
 
-def _storable_time(moment):
+def storable_time(moment):
     """The database keeps times in UTC: 0001-01-01T00:00:00+14:00 has no UTC equivalent, so it cannot be a scan time."""
     try:
         moment.astimezone(timezone.utc)
@@ -30,7 +30,7 @@ class ScanRequestSchema(ma.Schema):
     code = ma.fields.String(validate=validate.Length(max=512),
                             metadata={"description": "The code as typed or scanned. Optional when a photo is sent."})
     client_id = ma.fields.UUID(required=True, metadata={"description": "Made by the device; a retry reuses it."})
-    scanned_at = ma.fields.AwareDateTime(required=True, validate=_storable_time,
+    scanned_at = ma.fields.AwareDateTime(required=True, validate=storable_time,
                                          metadata={"description": "Device time of the scan (ISO 8601 with offset)."})
     site = ma.fields.Nested(SiteSchema, required=True)
     location = ma.fields.Nested(LocationSchema, load_default=None, allow_none=True)
