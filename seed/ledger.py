@@ -189,9 +189,9 @@ class Ledger:
         batch["status_since"] = date
 
     # -- monthly reports -------------------------------------------------------
-    def due_periods(self):
-        """Periods from 2023-01 whose 10th-of-next-month deadline has passed by the as-of date."""
-        last = periods.due_periods(self.as_of, 1)[0]
+    def ended_periods(self):
+        """Periods from 2023-01 that ended before the as-of date (China time)."""
+        last = periods.previous_period(period_of(self.as_of))
         out, period = [], "2023-01"
         while period <= last:
             out.append(period)
@@ -209,11 +209,17 @@ class Ledger:
         }
 
     def report_all_on_time(self):
-        """Every enterprise files every due period between the 2nd and the 9th."""
-        for period in self.due_periods():
+        """Every enterprise files each ended period between the 2nd and the 9th, if that day has come.
+
+        Filing before the deadline (not only once it has passed) keeps a dataset loaded early on the 10th clean when
+        the deadline passes later that day.
+        """
+        for period in self.ended_periods():
             for eid in self.enterprises:
                 if (eid, period) not in self.reports:
                     self.report(eid, period, self.rng.randint(2, 9), hour=self.rng.randint(8, 18))
+                    if self.reports[(eid, period)]["submitted_at"] > self.as_of:
+                        del self.reports[(eid, period)]
 
     # -- derived collections ---------------------------------------------------
     def production_periods(self):

@@ -170,3 +170,25 @@ def test_json_no_view_can_use_is_400_not_500(client, seeded, auth, body, error):
     # The sign-in check still comes first, and a surrogate pair (an emoji) is text like any other.
     assert client.post("/api/users", data=body, headers={"Content-Type": "application/json"}).status_code == 401
     assert client.post("/api/auth/login", json={"username": "\U0001F600", "password": "x"}).status_code == 401
+
+
+def test_cases_hold_when_the_reporting_deadline_passes_after_the_load(db):
+    # Loaded early on the 10th (UTC), judged that evening, when it is already the 11th in China and last month's
+    # ledger deadline has passed: every enterprise filed before the 10th, so nobody turns late.
+    from datetime import datetime, timezone
+
+    from inspector.code_intake import read_code
+    from inspector.settings import Settings
+    from inspector.verdict import ScanContext, judge
+    from seed.loader import build, load
+
+    as_of, now = datetime(2026, 11, 10, tzinfo=timezone.utc), datetime(2026, 11, 10, 17, tzinfo=timezone.utc)
+    load(db, as_of=as_of, now=now)
+    for case in build("small", as_of)[1]:
+        if case["expected_reasons"] == ["cloned_code"]:
+            continue  # needs a located scan
+        scan = case["scan"]
+        ctx = ScanContext(scanned_at=now, site=scan.get("site"), holder_enterprise_id=scan.get("holder_enterprise_id"),
+                          observed_mass_kg=scan.get("observed_mass_kg"))
+        got = sorted(r["code"] for r in judge(db, read_code(case["code"]), ctx, Settings(), now).reasons)
+        assert got == case["expected_reasons"], case["description"]
