@@ -1,5 +1,5 @@
 """Provenance for people: the ancestors back to the mine(s) and the chain of holders."""
-from .lineage import ancestor_depths, mass_shares
+from .lineage import mass_shares
 from .rules import approval_on, within_quota
 
 
@@ -8,15 +8,14 @@ def _day(moment):
 
 
 def describe_ancestors(batch, enterprises):
-    """Each ancestor with its producer, stage, approval on its production date and mass share."""
-    depths = ancestor_depths(batch)
+    """Each ancestor with its producer, stage, approval on its production date and mass share (generation set by judge)."""
     shares = mass_shares(batch)
     out = []
     for a in batch.get("ancestors", []):
         producer = enterprises.get(a["producer_id"])
         out.append({
             "code": a["_id"],
-            "generation": depths.get(a["_id"]),
+            "generation": a.get("generation"),
             "stage": a["stage"],
             "product_type": a["product_type"],
             "producer_id": a["producer_id"],
