@@ -1,6 +1,6 @@
 """Every API blueprint, registered in one place."""
 from . import auth, ledger, meta, scans, users
-from . import inspections
+from . import epcis, inspections, intake, registry, reporting
 
 
 def register(app, api):
@@ -11,3 +11,7 @@ def register(app, api):
     api.register_blueprint(scans.blp)
     api.register_blueprint(ledger.blp)
     api.register_blueprint(inspections.blp)
+    api.register_blueprint(registry.blp)
+    api.register_blueprint(intake.blp)
+    api.register_blueprint(epcis.blp)
+    api.register_blueprint(reporting.blp)

@@ -30,6 +30,20 @@ INDEXES = {
     "production_periods": [
         IndexModel([("enterprise_id", ASC), ("period", ASC)], name="enterprise_period", unique=True),
     ],
+    "quota_usage": [
+        IndexModel([("enterprise_id", ASC), ("year", ASC), ("category", ASC)], name="enterprise_year_category",
+                   unique=True),
+    ],
+    "ledger_events": [
+        IndexModel([("enterprise_id", ASC), ("event_id", ASC)], name="enterprise_event_id", unique=True),
+        # A batch's history (EPCIS export) and a submission's events (rollback).
+        IndexModel([("codes", ASC), ("occurred_at", ASC)], name="codes_occurred_at"),
+        IndexModel([("submission_id", ASC)], name="submission"),
+    ],
+    "ledger_submissions": [
+        IndexModel([("enterprise_id", ASC), ("received_at", DESC)], name="enterprise_received_at"),
+        IndexModel([("state", ASC)], name="state"),
+    ],
     "users": [
         IndexModel([("username", ASC)], name="username", unique=True),
         IndexModel([("enterprise_id", ASC)], name="enterprise", sparse=True),

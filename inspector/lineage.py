@@ -34,7 +34,7 @@ def fetch_descendants(db, code):
 
 
 def fetch_enterprises(db, ids):
-    """One aggregation: the enterprises with their quotas, monthly reports and production periods, by id."""
+    """One aggregation: the enterprises with their quotas, quota usage, monthly reports and production periods."""
     pipeline = [
         {"$match": {"_id": {"$in": sorted(i for i in ids if i)}}},
         {"$lookup": {"from": "quotas", "localField": "_id", "foreignField": "enterprise_id", "as": "quotas"}},
@@ -42,6 +42,8 @@ def fetch_enterprises(db, ids):
                      "as": "monthly_reports"}},
         {"$lookup": {"from": "production_periods", "localField": "_id", "foreignField": "enterprise_id",
                      "as": "production_periods"}},
+        {"$lookup": {"from": "quota_usage", "localField": "_id", "foreignField": "enterprise_id",
+                     "as": "quota_usage"}},
     ]
     return {e["_id"]: e for e in db.enterprises.aggregate(pipeline)}
 

@@ -23,16 +23,27 @@ def previous_period(period: str) -> str:
     return f"{year - 1:04d}-12" if month == 1 else f"{year:04d}-{month - 1:02d}"
 
 
-def deadline_of(period: str) -> datetime:
-    """The last moment a period's ledger may be entered: the end of the 10th of the next month, China time."""
+def deadline_of(period: str, day: int = DEADLINE_DAY, inclusive: bool = True) -> datetime:
+    """The last moment a period's ledger may be entered, China time.
+
+    "每月10日前" counts the 10th itself (inclusive: up to the end of the 10th); the stricter reading "before the
+    10th" ends at the start of that day.
+    """
     nxt = next_period(period)
-    return datetime(int(nxt[:4]), int(nxt[5:]), DEADLINE_DAY, 23, 59, 59, 999999, tzinfo=CST)
+    if inclusive:
+        return datetime(int(nxt[:4]), int(nxt[5:]), day, 23, 59, 59, 999999, tzinfo=CST)
+    return datetime(int(nxt[:4]), int(nxt[5:]), day, tzinfo=CST) - timedelta(microseconds=1)
 
 
-def due_periods(now: datetime, count: int = 12) -> list[str]:
+def settings_deadline(settings):
+    """The (day, inclusive) deadline pair configured in the settings."""
+    return {"day": settings.report_deadline_day, "inclusive": settings.report_deadline_inclusive}
+
+
+def due_periods(now: datetime, count: int = 12, day: int = DEADLINE_DAY, inclusive: bool = True) -> list[str]:
     """The last `count` periods whose deadline has passed at `now`, newest first."""
     period = previous_period(period_of(now))
-    if deadline_of(period) >= now:
+    if deadline_of(period, day, inclusive) >= now:
         period = previous_period(period)
     out = []
     for _ in range(count):

@@ -3,10 +3,9 @@ from .rules import allocation_t, within_quota
 
 
 def used_t(enterprise, category, year):
-    """The producer's latest ledger tally for the year and category."""
-    tallies = [p["quota_used_t"].get(category, 0.0) for p in enterprise.get("production_periods", [])
-               if p["period"].startswith(f"{year:04d}-") and category in p.get("quota_used_t", {})]
-    return max(tallies, default=0.0)
+    """The tonnes REO the producer's recorded production has used of the year's quota in a category."""
+    return next((u["used_t"] for u in enterprise.get("quota_usage", [])
+                 if u["year"] == year and u["category"] == category), 0.0)
 
 
 def quota_status(enterprise, year):

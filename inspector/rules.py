@@ -32,6 +32,8 @@ def allocation_t(enterprise, category, year):
 def within_quota(batch, producer):
     """True/False for a quota-bound batch that was produced within/over its producer's quota; None if not bound."""
     category = batch.get("quota_category")
+    if "within_quota" in batch:  # decided atomically when the ledger recorded the production
+        return batch["within_quota"]
     if not category or approval_on(producer, batch["stage"], batch["produced_on"]) is False:
         return None
     allocated = allocation_t(producer, category, batch["produced_on"].year)
@@ -103,8 +105,8 @@ def retired_code(batch, site_type):
     return None
 
 
-def late_reporting(enterprise_ids, enterprises, now):
-    periods = due_periods(now, 12)
+def late_reporting(enterprise_ids, enterprises, now, day=10, inclusive=True):
+    periods = due_periods(now, 12, day, inclusive)
     late = []
     for eid in enterprise_ids:
         e = enterprises.get(eid)
@@ -112,7 +114,7 @@ def late_reporting(enterprise_ids, enterprises, now):
             continue
         filed = {r["period"]: r["submitted_at"] for r in e.get("monthly_reports", [])}
         missed = [{"period": p, "submitted_at": filed.get(p)} for p in sorted(periods)
-                  if p not in filed or filed[p] > deadline_of(p)]
+                  if p not in filed or filed[p] > deadline_of(p, day, inclusive)]
         if missed:
             late.append({"enterprise_id": eid, "enterprise_name": e["name"], "periods": missed})
     if not late:
@@ -125,9 +127,10 @@ def late_reporting(enterprise_ids, enterprises, now):
     return REASONS["late_reporting"].found(enterprise_name=names, periods_text=periods_text, enterprises=late)
 
 
-def mass_balance(batch, enterprises, ceiling):
+def mass_balance(batch, enterprises, settings):
     if batch["stage"] == "ore":
         return None
+    ceiling = settings.recovery_ceiling_for(batch["stage"])
     producer = enterprises.get(batch["producer_id"])
     period = period_of(batch["produced_on"])
     pp = next((p for p in (producer or {}).get("production_periods", []) if p["period"] == period), None)

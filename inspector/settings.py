@@ -52,7 +52,16 @@ class Settings:
     login_address_failure_limit: int = 100
     login_failure_minutes: int = 15
     seed_scale: str = "small"
+    report_deadline_day: int = 10
+    report_deadline_inclusive: bool = True
+    recovery_ceilings: dict = field(default_factory=dict)
+    intake_max_lines: int = 200_000
+    risk_window_days: int = 90
     extra: dict = field(default_factory=dict)
+
+    def recovery_ceiling_for(self, stage: str) -> float:
+        """The recovery ceiling (output REO / input REO) allowed for a production stage."""
+        return self.recovery_ceilings.get(stage, self.recovery_ceiling)
 
     @property
     def demo(self) -> bool:
@@ -70,6 +79,32 @@ class Settings:
         return merged
 
 
+def _bool(env, name, default):
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _ceilings(env, name):
+    raw = (env.get(name) or "").strip()
+    out = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        stage, _, value = part.partition("=")
+        try:
+            ceiling = float(value)
+        except ValueError:
+            raise SettingsError(f"{name} takes stage=ratio pairs like compound=0.98,metal=0.97, got {part!r}") from None
+        if stage.strip() not in ("compound", "metal", "magnet") or not 0 < ceiling <= 2:
+            raise SettingsError(f"{name}: {part!r} needs a stage of compound, metal or magnet and a ratio in (0, 2]")
+        out[stage.strip()] = ceiling
+    return out
+
+
 def load_settings(env=None) -> Settings:
     """Read and validate settings from the environment; raise SettingsError on bad values."""
     env = os.environ if env is None else env
@@ -80,6 +115,8 @@ def load_settings(env=None) -> Settings:
     scale = env.get("SEED_SCALE", "small")
     if scale not in ("small", "medium", "large"):
         raise SettingsError(f"SEED_SCALE must be small, medium or large, got {scale!r}")
+    if _int(env, "REPORT_DEADLINE_DAY", 10, minimum=1) > 28:
+        raise SettingsError("REPORT_DEADLINE_DAY must be 28 or less, so that every month has that day")
     secret = env.get("SECRET_KEY") or None
     if uri and not secret:
         raise SettingsError("SECRET_KEY must be set when MONGO_URI points at a real database")
@@ -99,4 +136,9 @@ def load_settings(env=None) -> Settings:
         login_address_failure_limit=_int(env, "LOGIN_ADDRESS_FAILURE_LIMIT", 100, minimum=1),
         login_failure_minutes=_int(env, "LOGIN_FAILURE_MINUTES", 15, minimum=1),
         seed_scale=scale,
+        report_deadline_day=_int(env, "REPORT_DEADLINE_DAY", 10, minimum=1),
+        report_deadline_inclusive=_bool(env, "REPORT_DEADLINE_INCLUSIVE", True),
+        recovery_ceilings=_ceilings(env, "RECOVERY_CEILINGS"),
+        intake_max_lines=_int(env, "INTAKE_MAX_LINES", 200_000, minimum=1),
+        risk_window_days=_int(env, "RISK_WINDOW_DAYS", 90, minimum=1),
     )

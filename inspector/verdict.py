@@ -4,6 +4,7 @@ from datetime import datetime
 
 from . import rules
 from .code_intake import Intake
+from .periods import settings_deadline
 from .lineage import ancestor_depths, fetch_batch, fetch_enterprises
 from .provenance import provenance
 from .quota import batch_quota
@@ -77,8 +78,8 @@ def judge(db, intake: Intake, ctx: ScanContext, settings, now: datetime) -> Judg
         rules.unrecorded_transfer(batch, ctx.holder_enterprise_id, enterprises),
         rules.quantity_mismatch(batch, ctx.observed_mass_kg, settings.mass_tolerance_pct),
         rules.retired_code(batch, site_type),
-        rules.late_reporting(_reporting_parties(batch, ctx), enterprises, now),
-        rules.mass_balance(batch, enterprises, settings.recovery_ceiling),
+        rules.late_reporting(_reporting_parties(batch, ctx), enterprises, now, **settings_deadline(settings)),
+        rules.mass_balance(batch, enterprises, settings),
         rules.no_export_record(batch, ctx.site, batch["movements"]),
     ]
     producer = enterprises.get(batch["producer_id"])

@@ -243,17 +243,31 @@ class Ledger:
             p["input_reo_kg"] = round(p["input_reo_kg"], 1)
         return list(periods.values())
 
+    def quota_usage(self, production_periods):
+        """Per producer, year and category: the tonnes REO used so far (the latest ledger tally)."""
+        usage = {}
+        for p in production_periods:
+            year = int(p["period"][:4])
+            for category, used in p["quota_used_t"].items():
+                key = f"{p['enterprise_id']}:{year}:{category}"
+                doc = usage.setdefault(key, {"_id": key, "enterprise_id": p["enterprise_id"], "year": year,
+                                             "category": category, "used_t": 0.0})
+                doc["used_t"] = max(doc["used_t"], used)
+        return list(usage.values())
+
     def documents(self):
         """Return {collection: [documents]} for the whole ledger."""
         for b in self.batches.values():
             b["code"] = b["_id"]
+        production_periods = self.production_periods()
         return {
             "enterprises": list(self.enterprises.values()),
             "quotas": self.quota_docs(),
             "batches": list(self.batches.values()),
             "movements": self.movements,
             "monthly_reports": list(self.reports.values()),
-            "production_periods": self.production_periods(),
+            "production_periods": production_periods,
+            "quota_usage": self.quota_usage(production_periods),
             "scans": self.scans,
         }
 
