@@ -1,5 +1,6 @@
 """Per-request access to settings and the database, for the HTTP layer."""
 import logging
+from datetime import datetime, timezone
 
 from flask import current_app
 
@@ -12,6 +13,12 @@ log = logging.getLogger(__name__)
 def settings():
     """The validated settings of this app."""
     return current_app.config["SETTINGS"]
+
+
+def now():
+    """The current UTC time; tests may set app.config["CLOCK"] to a callable to stand at a chosen moment."""
+    clock = current_app.config.get("CLOCK")
+    return clock() if clock else datetime.now(timezone.utc)
 
 
 def db():

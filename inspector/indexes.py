@@ -30,6 +30,12 @@ INDEXES = {
     "production_periods": [
         IndexModel([("enterprise_id", ASC), ("period", ASC)], name="enterprise_period", unique=True),
     ],
+    "approvals": [
+        IndexModel([("enterprise_id", ASC), ("stage", ASC), ("effective_from", ASC)], name="enterprise_stage_from"),
+    ],
+    "penalties": [
+        IndexModel([("enterprise_id", ASC), ("year", ASC)], name="enterprise_year"),
+    ],
     "quota_usage": [
         IndexModel([("enterprise_id", ASC), ("year", ASC), ("category", ASC)], name="enterprise_year_category",
                    unique=True),
