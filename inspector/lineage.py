@@ -34,7 +34,7 @@ def fetch_descendants(db, code):
 
 
 def fetch_enterprises(db, ids):
-    """One aggregation: the enterprises with their quotas, quota usage, monthly reports and production periods."""
+    """One aggregation: the enterprises with approvals, quotas, quota usage, penalties, reports, production periods."""
     pipeline = [
         {"$match": {"_id": {"$in": sorted(i for i in ids if i)}}},
         {"$lookup": {"from": "quotas", "localField": "_id", "foreignField": "enterprise_id", "as": "quotas"}},
@@ -44,6 +44,9 @@ def fetch_enterprises(db, ids):
                      "as": "production_periods"}},
         {"$lookup": {"from": "quota_usage", "localField": "_id", "foreignField": "enterprise_id",
                      "as": "quota_usage"}},
+        # The whitelist history lives in its own append-only collection; it replaces any embedded array.
+        {"$lookup": {"from": "approvals", "localField": "_id", "foreignField": "enterprise_id", "as": "approvals"}},
+        {"$lookup": {"from": "penalties", "localField": "_id", "foreignField": "enterprise_id", "as": "penalties"}},
     ]
     return {e["_id"]: e for e in db.enterprises.aggregate(pipeline)}
 

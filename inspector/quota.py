@@ -1,30 +1,58 @@
 """Quota status: allocated, used and remaining tonnes REO for a producer's categories and year."""
-from .rules import allocation_t, within_quota
-
-
-def used_t(enterprise, category, year):
-    """The tonnes REO the producer's recorded production has used of the year's quota in a category."""
-    return next((u["used_t"] for u in enterprise.get("quota_usage", [])
-                 if u["year"] == year and u["category"] == category), 0.0)
+from . import penalties
+from .penalties import used_t
+from .reasons import QUOTA_CATEGORY_NAMES
+from .rules import within_quota
 
 
 def quota_status(enterprise, year):
-    """Allocated, used and remaining (t REO) for each of the enterprise's quota categories in a year."""
+    """Per category for a year: issued, penalty cut, effective, used, remaining and over (t REO), per issue batch too.
+
+    allocated_t stays the issued total; remaining_t and used_pct are measured against the effective allocation.
+    """
     categories = []
-    for category in enterprise.get("quota_categories", []):
-        allocated = allocation_t(enterprise, category, year)
+    for category in _categories(enterprise, year):
+        issued, required, applied, effective = penalties.effective_t(enterprise, category, year)
         used = used_t(enterprise, category, year)
         issues = sorted((q for q in enterprise.get("quotas", []) if q["year"] == year and q["category"] == category),
-                        key=lambda q: q["issue_batch"])
+                        key=lambda q: (q["issued_on"], q["issue_batch"]))
         categories.append({
-            "category": category, "allocated_t": allocated, "used_t": round(used, 1),
-            "remaining_t": round(allocated - used, 1),
-            "used_pct": round(100 * used / allocated, 1) if allocated else None,
-            "issue_batches": [{"issue_batch": q["issue_batch"], "tonnes_reo": q["tonnes_reo"],
-                               "issued_on": q["issued_on"].date().isoformat()} for q in issues],
+            "category": category, "category_name": QUOTA_CATEGORY_NAMES.get(category, category),
+            "allocated_t": issued, "penalty_cut_t": round(applied, 1), "cut_pending_t": round(required - applied, 1),
+            "penalties": penalties.cuts(enterprise, category, year),
+            "effective_t": round(effective, 1), "used_t": round(used, 1),
+            "remaining_t": round(max(0.0, effective - used), 1), "over_t": round(max(0.0, used - effective), 1),
+            "used_pct": round(100 * used / effective, 1) if effective else None,
+            "issue_batches": _fill(issues, applied, used),
         })
     return {"enterprise_id": enterprise["_id"], "enterprise_name": enterprise["name"], "year": year,
             "categories": categories}
+
+
+def _categories(enterprise, year):
+    """The categories the enterprise holds, and any it was issued, used or penalised in that year."""
+    seen = set(enterprise.get("quota_categories", []))
+    seen |= {q["category"] for q in enterprise.get("quotas", []) if q["year"] == year}
+    seen |= {u["category"] for u in enterprise.get("quota_usage", []) if u["year"] == year and u.get("used_t")}
+    seen |= {p["category"] for p in enterprise.get("penalties", [])
+             if p.get("category") and p["year"] + penalties.RULES[p["kind"]].years_later == year}
+    return [c for c in penalties.CATEGORIES if c in seen]
+
+
+def _fill(issues, cut, used):
+    """Each issue batch with the cut taken from it and the use it carries, filled in issue order."""
+    rows = []
+    for q in issues:
+        taken = min(cut, q["tonnes_reo"])
+        cut -= taken
+        capacity = q["tonnes_reo"] - taken
+        carried = min(used, capacity)
+        used -= carried
+        rows.append({"issue_batch": q["issue_batch"], "tonnes_reo": q["tonnes_reo"],
+                     "issued_on": q["issued_on"].date().isoformat(), "cut_t": round(taken, 1),
+                     "effective_t": round(capacity, 1), "used_t": round(carried, 1),
+                     "remaining_t": round(capacity - carried, 1)})
+    return rows
 
 
 def batch_quota(batch, producer):

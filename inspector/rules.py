@@ -1,11 +1,12 @@
 """The verdict rules: pure functions from ledger facts to the reasons that apply."""
 from datetime import datetime
 
+from . import approvals
 from .periods import deadline_of, due_periods, period_of
 from .reasons import QUOTA_CATEGORY_NAMES, REASONS
 
 STAGE_APPROVAL = {"ore": "mining", "compound": "separation"}
-RETIRED_STATUSES = ("consumed", "transformed", "exported", "seized", "recalled")
+RETIRED_STATUSES = ("consumed", "retired", "transformed", "exported", "seized", "recalled")
 
 
 def _day(moment: datetime) -> str:
@@ -13,14 +14,14 @@ def _day(moment: datetime) -> str:
 
 
 def approval_on(enterprise, stage, day):
-    """True/False when the stage needs a whitelist approval on that day; None when it needs none."""
+    """True/False when the stage needs a whitelist approval on that day; None when it needs none.
+
+    Decided from the enterprise's approval history (grants, suspensions, reinstatements, revocations).
+    """
     needed = STAGE_APPROVAL.get(stage)
     if needed is None:
         return None
-    for a in (enterprise or {}).get("approvals", []):
-        if a["stage"] == needed and a["effective_from"] <= day and (a["effective_to"] is None or day <= a["effective_to"]):
-            return True
-    return False
+    return approvals.approved_on((enterprise or {}).get("approvals", []), needed, approvals.china_day(day))
 
 
 def allocation_t(enterprise, category, year):
@@ -43,13 +44,25 @@ def within_quota(batch, producer):
 def producer_not_approved(batch, enterprises):
     producer = enterprises.get(batch["producer_id"])
     if approval_on(producer, batch["stage"], batch["produced_on"]) is False:
+        stage = STAGE_APPROVAL[batch["stage"]]
+        day = approvals.china_day(batch["produced_on"])
+        history = approvals.ordered((producer or {}).get("approvals", []))
+        state, deciding = approvals.state_on(history, stage, day)
         return REASONS["producer_not_approved"].found(
             producer_id=batch["producer_id"], producer_name=_name(producer, batch["producer_id"]),
-            approval_stage=STAGE_APPROVAL[batch["stage"]], produced_on=_day(batch["produced_on"]),
-            approvals=[{"stage": a["stage"], "effective_from": _day(a["effective_from"]),
-                        "effective_to": _day(a["effective_to"]) if a["effective_to"] else None}
-                       for a in (producer or {}).get("approvals", [])])
+            approval_stage=stage, produced_on=day.isoformat(), approval_state=state,
+            approval_state_text=approvals.STATE_TEXT[state],
+            deciding_entry=_approval_evidence(deciding) if deciding else None,
+            approvals=[_approval_evidence(a) for a in history])
     return None
+
+
+def _approval_evidence(entry):
+    view = approvals.view(entry)
+    return {**{k: view[k] for k in ("action", "stage", "reason", "decision_no")},
+            "effective_from": view["effective_from"].isoformat(),
+            "effective_to": view["effective_to"].isoformat() if view["effective_to"] else None,
+            "recorded_at": view["recorded_at"].isoformat() if view["recorded_at"] else None}
 
 
 def over_quota(batch, enterprises):

@@ -1,5 +1,8 @@
 """The fictional enterprises of the demo dataset; any likeness to a real company is accidental."""
+import hashlib
 from datetime import datetime, timezone
+
+from inspector import uscc
 
 
 def _d(text):
@@ -115,21 +118,38 @@ def national_total(year, kind):
     return round(NATIONAL_TOTALS[2024][kind] * 1.05 ** (year - 2024))
 
 
+def fictional_uscc(index, province):
+    """A valid but plainly fictional USCC: an enterprise (91) in the province, organisation code FAKE + number."""
+    return uscc.complete("91" + uscc.PROVINCE_DIVISIONS[province] + f"FAKE{index + 1:04d}")
+
+
 def enterprise_docs():
-    """Return the enterprise documents."""
+    """Return the enterprise documents (their whitelist approvals are in approval_docs())."""
     docs = []
-    for index, (eid, name, roles, province, city, (lat, lon), approvals, categories, _pool) in enumerate(ENTERPRISES):
+    for index, (eid, name, roles, province, city, (lat, lon), _approvals, categories, _pool) in enumerate(ENTERPRISES):
         docs.append({
             "_id": eid,
             "name": name,
+            "uscc": fictional_uscc(index, province),
             "roles": roles,
             "province": province,
             "city": city,
             "location": {"lat": lat, "lon": lon},
-            "approvals": [{"stage": s, "effective_from": f, "effective_to": t} for s, f, t in approvals],
             "quota_categories": categories,
             "gs1_prefix": f"695{210100 + index * 7:06d}",
+            "_etag": hashlib.sha256(f"seed:{eid}".encode()).hexdigest()[:32],
         })
+    return docs
+
+
+def approval_docs():
+    """The whitelist approvals as grant entries of each enterprise's append-only history."""
+    docs = []
+    for eid, *_, approvals, _categories, _pool in ENTERPRISES:
+        for seq, (stage, start, end) in enumerate(approvals, start=1):
+            docs.append({"_id": f"APR-{eid}-{seq:04d}", "enterprise_id": eid, "seq": seq, "action": "grant",
+                         "stage": stage, "effective_from": start, "effective_to": end, "reason": None,
+                         "decision_no": None, "recorded_at": start, "recorded_by": "seed"})
     return docs
 
 

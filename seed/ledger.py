@@ -6,7 +6,7 @@ from inspector import batch_code
 from inspector import periods
 from inspector.periods import CST, period_of
 
-from .enterprises import BY_ID, ISSUE_BATCHES, QUOTA_SHARES, enterprise_docs, national_total
+from .enterprises import BY_ID, ISSUE_BATCHES, QUOTA_SHARES, approval_docs, enterprise_docs, national_total
 
 PRODUCTS = {
     "ore": {"mining_light": ("bastnaesite_concentrate", 50.0, 62.0),
@@ -255,6 +255,10 @@ class Ledger:
                 doc["used_t"] = max(doc["used_t"], used)
         return list(usage.values())
 
+    def approval_docs(self):
+        """Return the whitelist approval histories (grants only)."""
+        return approval_docs()
+
     def documents(self):
         """Return {collection: [documents]} for the whole ledger."""
         for b in self.batches.values():
@@ -262,6 +266,7 @@ class Ledger:
         production_periods = self.production_periods()
         return {
             "enterprises": list(self.enterprises.values()),
+            "approvals": self.approval_docs(),
             "quotas": self.quota_docs(),
             "batches": list(self.batches.values()),
             "movements": self.movements,
