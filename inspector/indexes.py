@@ -45,6 +45,8 @@ INDEXES = {
         # A batch's history (EPCIS export) and a submission's events (rollback).
         IndexModel([("codes", ASC), ("occurred_at", ASC)], name="codes_occurred_at"),
         IndexModel([("submission_id", ASC)], name="submission"),
+        # Risk ranking: flagged events in a recent window.
+        IndexModel([("flags.code", ASC), ("occurred_at", ASC)], name="flags_occurred_at"),
     ],
     "ledger_submissions": [
         IndexModel([("enterprise_id", ASC), ("received_at", DESC)], name="enterprise_received_at"),
@@ -77,6 +79,8 @@ INDEXES = {
         IndexModel([("inspector_id", ASC), ("client_id", ASC)], name="inspector_client_id", unique=True),
         IndexModel([("batch_code", ASC), ("scanned_at", DESC)], name="batch_scanned_at"),
         IndexModel([("inspector_id", ASC), ("received_at", DESC)], name="inspector_received_at"),
+        # Risk ranking: failing verdicts in a recent window.
+        IndexModel([("verdict.status", ASC), ("received_at", DESC)], name="verdict_received_at"),
     ],
 }
 
