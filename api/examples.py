@@ -32,11 +32,19 @@ PROVENANCE = {
     ],
 }
 QUOTA = {
-    "enterprise_id": "ENT-NSM", "enterprise_name": "Northern Steppe Rare Earth Mining Co.", "year": 2024,
-    "categories": [{"category": "mining_light", "allocated_t": 189160.0, "used_t": 167349.1, "remaining_t": 21810.9,
-                    "used_pct": 88.5, "issue_batches": [
-                        {"issue_batch": 1, "tonnes_reo": 94580.0, "issued_on": "2024-02-20"},
-                        {"issue_batch": 2, "tonnes_reo": 94580.0, "issued_on": "2024-08-15"}]}],
+    "enterprise_id": "ENT-ERR", "enterprise_name": "Eastern Ridge Rare Earth", "year": 2026,
+    "categories": [{
+        "category": "mining_medium_heavy", "category_name": "medium/heavy (ion-adsorption) rare-earth mining",
+        "allocated_t": 595.0, "penalty_cut_t": 73.7, "cut_pending_t": 0.0,
+        "penalties": [{"penalty_id": "PEN-3f9c2a7d81b0", "kind": "over_quota", "year": 2025, "decided_on": "2026-01-20",
+                       "decision_no": "MIIT-PEN-2026-003", "reason": "Mined beyond the 2025 quota.", "cut_pct": None,
+                       "over_t": 73.7, "cut_t": 73.7}],
+        "effective_t": 521.3, "used_t": 198.4, "remaining_t": 322.9, "over_t": 0.0, "used_pct": 38.1,
+        "issue_batches": [
+            {"issue_batch": 1, "tonnes_reo": 298.0, "issued_on": "2026-02-20", "cut_t": 73.7, "effective_t": 224.3,
+             "used_t": 198.4, "remaining_t": 25.9},
+            {"issue_batch": 2, "tonnes_reo": 297.0, "issued_on": "2026-08-15", "cut_t": 0.0, "effective_t": 297.0,
+             "used_t": 0.0, "remaining_t": 297.0}]}],
 }
 SCAN = {
     "id": "c6e451c4-d625-48c0-b7dc-fc3977728aef", "client_id": "748022dd-768f-4666-8290-bf6e091cbffe",
@@ -55,7 +63,10 @@ DESCENDANTS = {"code": "REJJZJFW3JX", "count": 2, "active": 1, "descendants": [
     {"code": "REXN8MTHN68", "generation": 2, "stage": "magnet", "product_type": "ndfeb_sintered_magnet",
      "producer_id": "ENT-NHM", "holder_id": "ENT-SMT", "status": "active", "mass_kg": 2034.1,
      "remaining_kg": 2034.1, "produced_on": "2024-11-05"}]}
-ENTERPRISE = {"id": "ENT-SSP", "name": "Sunset Separation Plant", "roles": ["separator"], "province": "Fujian",
-              "city": "Sanming", "location": {"lat": 26.26, "lon": 117.64},
-              "approvals": [{"stage": "separation", "effective_from": "2020-01-01T00:00:00+00:00",
-                             "effective_to": "2024-06-30T00:00:00+00:00"}], "quota_categories": ["separation"]}
+ENTERPRISE = {"id": "ENT-SSP", "name": "Sunset Separation Plant", "uscc": "91350000FAKE001526",
+              "roles": ["separator"], "province": "Fujian", "city": "Sanming", "location": {"lat": 26.26, "lon": 117.64},
+              "approvals": [{"id": "APR-ENT-SSP-0001", "action": "grant", "stage": "separation",
+                             "effective_from": "2020-01-01", "effective_to": "2024-06-30", "reason": None,
+                             "decision_no": None, "recorded_at": "2020-01-01T00:00:00+00:00", "recorded_by": "seed"}],
+              "whitelist": [{"stage": "separation", "approved": False, "state": "expired"}],
+              "quota_categories": ["separation"]}

@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from inspector import approvals, registry
 from inspector.code_intake import read_code
 from inspector.lineage import fetch_descendants, fetch_enterprises
 from inspector.quota import quota_status
@@ -11,9 +12,10 @@ from inspector.verdict import ScanContext, judge
 
 from . import examples
 from .auth import BEARER, principal, require
-from .context import db, settings
+from .context import db, now, settings
 from .errors import fail
-from .scan_schemas import BatchViewSchema, DescendantsSchema, EnterpriseSchema, ProvenanceViewSchema, QuotaQuerySchema
+from .scan_schemas import (BatchViewSchema, DescendantsSchema, EnterpriseSchema, ProvenanceViewSchema, QuotaQuerySchema,
+                           QuotaStatusSchema)
 
 blp = Blueprint("ledger", __name__, url_prefix="/api", description="Batches, provenance, recalls, enterprises, quotas.")
 FIELD_ROLES = ("inspector", "supervisor", "admin")
@@ -113,17 +115,21 @@ class Enterprise(MethodView):
     @blp.response(200, EnterpriseSchema, example=examples.ENTERPRISE)
     @require("inspector", "supervisor", "admin", "enterprise")
     def get(self, enterprise_id):
-        """An enterprise with its whitelist approvals (enterprise users see only their own)."""
-        return _visible_enterprise(enterprise_id)
+        """An enterprise with its USCC and whitelist history (enterprise users see only their own); ETag in a header."""
+        found = _visible_enterprise(enterprise_id)
+        history = approvals.ordered(found.get("approvals", []))
+        day = approvals.china_day(now())
+        body = {**found, "approvals": [approvals.view(a) for a in history], "whitelist": approvals.today(history, day)}
+        return body, 200, {"ETag": f'"{registry.etag_of(found)}"'}
 
 
 @blp.route("/enterprises/<enterprise_id>/quota")
 class EnterpriseQuota(MethodView):
     @blp.doc(security=BEARER)
     @blp.arguments(QuotaQuerySchema, location="query")
-    @blp.response(200, example=examples.QUOTA)
+    @blp.response(200, QuotaStatusSchema, example=examples.QUOTA)
     @require("inspector", "supervisor", "admin", "enterprise")
     def get(self, query, enterprise_id):
-        """Allocated, used and remaining tonnes REO for a year (default: this year)."""
-        year = query.get("year") or datetime.now(timezone.utc).year
+        """Per category and issue batch, for a year (default: this one): issued, cut, effective, used, remaining, over."""
+        year = query.get("year") or now().year
         return quota_status(_visible_enterprise(enterprise_id), year)

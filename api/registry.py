@@ -1,4 +1,205 @@
 """Registry administration: enterprises, whitelist approvals, quotas and penalties."""
+from flask import request
+from flask.views import MethodView
 from flask_smorest import Blueprint
+from flask_smorest.error_handler import ErrorSchema
 
-blp = Blueprint("registry", __name__, url_prefix="/api", description="Registry administration: enterprises, whitelist approvals, quotas and penalties.")
+from inspector import approvals, registry
+
+from .auth import BEARER, principal, require
+from .context import db, now
+from .errors import fail
+from .registry_schemas import (APPROVAL_EXAMPLE, ENTERPRISE_CREATE_EXAMPLE, PENALTY_EXAMPLE, QUOTA_EXAMPLE,
+                               ApprovalActionSchema, ApprovalHistorySchema, ApprovalSchema, EnterpriseCreateSchema,
+                               EnterprisePatchSchema, EnterpriseQuerySchema, PenaltyCreateSchema, PenaltySchema,
+                               QuotaCreateSchema, QuotaIssueSchema, QuotaQuerySchema, RegistryEnterpriseSchema)
+
+blp = Blueprint("registry", __name__, url_prefix="/api/registry",
+                description="Registry administration: enterprises, whitelist approvals, quotas and penalties.")
+
+WRITERS = ("admin",)
+READERS = ("admin", "supervisor", "enterprise")
+STATUS = {"invalid": 422, "conflict": 409, "not_found": 404, "stale": 412}
+IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
+            "description": "The ETag you read. Missing: 428. Stale: 412."}
+ERROR_ANSWERS = {
+    401: "No valid access token: sign in.",
+    403: "Your role may not do this: registry changes are for administrators.",
+    404: "No such enterprise within your scope.",
+    409: "The change conflicts with what is recorded (duplicate USCC or issue batch, or an approval's state).",
+    412: "If-Match holds an old ETag: someone changed the enterprise since you read it.",
+    422: "A field is missing or wrong (errors.json names it), or the USCC fails its check (errors.error_code).",
+    428: "If-Match is missing: read the enterprise and send its ETag.",
+}
+
+
+def errors(*codes):
+    """Document the error answers a view gives; all come in the {code, status, message, errors} shape."""
+    def decorator(view):
+        for code in codes:
+            view = blp.alt_response(code, schema=ErrorSchema, description=ERROR_ANSWERS[code])(view)
+        return view
+    return decorator
+
+
+def _call(function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
+    except registry.RegistryError as exc:
+        fail(STATUS[exc.kind], exc.code, str(exc), **exc.details)
+
+
+def _today():
+    return approvals.china_day(now())
+
+
+def _in_scope(enterprise_id):
+    """404 for an enterprise user asking about another enterprise (the same answer as for an unknown one)."""
+    me = principal()
+    if me["role"] == "enterprise" and me.get("enterprise_id") != enterprise_id:
+        fail(404, "enterprise_not_found", "No such enterprise among the ones you may see.")
+
+
+def _enterprise(enterprise_id):
+    _in_scope(enterprise_id)
+    return _call(registry.find_enterprise, db(), enterprise_id)
+
+
+def _with_etag(enterprise, status=200):
+    return registry.view(enterprise, _today()), status, {"ETag": f'"{registry.etag_of(enterprise)}"'}
+
+
+def _if_match():
+    raw = request.headers.get("If-Match", "").strip()
+    tags = [t.strip().removeprefix("W/").strip('"') for t in raw.split(",") if t.strip()]
+    if not tags or "*" in tags:
+        fail(428, "if_match_required", "Send the enterprise's ETag in If-Match (read the enterprise first), so you do "
+                                       "not overwrite a change you have not seen.")
+    return tags
+
+
+@blp.route("/enterprises")
+class Enterprises(MethodView):
+    @require(*READERS)
+    @blp.doc(security=BEARER)
+    @errors(401, 403)
+    @blp.arguments(EnterpriseQuerySchema, location="query")
+    @blp.response(200, RegistryEnterpriseSchema(many=True))
+    @blp.paginate()
+    def get(self, query, pagination_parameters):
+        """List enterprises, by id, filtered by province, role or USCC (an enterprise user sees only its own)."""
+        me = principal()
+        if me["role"] == "enterprise":
+            query["enterprise_id"] = me.get("enterprise_id") or "-"
+        docs, total = registry.list_enterprises(db(), query, pagination_parameters.first_item,
+                                                pagination_parameters.page_size)
+        pagination_parameters.item_count = total
+        return [registry.view(d, _today()) for d in docs]
+
+    @require(*WRITERS)
+    @blp.doc(security=BEARER)
+    @errors(401, 403, 409, 422)
+    @blp.arguments(EnterpriseCreateSchema, example=ENTERPRISE_CREATE_EXAMPLE)
+    @blp.response(201, RegistryEnterpriseSchema)
+    def post(self, body):
+        """Register an enterprise with its USCC (checked), province and roles; a duplicate USCC is 409."""
+        created = _call(registry.create_enterprise, db(), body, principal(), now())
+        return _with_etag(registry.find_enterprise(db(), created["_id"]), 201)
+
+
+@blp.route("/enterprises/<enterprise_id>")
+class Enterprise(MethodView):
+    @require(*READERS)
+    @blp.doc(security=BEARER)
+    @errors(401, 403, 404)
+    @blp.response(200, RegistryEnterpriseSchema)
+    def get(self, enterprise_id):
+        """One enterprise as registered, with its whitelist state today; its ETag comes in the ETag header."""
+        return _with_etag(_enterprise(enterprise_id))
+
+    @require(*WRITERS)
+    @blp.doc(security=BEARER, parameters=[IF_MATCH])
+    @errors(401, 403, 404, 409, 412, 422, 428)
+    @blp.arguments(EnterprisePatchSchema, example={"name": "Baotou Plains Separation Co., Ltd."})
+    @blp.response(200, RegistryEnterpriseSchema)
+    def patch(self, body, enterprise_id):
+        """Change name, province, roles, city or location; send the ETag you read in If-Match."""
+        updated = _call(registry.update_enterprise, db(), enterprise_id, body, _if_match(), principal(), now())
+        return _with_etag(updated)
+
+
+@blp.route("/enterprises/<enterprise_id>/approvals")
+class Approvals(MethodView):
+    @require(*READERS)
+    @blp.doc(security=BEARER)
+    @errors(401, 403, 404)
+    @blp.response(200, ApprovalHistorySchema)
+    def get(self, enterprise_id):
+        """The enterprise's whitelist history, oldest first (never overwritten), and each stage's state today."""
+        enterprise = _enterprise(enterprise_id)
+        history = approvals.ordered(enterprise.get("approvals", []))
+        return {"enterprise_id": enterprise["_id"], "enterprise_name": enterprise["name"],
+                "history": [approvals.view(e) for e in history], "today": approvals.today(history, _today())}
+
+    @require(*WRITERS)
+    @blp.doc(security=BEARER)
+    @errors(401, 403, 404, 409, 422)
+    @blp.arguments(ApprovalActionSchema, example=APPROVAL_EXAMPLE)
+    @blp.response(201, ApprovalSchema)
+    def post(self, body, enterprise_id):
+        """Record a grant, suspension (reason required), reinstatement or revocation (reason required)."""
+        entry = _call(registry.record_approval, db(), enterprise_id, body, principal(), now())
+        return approvals.view(entry)
+
+
+@blp.route("/quotas")
+class Quotas(MethodView):
+    @require(*READERS)
+    @blp.doc(security=BEARER)
+    @errors(401, 403)
+    @blp.arguments(QuotaQuerySchema, location="query")
+    @blp.response(200, QuotaIssueSchema(many=True))
+    @blp.paginate()
+    def get(self, query, pagination_parameters):
+        """List quota issue batches, by enterprise, year, category and batch (an enterprise user sees its own)."""
+        me = principal()
+        if me["role"] == "enterprise":
+            if query.get("enterprise_id") not in (None, me.get("enterprise_id")):
+                fail(404, "enterprise_not_found", "No such enterprise among the ones you may see.")
+            query["enterprise_id"] = me.get("enterprise_id") or "-"
+        docs, total = registry.list_quotas(db(), query, pagination_parameters.first_item,
+                                           pagination_parameters.page_size)
+        pagination_parameters.item_count = total
+        return [registry.quota_view(q) for q in docs]
+
+    @require(*WRITERS)
+    @blp.doc(security=BEARER)
+    @errors(401, 403, 409, 422)
+    @blp.arguments(QuotaCreateSchema, example=QUOTA_EXAMPLE)
+    @blp.response(201, QuotaIssueSchema)
+    def post(self, body):
+        """Record one issue batch of a yearly quota; the same enterprise, year, category and batch twice is 409."""
+        return registry.quota_view(_call(registry.issue_quota, db(), body, principal(), now()))
+
+
+@blp.route("/enterprises/<enterprise_id>/penalties")
+class Penalties(MethodView):
+    @require(*READERS)
+    @blp.doc(security=BEARER)
+    @errors(401, 403, 404)
+    @blp.response(200, PenaltySchema(many=True))
+    def get(self, enterprise_id):
+        """The penalties recorded against the enterprise, oldest decision first, each with the cut it makes."""
+        enterprise = _enterprise(enterprise_id)
+        found = sorted(enterprise.get("penalties", []), key=lambda p: (p["decided_on"], p["_id"]))
+        return [registry.penalty_view(p, enterprise) for p in found]
+
+    @require(*WRITERS)
+    @blp.doc(security=BEARER)
+    @errors(401, 403, 404, 422)
+    @blp.arguments(PenaltyCreateSchema, example=PENALTY_EXAMPLE)
+    @blp.response(201, PenaltySchema)
+    def post(self, body, enterprise_id):
+        """Record a penalty; the next year's quota view shows the cut (our reading of the rule: see effect)."""
+        penalty, enterprise = _call(registry.record_penalty, db(), enterprise_id, body, principal(), now())
+        return registry.penalty_view(penalty, enterprise)

@@ -4,6 +4,8 @@ from datetime import timezone
 import marshmallow as ma
 from marshmallow import validate
 
+from .registry_schemas import ApprovalSchema, WhitelistStateSchema
+
 SITE_TYPES = ("market", "port", "warehouse", "factory", "other")
 
 
@@ -115,12 +117,61 @@ class DescendantsSchema(ma.Schema):
 class EnterpriseSchema(ma.Schema):
     id = ma.fields.String(attribute="_id")
     name = ma.fields.String()
+    uscc = ma.fields.String(allow_none=True, metadata={"description": "Unified social credit code (GB 32100)."})
     roles = ma.fields.List(ma.fields.String())
     province = ma.fields.String()
-    city = ma.fields.String()
-    location = ma.fields.Dict()
-    approvals = ma.fields.List(ma.fields.Dict())
+    city = ma.fields.String(allow_none=True)
+    location = ma.fields.Dict(allow_none=True)
+    approvals = ma.fields.List(ma.fields.Nested(ApprovalSchema),
+                               metadata={"description": "The whitelist history, oldest first, never overwritten."})
+    whitelist = ma.fields.List(ma.fields.Nested(WhitelistStateSchema),
+                               metadata={"description": "Each whitelisted stage's state today (China time)."})
     quota_categories = ma.fields.List(ma.fields.String())
+
+
+class PenaltyCutRowSchema(ma.Schema):
+    penalty_id = ma.fields.String()
+    kind = ma.fields.String()
+    year = ma.fields.Integer(metadata={"description": "The offence year."})
+    decided_on = ma.fields.Date()
+    decision_no = ma.fields.String(allow_none=True)
+    reason = ma.fields.String(allow_none=True)
+    cut_pct = ma.fields.Float(allow_none=True)
+    over_t = ma.fields.Float(allow_none=True, metadata={"description": "over_quota: tonnes over the offence year's "
+                                                                      "allocation."})
+    cut_t = ma.fields.Float()
+
+
+class QuotaIssueBatchSchema(ma.Schema):
+    issue_batch = ma.fields.Integer()
+    tonnes_reo = ma.fields.Float(metadata={"description": "Issued in this batch."})
+    issued_on = ma.fields.String()
+    cut_t = ma.fields.Float(metadata={"description": "Penalty cut taken from this batch (first batches first)."})
+    effective_t = ma.fields.Float()
+    used_t = ma.fields.Float(metadata={"description": "Use carried by this batch, filled in issue order."})
+    remaining_t = ma.fields.Float()
+
+
+class QuotaCategorySchema(ma.Schema):
+    category = ma.fields.String()
+    category_name = ma.fields.String()
+    allocated_t = ma.fields.Float(metadata={"description": "Issued this year, over all issue batches."})
+    penalty_cut_t = ma.fields.Float(metadata={"description": "Cut by penalties (at most what was issued)."})
+    cut_pending_t = ma.fields.Float(metadata={"description": "Cut still to come off batches not yet issued."})
+    penalties = ma.fields.List(ma.fields.Nested(PenaltyCutRowSchema))
+    effective_t = ma.fields.Float(metadata={"description": "allocated_t less penalty_cut_t."})
+    used_t = ma.fields.Float()
+    remaining_t = ma.fields.Float(metadata={"description": "Of the effective allocation; never below 0."})
+    over_t = ma.fields.Float(metadata={"description": "Used beyond the effective allocation."})
+    used_pct = ma.fields.Float(allow_none=True, metadata={"description": "Of the effective allocation."})
+    issue_batches = ma.fields.List(ma.fields.Nested(QuotaIssueBatchSchema))
+
+
+class QuotaStatusSchema(ma.Schema):
+    enterprise_id = ma.fields.String()
+    enterprise_name = ma.fields.String()
+    year = ma.fields.Integer()
+    categories = ma.fields.List(ma.fields.Nested(QuotaCategorySchema))
 
 
 class QuotaQuerySchema(ma.Schema):
