@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from . import reporting, workflow
-from .periods import due_periods, next_period, period_of
+from .periods import due_periods, next_period, period_of, settings_deadline
 from .rules import approval_on
 
 
@@ -60,7 +60,7 @@ def rank(db, enterprise_filter, now, settings, limit=None):
     """Score every enterprise matching the filter and rank them, worst first: eight queries in all."""
     window_days = settings.risk_window_days
     since = now - timedelta(days=window_days)
-    deadline = {"day": settings.report_deadline_day, "inclusive": settings.report_deadline_inclusive}
+    deadline = settings_deadline(settings)
     enterprises = {e["_id"]: e for e in db.enterprises.find(enterprise_filter, reporting.ENTERPRISE_FIELDS)}
     ids = sorted(enterprises)
     due = due_periods(now, REPORT_WINDOW, **deadline)

@@ -1,6 +1,6 @@
 """Monthly reporting compliance through the HTTP API: the deadline edges in Shanghai time, scope, history."""
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
