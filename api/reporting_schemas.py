@@ -114,7 +114,7 @@ class RiskSchema(ma.Schema):
     total = ma.fields.Integer(metadata={"description": "Enterprises ranked within your scope, before the limit."})
     items = ma.fields.List(ma.fields.Nested(RiskRowSchema))
 
-_RULE = "by the end of day 10 of the following month, Asia/Shanghai time (the 10th itself counts)"
+_RULE = "by the end of day 10 of the following month, Asia/Shanghai time (day 10 itself counts)"
 COMPLIANCE_EXAMPLE = {
     "period": "2026-10", "deadline": "2026-11-10T23:59:59+08:00", "deadline_rule": _RULE, "deadline_passed": True,
     "as_of": "2026-11-22T12:07:34+08:00", "total": 3, "counts": {"missing": 1, "late": 1, "open": 0, "on_time": 30},

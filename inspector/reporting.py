@@ -53,7 +53,7 @@ def recent_periods(now, months):
 def deadline_rule(day, inclusive):
     """The deadline in words."""
     if inclusive:
-        return f"by the end of day {day} of the following month, Asia/Shanghai time (the {day}th itself counts)"
+        return f"by the end of day {day} of the following month, Asia/Shanghai time (day {day} itself counts)"
     return f"before day {day} of the following month begins, Asia/Shanghai time"
 
 
