@@ -1,4 +1,214 @@
-"""Ledger intake: enterprises report their monthly product flows."""
+"""Ledger intake: enterprises report their monthly product flows (JSON, CSV or XLSX), all or nothing per submission."""
+import re
+
+import marshmallow as ma
+from flask import Response, request
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
-blp = Blueprint("intake", __name__, url_prefix="/api", description="Ledger intake: enterprises report their monthly product flows.")
+from inspector import audit, intake
+from inspector.intake_files import FileError, csv_rows, events_from_rows, template_csv, template_xlsx, xlsx_rows
+
+from .auth import BEARER, principal, require
+from .context import db, now, settings
+from .errors import fail
+
+blp = Blueprint("intake", __name__, url_prefix="/api/ledger",
+                description="Ledger intake: enterprises report their monthly product flows, all or nothing per submission.")
+REPORTERS = ("enterprise", "admin")
+PERIOD = re.compile(r"^(20\d\d)-(0[1-9]|1[0-2])$")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+EXAMPLE_EVENTS = [
+    {"event_id": "EV-2026-10-0001", "type": "production", "enterprise_id": "ENT-NSM", "occurred_at": "2026-10-03",
+     "outputs": [{"stage": "ore", "product_type": "bastnaesite_concentrate", "mass_kg": 25000, "reo_pct": 55.5}]},
+    {"event_id": "EV-2026-10-0002", "type": "shipment", "enterprise_id": "ENT-NSM", "occurred_at": "2026-10-04",
+     "code": "RE6LWUT4A5U", "mass_kg": 25000, "to_id": "ENT-BPS", "doc_no": "WB-202610-0001"},
+]
+EXAMPLE_RECEIPT = {
+    "submission_id": "8c5e0f7a9b1d4e2f8a6b3c1d0e9f7a5b", "status": "accepted", "channel": "json",
+    "received_at": "2026-11-05T02:00:00+00:00", "enterprise_id": "ENT-NSM", "events": 2, "accepted": 2, "rejected": 0,
+    "duplicates": 0, "errors": [], "periods": ["2026-10"],
+    "flags": [{"event_id": "EV-2026-10-0001", "line": 1, "code": "over_quota", "year": 2026,
+               "category": "mining_light", "allocated_t": 104000.0, "used_t": 104013.9,
+               "message": "Production brings ENT-NSM's 2026 mining_light quota use to 104,013.9 t REO of 104,000.0 t "
+                          "allocated."}],
+    "issued_codes": {"EV-2026-10-0001": ["RE6LWUT4A5U"]},
+}
+
+
+def _period(value):
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or not PERIOD.match(value):
+        raise ma.ValidationError("A period is YYYY-MM, e.g. 2026-10.")
+    return value
+
+
+class SubmissionSchema(ma.Schema):
+    events = ma.fields.List(ma.fields.Raw(), required=True,
+                            metadata={"description": "Canonical ledger events (docs/ledger-events.md); an empty list "
+                                                     "with a period is a nil report."})
+    period = ma.fields.String(validate=_period, metadata={"description": "The month reported (YYYY-MM), optional."})
+    enterprise_id = ma.fields.String(validate=ma.validate.Length(min=1, max=40),
+                                     metadata={"description": "Administrators reporting for an enterprise."})
+
+
+class UploadFormSchema(ma.Schema):
+    period = ma.fields.String(validate=_period)
+    enterprise_id = ma.fields.String(validate=ma.validate.Length(min=1, max=40))
+
+
+class ReceiptSchema(ma.Schema):
+    submission_id = ma.fields.String()
+    status = ma.fields.String(metadata={"enum": ["accepted", "rejected"]})
+    channel = ma.fields.String()
+    received_at = ma.fields.DateTime()
+    enterprise_id = ma.fields.String(allow_none=True)
+    events = ma.fields.Integer(metadata={"description": "Events read (a CSV event may span several lines)."})
+    accepted = ma.fields.Integer()
+    rejected = ma.fields.Integer()
+    duplicates = ma.fields.Integer()
+    errors = ma.fields.List(ma.fields.Dict(), metadata={"description": "At most 1,000 listed; the counts are exact."})
+    flags = ma.fields.List(ma.fields.Dict())
+    issued_codes = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()))
+    periods = ma.fields.List(ma.fields.String())
+
+
+class SubmissionListQuery(ma.Schema):
+    enterprise_id = ma.fields.String(validate=ma.validate.Length(max=40))
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
+
+
+def _actor_scope(enterprise_id):
+    me = principal()
+    if me["role"] == "admin":
+        return enterprise_id
+    if enterprise_id and enterprise_id != me.get("enterprise_id"):
+        fail(403, "not_your_enterprise", f"You report for {me.get('enterprise_id')}, not for {enterprise_id}.")
+    return me.get("enterprise_id")
+
+
+def run_submission(lines, channel, period=None, enterprise_id=None):
+    """Submit lines for the caller and answer like every intake channel does: 201 accepted, 422 rejected."""
+    me = principal()
+    enterprise_id = _actor_scope(enterprise_id)
+    if period and not enterprise_id:
+        fail(422, "enterprise_required", "Name the enterprise_id whose month this is.")
+    try:
+        receipt = intake.submit(db(), settings(), me, lines, channel, now(), period=period, enterprise_id=enterprise_id)
+    except intake.TooManyLines as exc:
+        fail(413, "too_many_lines", f"A submission holds at most {exc.args[0]:,} lines; split the file by month or "
+                                    "by site.", limit=exc.args[0])
+    except FileError as exc:
+        fail(exc.status, exc.code, exc.message)
+    except intake.Conflict as exc:
+        fail(409, "ledger_conflict", f"{exc} Nothing of this submission was stored; submit it again.")
+    if receipt["status"] == "rejected":
+        fail(422, "submission_rejected", f"{receipt['rejected']} line(s) cannot be accepted; nothing of this "
+                                         "submission was stored. Fix them and submit the whole file again.",
+             receipt=receipt)
+    audit.record(db(), me, "ledger.submit", {"submission_id": receipt["submission_id"]},
+                 {"channel": channel, "accepted": receipt["accepted"], "duplicates": receipt["duplicates"],
+                  "flags": len(receipt["flags"]), "periods": receipt["periods"]})
+    return receipt
+
+
+@blp.route("/submissions")
+class Submissions(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(SubmissionSchema, example={"period": "2026-10", "events": EXAMPLE_EVENTS})
+    @blp.response(201, ReceiptSchema, example=EXAMPLE_RECEIPT)
+    @blp.alt_response(422, description="Rejected: the receipt with every line's error is in errors.receipt.")
+    @require(*REPORTERS)
+    def post(self, body):
+        """Submit ledger events as JSON: every event is checked, then all are stored or none."""
+        events = body["events"]
+        if len(events) > settings().intake_max_lines:
+            fail(413, "too_many_lines", f"A submission holds at most {settings().intake_max_lines:,} events.")
+        if not events and not body.get("period"):
+            fail(422, "empty_submission", "Send at least one event, or a period with no events as a nil report.")
+        return run_submission([(i, e) for i, e in enumerate(events, start=1)], "json", body.get("period"),
+                              body.get("enterprise_id"))
+
+    @blp.doc(security=BEARER)
+    @blp.arguments(SubmissionListQuery, location="query")
+    @blp.response(200, ReceiptSchema(many=True))
+    @require("enterprise", "supervisor", "admin")
+    def get(self, query):
+        """Your enterprise's submissions, newest first (supervisors and administrators see all)."""
+        me = principal()
+        filters = {}
+        if me["role"] == "enterprise":
+            filters["enterprise_id"] = me.get("enterprise_id")
+        elif query.get("enterprise_id"):
+            filters["enterprise_id"] = query["enterprise_id"]
+        found = db().ledger_submissions.find(filters, {"receipt": 1, "state": 1, "received_at": 1}) \
+            .sort("received_at", -1).limit(query["limit"])
+        return [s.get("receipt") or {"submission_id": s["_id"], "status": s["state"]} for s in found]
+
+
+@blp.route("/submissions/<submission_id>")
+class Submission(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, ReceiptSchema, example=EXAMPLE_RECEIPT)
+    @require("enterprise", "supervisor", "admin")
+    def get(self, submission_id):
+        """The receipt of one submission."""
+        found = intake.submission(db(), submission_id)
+        me = principal()
+        if not found or (me["role"] == "enterprise" and found.get("enterprise_id") != me.get("enterprise_id")):
+            fail(404, "submission_not_found", "No such submission among the ones you may see.")
+        return found.get("receipt") or {"submission_id": found["_id"], "status": found["state"]}
+
+
+@blp.route("/uploads")
+class Uploads(MethodView):
+    @blp.doc(security=BEARER, requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary", "description": "The ledger as CSV (UTF-8 or GBK) or XLSX, "
+                                                                          "in the template's columns."},
+            "period": {"type": "string", "example": "2026-10"},
+            "enterprise_id": {"type": "string"}}}}}})
+    @blp.arguments(UploadFormSchema, location="form")
+    @blp.response(201, ReceiptSchema, example={**EXAMPLE_RECEIPT, "channel": "csv"})
+    @blp.alt_response(422, description="Rejected: the receipt with every line's error is in errors.receipt.")
+    @require(*REPORTERS)
+    def post(self, form):
+        """Upload the monthly ledger as a CSV or XLSX file; it is read as a stream, checked, then stored all or none."""
+        upload = request.files.get("file")
+        if upload is None:
+            fail(422, "invalid_upload", "Send the ledger file as multipart/form-data in the field 'file'.",
+                 files={"file": ["Missing data for required field."]})
+        name = (upload.filename or "").lower()
+        stream = upload.stream
+        if name.endswith(".xlsx") or upload.mimetype == XLSX_TYPE:
+            channel, rows = "xlsx", lambda: xlsx_rows(stream)
+        elif name.endswith((".csv", ".txt")) or upload.mimetype in ("text/csv", "text/plain"):
+            channel, rows = "csv", lambda: csv_rows(stream)
+        else:
+            fail(415, "unsupported_file", "Upload the ledger as .csv or .xlsx (download the template).")
+        return run_submission(lambda: events_from_rows(rows()), channel, form.get("period"), form.get("enterprise_id"))
+
+
+@blp.route("/template.csv")
+class TemplateCsv(MethodView):
+    @blp.doc(security=BEARER, responses={"200": {"description": "The CSV template.",
+                                                 "content": {"text/csv": {"schema": {"type": "string"}}}}})
+    @require("enterprise", "supervisor", "admin")
+    def get(self):
+        """The ledger template as CSV: the columns and an example of each common event."""
+        return Response(template_csv(), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=ledger-template.csv"})
+
+
+@blp.route("/template.xlsx")
+class TemplateXlsx(MethodView):
+    @blp.doc(security=BEARER, responses={"200": {"description": "The XLSX template.",
+                                                 "content": {XLSX_TYPE: {"schema": {"type": "string",
+                                                                                     "format": "binary"}}}}})
+    @require("enterprise", "supervisor", "admin")
+    def get(self):
+        """The ledger template as an XLSX workbook."""
+        return Response(template_xlsx(), mimetype=XLSX_TYPE,
+                        headers={"Content-Disposition": "attachment; filename=ledger-template.xlsx"})

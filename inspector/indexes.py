@@ -17,12 +17,17 @@ INDEXES = {
         IndexModel([("parent_codes", ASC)], name="parent_codes"),
         IndexModel([("producer_id", ASC), ("produced_on", ASC)], name="producer_produced_on"),
         IndexModel([("holder_id", ASC), ("status", ASC)], name="holder_status"),
+        IndexModel([("submission_id", ASC)], name="submission", sparse=True),  # rolling back a failed submission
     ],
     "movements": [
         IndexModel([("batch_code", ASC), ("date", ASC)], name="batch_date"),
         IndexModel([("from_id", ASC), ("period", ASC)], name="from_period"),
         IndexModel([("to_id", ASC), ("period", ASC)], name="to_period"),
         IndexModel([("doc_no", ASC)], name="doc_no"),
+        IndexModel([("submission_id", ASC)], name="submission", sparse=True),
+    ],
+    "ledger_undo": [
+        IndexModel([("submission_id", ASC)], name="submission"),
     ],
     "monthly_reports": [
         IndexModel([("enterprise_id", ASC), ("period", ASC)], name="enterprise_period", unique=True),

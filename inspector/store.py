@@ -1,4 +1,5 @@
 """The MongoDB connection: one client per process, created lazily, or the embedded demo store."""
+import contextlib
 import logging
 import os
 import threading
@@ -73,3 +74,16 @@ def ping(db):
         db.command("ping")
     except PyMongoError as exc:
         raise StoreUnavailable(str(exc)) from exc
+
+
+_embedded_writes = threading.RLock()
+
+
+def atomic(db):
+    """Serialise a read-check-write sequence on the embedded store, whose updates are not atomic across threads.
+
+    A real MongoDB needs no lock: there the guarded updates inside the sequence are atomic on the server.
+    """
+    if type(db).__module__.startswith("mongomock"):
+        return _embedded_writes
+    return contextlib.nullcontext()

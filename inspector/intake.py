@@ -1,0 +1,603 @@
+"""Ledger intake: check a submission's events against the ledger, then apply all of them or none."""
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from itertools import islice
+
+from pymongo.errors import DuplicateKeyError
+
+from . import batch_code, rules
+from .intake_events import LineError, read_event
+from .lineage import fetch_enterprises
+from .periods import period_of
+from .quota_ledger import consume_quota, quota_category
+from .store import atomic
+
+CHUNK = 1000
+MAX_LISTED_ERRORS = 1000
+CLOCK_SKEW = timedelta(minutes=5)
+MASS_TOLERANCE_KG = 0.05
+FOREIGN = "FOREIGN"
+_HELD_FIELDS = {"_id": 1, "stage": 1, "product_type": 1, "reo_pct": 1, "producer_id": 1, "producer_province": 1,
+                "produced_on": 1, "holder_id": 1, "remaining_kg": 1, "mass_kg": 1, "status": 1, "status_since": 1,
+                "quota_category": 1, "quota_used_t": 1, "within_quota": 1, "gs1": 1}
+
+
+class TooManyLines(Exception):
+    """The submission is longer than the configured limit."""
+
+
+class Conflict(Exception):
+    """The ledger changed under the submission while it was applied; it was rolled back."""
+
+
+@dataclass(slots=True)
+class Held:
+    """What the intake needs to know of a batch, as the submission has left it so far."""
+
+    code: str
+    stage: str
+    product_type: str
+    reo_pct: float
+    producer_id: str
+    produced_on: object
+    holder_id: str
+    remaining_kg: float
+    mass_kg: float
+    status: str
+    status_since: object
+    extra: dict
+    stored: bool  # already in the database before this submission
+    dirty: bool = False
+
+
+def _held_from_doc(doc):
+    extra = {k: doc[k] for k in ("quota_category", "quota_used_t", "within_quota", "producer_province", "gs1")
+             if k in doc}
+    return Held(doc["_id"], doc["stage"], doc["product_type"], doc["reo_pct"], doc["producer_id"], doc["produced_on"],
+                doc["holder_id"], doc["remaining_kg"], doc["mass_kg"], doc["status"], doc["status_since"], extra,
+                stored=True)
+
+
+def _guard(held):
+    return {"holder_id": held.holder_id, "remaining_kg": held.remaining_kg, "status": held.status}
+
+
+class Book:
+    """The ledger as a submission sees it: the database plus what earlier lines of the submission did."""
+
+    def __init__(self, db, settings, actor, now, submission_id=None, apply=False):
+        self.db, self.settings, self.actor, self.now = db, settings, actor, now
+        self.submission_id, self.apply = submission_id, apply
+        self.batches = {}        # code -> Held, or None when the database has no such batch
+        self.guards = {}         # code -> database state the guarded update expects
+        self.before = {}         # code -> the stored state before this submission, for rollback
+        self.shipments = {}      # (code, doc_no) -> movement dict (pending or stored)
+        self.events_seen = {}    # (enterprise_id, event_id) -> fingerprint, from the database or this submission
+        self.registry = {e["_id"]: e for e in db.enterprises.find({}, {"_id": 1, "name": 1, "roles": 1, "province": 1})}
+        self.producers = {}
+        self.flags, self.issued, self.periods = [], {}, {}
+        self.pending_events, self.pending_movements, self.receipts, self.undo = [], [], [], []
+        self.quota_applied, self.accounts, self.undo_saved, self.booked = {}, {}, set(), []
+        self.accepted = self.duplicates = 0
+
+    # -- reading ahead, one query per collection and chunk ------------------------------------------------------------
+    def prefetch(self, events):
+        """Load every batch, shipment and earlier event the chunk names that is not known yet."""
+        codes = {c for ev in events for c in ev.codes()} - self.batches.keys()
+        if codes:
+            found = {d["_id"]: d for d in self.db.batches.find({"_id": {"$in": sorted(codes)}}, _HELD_FIELDS)}
+            for c in codes:
+                self.batches[c] = _held_from_doc(found[c]) if c in found else None
+                if c in found:
+                    self.guards[c] = _guard(self.batches[c])
+                    self.before[c] = {**self.guards[c], "status_since": self.batches[c].status_since}
+        receipts = sorted({ev.code for ev in events if ev.type == "receipt"})
+        if receipts:
+            for m in self.db.movements.find({"batch_code": {"$in": receipts}, "kind": "transfer"},
+                                            {"batch_code": 1, "doc_no": 1, "to_id": 1, "received_at": 1}):
+                self.shipments.setdefault((m["batch_code"], m["doc_no"]), {**m, "stored": True})
+        keys = [(ev.enterprise_id, ev.event_id) for ev in events]
+        unseen = [k for k in keys if k not in self.events_seen]
+        if unseen:
+            query = {"enterprise_id": {"$in": sorted({k[0] for k in unseen})},
+                     "event_id": {"$in": sorted({k[1] for k in unseen})}}
+            for e in self.db.ledger_events.find(query, {"enterprise_id": 1, "event_id": 1, "fingerprint": 1}):
+                self.events_seen[(e["enterprise_id"], e["event_id"])] = e["fingerprint"]
+
+    # -- one event ---------------------------------------------------------------------------------------------------
+    def take(self, ev):
+        """Check one event and, when applying, record its effects; return "accepted" or "duplicate"."""
+        self._enterprise(ev.enterprise_id, "enterprise_id")
+        if self.actor.get("role") != "admin" and ev.enterprise_id != self.actor.get("enterprise_id"):
+            raise LineError("not_your_enterprise", f"You report for {self.actor.get('enterprise_id')}, not for "
+                                                   f"{ev.enterprise_id}.", "enterprise_id")
+        fingerprint = ev.fingerprint()
+        seen = self.events_seen.get((ev.enterprise_id, ev.event_id))
+        if seen is not None:
+            if seen == fingerprint:
+                self.duplicates += 1
+                return "duplicate"
+            raise LineError("event_id_reused", f"Event id {ev.event_id!r} was already used for a different event.",
+                            "event_id")
+        if ev.occurred_at > self.now + CLOCK_SKEW:
+            raise LineError("future_date", "occurred_at is in the future.", "occurred_at")
+        self._event_flags = []
+        self._event_issued = []
+        self._accounting = {}
+        getattr(self, "_" + ev.type)(ev)
+        self.events_seen[(ev.enterprise_id, ev.event_id)] = fingerprint
+        self.accepted += 1
+        self.periods.setdefault(ev.enterprise_id, set()).add(ev.period)
+        if self._event_issued:
+            self.issued[ev.event_id] = list(self._event_issued)
+        for f in self._event_flags:
+            self.flags.append({"event_id": ev.event_id, "line": ev.line, **f})
+        if self.apply:
+            self.pending_events.append({
+                "_id": uuid.uuid4().hex, "enterprise_id": ev.enterprise_id, "event_id": ev.event_id,
+                "submission_id": self.submission_id, "type": ev.type, "occurred_at": ev.occurred_at,
+                "period": ev.period, "recorded_at": self.now, "codes": ev.codes() + self._event_issued,
+                "payload": ev.payload(self._event_issued), "flags": self._event_flags, "fingerprint": fingerprint,
+                "accounting": self._accounting})
+        return "accepted"
+
+    # -- lookups -------------------------------------------------------------------------------------------------------
+    def _enterprise(self, eid, name):
+        if eid not in self.registry:
+            raise LineError("unknown_enterprise", f"{name} {eid!r} is not a registered enterprise.", name)
+        return self.registry[eid]
+
+    def _producer(self, eid):
+        if eid not in self.producers:
+            self.producers[eid] = fetch_enterprises(self.db, {eid}).get(eid) or {}
+        return self.producers[eid]
+
+    def _batch(self, code, name="code"):
+        held = self.batches.get(code)
+        if held is None:
+            raise LineError("unknown_batch", f"Batch {code} is not registered in the ledger.", name)
+        return held
+
+    def _movable(self, ev, code, name="code"):
+        """A batch this enterprise holds and may move or use."""
+        held = self._batch(code, name)
+        if held.status != "active":
+            raise LineError("batch_retired", f"Batch {code} is {held.status}; it can no longer be moved or used.", name)
+        if held.holder_id != ev.enterprise_id:
+            raise LineError("not_your_enterprise", f"Batch {code} is held by {held.holder_id}, not by "
+                                                   f"{ev.enterprise_id}.", name)
+        if ev.occurred_at < held.produced_on:
+            raise LineError("bad_field", f"occurred_at is before batch {code} was produced "
+                                         f"({held.produced_on.date().isoformat()}).", "occurred_at")
+        return held
+
+    def _draw(self, held, kg, name, status="transformed", when=None):
+        if kg > held.remaining_kg + MASS_TOLERANCE_KG:
+            raise LineError("over_holding", f"{kg:g} kg is more than the {held.remaining_kg:g} kg of batch {held.code} "
+                                            "left.", name)
+        held.remaining_kg = round(max(held.remaining_kg - kg, 0.0), 3)
+        if held.remaining_kg < 1.0:
+            held.remaining_kg, held.status, held.status_since = 0.0, status, when
+        held.dirty = True
+
+    def _new_code(self, item, name):
+        if item.code:
+            if self.batches.get(item.code) is not None or self._stored_code(item.code):
+                raise LineError("code_taken", f"Batch code {item.code} is already registered.", name)
+            return item.code
+        if not self.apply:
+            return None
+        while True:
+            code = batch_code.issue(_RNG)
+            if code not in self.batches and not self._stored_code(code):
+                self._event_issued.append(code)
+                return code
+
+    def _stored_code(self, code):
+        if code in self.batches:
+            return self.batches[code] is not None
+        return self.db.batches.count_documents({"_id": code}, limit=1) > 0
+
+    def _create(self, code, ev, stage, product_type, reo_pct, mass_kg, producer_id, produced_on, parents, extra):
+        held = Held(code, stage, product_type, reo_pct, producer_id, produced_on, ev.enterprise_id, mass_kg, mass_kg,
+                    "active", ev.occurred_at, {**extra, "parents": parents}, stored=False, dirty=True)
+        if code:
+            self.batches[code] = held
+        return held
+
+    # -- the event kinds -------------------------------------------------------------------------------------------
+    def _production(self, ev):
+        producer = self._producer(ev.enterprise_id)
+        inputs = [(self._movable(ev, i.code, "inputs"), i) for i in ev.inputs]
+        if not inputs and any(o.stage != "ore" for o in ev.outputs):
+            raise LineError("bad_field", "Only ore is produced without inputs; record foreign material as an import.",
+                            "inputs")
+        for code in (o.code for o in ev.outputs if o.code):
+            self._new_code_check(code)
+        for held, item in inputs:
+            self._draw(held, item.mass_kg, "inputs", when=ev.occurred_at)
+        in_reo = sum(item.mass_kg * held.reo_pct / 100 for held, item in inputs)
+        out_reo = sum(o.mass_kg * o.reo_pct / 100 for o in ev.outputs)
+        top_stage = max((o.stage for o in ev.outputs), key=("ore", "compound", "metal", "magnet").index)
+        if inputs:
+            ceiling = self.settings.recovery_ceiling_for(top_stage)
+            if out_reo > in_reo * ceiling:
+                self._event_flags.append({
+                    "code": "mass_balance", "output_reo_kg": round(out_reo, 1), "input_reo_kg": round(in_reo, 1),
+                    "ceiling_pct": round(ceiling * 100, 1),
+                    "message": f"Output {out_reo:,.1f} kg REO exceeds input {in_reo:,.1f} kg REO × {ceiling:.0%}."})
+        needs = {o.stage for o in ev.outputs if rules.approval_on(producer, o.stage, ev.occurred_at) is False}
+        for stage in sorted(needs):
+            self._event_flags.append({
+                "code": "producer_not_approved", "stage": stage, "day": ev.occurred_at.date().isoformat(),
+                "message": f"{ev.enterprise_id} is not whitelisted for {rules.STAGE_APPROVAL[stage]} on "
+                           f"{ev.occurred_at.date().isoformat()}."})
+        parents = [{"code": held.code, "mass_kg": item.mass_kg} for held, item in inputs]
+        extras, quota = [], {}
+        for o in ev.outputs:
+            extra = {"producer_province": self.registry[ev.enterprise_id].get("province")}
+            category = None if o.stage in needs else quota_category(producer, o, self.registry[ev.enterprise_id])
+            if category:
+                extra["quota_category"] = category
+                quota.setdefault(category, []).append(extra)
+                quota.setdefault(("t", category), 0.0)
+                quota[("t", category)] += o.mass_kg * o.reo_pct / 100 / 1000
+            extras.append(extra)
+        self._accounting = {"producer_id": ev.enterprise_id, "period": ev.period, "output_reo_kg": round(out_reo, 3),
+                            "input_reo_kg": round(in_reo, 3), "lots": len(ev.outputs), "quota": {}}
+        if self.apply:
+            for category in [k for k in quota if isinstance(k, str)]:
+                self._consume(ev, producer, category, quota[("t", category)], quota[category])
+            self._account(self._accounting)
+        for o, extra in zip(ev.outputs, extras):
+            self._create(self._new_code(o, "outputs"), ev, o.stage, o.product_type, o.reo_pct, o.mass_kg,
+                         ev.enterprise_id, ev.occurred_at, parents, extra)
+
+    def _consume(self, ev, producer, category, tonnes, extras):
+        year = ev.occurred_at.year
+        allocated = rules.allocation_t(producer, category, year)
+        used, within = consume_quota(self.db, ev.enterprise_id, year, category, tonnes, allocated)
+        key = (ev.enterprise_id, year, category)
+        self.quota_applied[key] = self.quota_applied.get(key, 0.0) + tonnes
+        self._accounting["quota"][category] = round(tonnes, 6)
+        self._accounting.setdefault("quota_used_t", {})[category] = used
+        for extra in extras:
+            extra.update(quota_used_t=round(used, 3), within_quota=within)
+        if not within:
+            self._event_flags.append({
+                "code": "over_quota", "year": year, "category": category, "allocated_t": allocated,
+                "used_t": round(used, 3),
+                "message": f"Production brings {ev.enterprise_id}'s {year} {category} quota use to {used:,.1f} t REO "
+                           f"of {allocated:,.1f} t allocated."})
+
+    def _new_code_check(self, code):
+        if self.batches.get(code) is not None or self._stored_code(code):
+            raise LineError("code_taken", f"Batch code {code} is already registered.", "outputs")
+
+    def _import(self, ev):
+        for o in ev.outputs:
+            held = self._create(self._new_code(o, "outputs"), ev, o.stage, o.product_type, o.reo_pct, o.mass_kg,
+                                ev.enterprise_id, ev.occurred_at, [],
+                                {"imported": True, "origin_country": ev.country,
+                                 "producer_province": self.registry[ev.enterprise_id].get("province")})
+            self._move(ev, held.code, FOREIGN, ev.enterprise_id, o.mass_kg, "import",
+                       port=ev.port, origin_country=ev.country)
+
+    def _shipment(self, ev):
+        held = self._movable(ev, ev.code)
+        receiver = self._enterprise(ev.to_id, "to_id")["_id"]
+        if receiver == ev.enterprise_id:
+            raise LineError("bad_field", "A shipment goes to another enterprise.", "to_id")
+        if ev.mass_kg > held.remaining_kg + MASS_TOLERANCE_KG:
+            raise LineError("over_holding", f"{ev.mass_kg:g} kg is more than the {held.remaining_kg:g} kg of batch "
+                                            f"{held.code} that {ev.enterprise_id} holds.", "mass_kg")
+        if ev.mass_kg < held.remaining_kg - MASS_TOLERANCE_KG:
+            raise LineError("partial_shipment", f"Batch {held.code} holds {held.remaining_kg:g} kg; to ship "
+                                                f"{ev.mass_kg:g} kg, record a split first.", "mass_kg")
+        if (ev.code, ev.doc_no) in self.shipments:
+            raise LineError("bad_field", f"Document {ev.doc_no} already records a shipment of {ev.code}.", "doc_no")
+        held.holder_id, held.dirty = receiver, True
+        self._move(ev, ev.code, ev.enterprise_id, receiver, held.remaining_kg, "transfer", shipment=True)
+
+    def _receipt(self, ev):
+        held = self._batch(ev.code)
+        self._enterprise(ev.from_id, "from_id")
+        if held.status not in ("active",):
+            raise LineError("batch_retired", f"Batch {ev.code} is {held.status}; it cannot be received.", "code")
+        shipment = self.shipments.get((ev.code, ev.doc_no))
+        if shipment and shipment["to_id"] == ev.enterprise_id:
+            if shipment.get("received_at"):
+                raise LineError("bad_field", f"Shipment {ev.doc_no} of {ev.code} was already received.", "doc_no")
+            shipment["received_at"] = ev.occurred_at
+            if shipment.get("stored"):
+                self.receipts.append(shipment)
+            return
+        self._event_flags.append({
+            "code": "receipt_without_shipment", "from_id": ev.from_id, "doc_no": ev.doc_no,
+            "message": f"{ev.enterprise_id} received {ev.code} under {ev.doc_no}, but no shipment to it is recorded."})
+        if held.holder_id != ev.enterprise_id:
+            sender = held.holder_id
+            held.holder_id, held.dirty = ev.enterprise_id, True
+            self._move(ev, ev.code, sender, ev.enterprise_id, held.remaining_kg, "transfer", received_at=ev.occurred_at,
+                       unconfirmed_by_sender=True)
+
+    def _export(self, ev):
+        held = self._movable(ev, ev.code)
+        if ev.mass_kg is not None and abs(ev.mass_kg - held.remaining_kg) > MASS_TOLERANCE_KG:
+            code = "over_holding" if ev.mass_kg > held.remaining_kg else "partial_shipment"
+            raise LineError(code, f"Batch {held.code} holds {held.remaining_kg:g} kg; an export takes the whole batch "
+                                  "(split first to export part of it).", "mass_kg")
+        self._move(ev, ev.code, ev.enterprise_id, FOREIGN, held.remaining_kg, "export", port=ev.port,
+                   destination_country=ev.country)
+        held.status, held.status_since, held.dirty = "exported", ev.occurred_at, True
+
+    def _consumption(self, ev):
+        held = self._movable(ev, ev.code)
+        self._draw(held, ev.mass_kg or held.remaining_kg, "mass_kg", status=ev.status, when=ev.occurred_at)
+
+    def _split(self, ev):
+        held = self._movable(ev, ev.code)
+        for code in (o.code for o in ev.outputs if o.code):
+            self._new_code_check(code)
+        self._draw(held, sum(o.mass_kg for o in ev.outputs), "outputs", when=ev.occurred_at)
+        inherited = {k: v for k, v in held.extra.items() if k in ("quota_category", "quota_used_t", "within_quota",
+                                                                  "producer_province")}
+        for o in ev.outputs:
+            self._create(self._new_code(o, "outputs"), ev, held.stage, held.product_type, held.reo_pct, o.mass_kg,
+                         held.producer_id, held.produced_on, [{"code": held.code, "mass_kg": o.mass_kg}],
+                         {**inherited, "split_by": ev.enterprise_id})
+
+    def _merge(self, ev):
+        inputs = [(self._movable(ev, i.code, "inputs"), i) for i in ev.inputs]
+        kinds = {(h.stage, h.product_type) for h, _ in inputs}
+        if len(kinds) > 1:
+            raise LineError("bad_field", "A merge joins batches of one stage and product type; these differ: "
+                            + ", ".join(f"{h.code} {h.product_type}" for h, _ in inputs) + ".", "inputs")
+        out = ev.outputs[0]
+        total = sum(i.mass_kg for _, i in inputs)
+        if out.mass_kg > total + MASS_TOLERANCE_KG:
+            raise LineError("bad_mass", f"A merge cannot make {out.mass_kg:g} kg out of {total:g} kg.", "outputs")
+        if out.code:
+            self._new_code_check(out.code)
+        for held, item in inputs:
+            self._draw(held, item.mass_kg, "inputs", when=ev.occurred_at)
+        reo = sum(h.reo_pct * i.mass_kg for h, i in inputs) / total
+        first = inputs[0][0]
+        self._create(self._new_code(out, "outputs"), ev, first.stage, first.product_type, round(reo, 3), out.mass_kg,
+                     ev.enterprise_id, ev.occurred_at, [{"code": h.code, "mass_kg": i.mass_kg} for h, i in inputs],
+                     {"repackaged": True, "producer_province": self.registry[ev.enterprise_id].get("province")})
+
+    # -- effects ---------------------------------------------------------------------------------------------------
+    def _move(self, ev, code, from_id, to_id, kg, kind, shipment=False, **extra):
+        doc = {"_id": f"MV-{uuid.uuid4().hex[:16]}", "batch_code": code, "from_id": from_id, "to_id": to_id,
+               "mass_kg": round(kg, 3), "date": ev.occurred_at, "period": ev.period, "doc_no": ev.doc_no, "kind": kind,
+               "event_id": ev.event_id, "submission_id": self.submission_id, **extra}
+        if shipment:
+            self.shipments[(code, ev.doc_no)] = doc
+        if self.apply:
+            self.pending_movements.append(doc)
+
+    def _account(self, acc):
+        key = (acc["producer_id"], acc["period"])
+        row = self.accounts.setdefault(key, {"output_reo_kg": 0.0, "input_reo_kg": 0.0, "lots": 0, "quota_used_t": {}})
+        row["output_reo_kg"] += acc["output_reo_kg"]
+        row["input_reo_kg"] += acc["input_reo_kg"]
+        row["lots"] += acc["lots"]
+        for category, used in acc.get("quota_used_t", {}).items():
+            row["quota_used_t"][category] = max(row["quota_used_t"].get(category, 0.0), used)
+
+    def flush(self):
+        """Write what the chunk did: pre-images first, then guarded updates, movements and events."""
+        db, sid = self.db, self.submission_id
+        touched = [h for h in self.batches.values() if h is not None and h.stored and h.dirty]
+        fresh = [h for h in touched if h.code not in self.undo_saved]
+        if fresh:
+            db.ledger_undo.insert_many([{"submission_id": sid, "collection": "batches", "doc_id": h.code,
+                                         "before": self.before[h.code]} for h in fresh])
+            self.undo_saved.update(h.code for h in fresh)
+        for h in touched:
+            guard = self.guards[h.code]
+            state = {"holder_id": h.holder_id, "remaining_kg": h.remaining_kg, "status": h.status,
+                     "status_since": h.status_since}
+            done = db.batches.update_one({"_id": h.code, **guard}, {"$set": state})
+            if done.matched_count != 1:
+                raise Conflict(f"Batch {h.code} changed while this submission was being applied.")
+            self.guards[h.code].update({k: state[k] for k in ("holder_id", "remaining_kg", "status")})
+            h.dirty = False
+        if self.pending_movements:
+            db.movements.insert_many(self.pending_movements)
+            self.pending_movements = []
+        if self.pending_events:
+            db.ledger_events.insert_many(self.pending_events)
+            self.pending_events = []
+
+    def finish(self):
+        """Insert the new batches, confirm stored shipments, and book the producers' months."""
+        db, sid = self.db, self.submission_id
+        docs = [_batch_doc(h, sid) for h in self.batches.values() if h is not None and not h.stored]
+        for i in range(0, len(docs), 5000):
+            db.batches.insert_many(docs[i:i + 5000])
+        for m in self.receipts:
+            db.ledger_undo.insert_one({"submission_id": sid, "collection": "movements", "doc_id": m["_id"],
+                                       "before": {"received_at": None}})
+            db.movements.update_one({"_id": m["_id"]}, {"$set": {"received_at": m["received_at"]}})
+        for (eid, period), row in self.accounts.items():
+            update = {"$inc": {"output_reo_kg": round(row["output_reo_kg"], 3),
+                               "input_reo_kg": round(row["input_reo_kg"], 3), "lots": row["lots"]},
+                      "$setOnInsert": {"_id": f"PP-{eid}-{period}"}}
+            if row["quota_used_t"]:
+                update["$max"] = {f"quota_used_t.{c}": u for c, u in row["quota_used_t"].items()}
+            db.production_periods.update_one({"enterprise_id": eid, "period": period}, update, upsert=True)
+            self.booked.append((eid, period, row))
+
+    def register(self, declared=None):
+        """Mark each enterprise's reported months as submitted (the first submission's time counts)."""
+        months = {eid: set(ps) for eid, ps in self.periods.items()}
+        if declared:
+            eid, period = declared
+            months.setdefault(eid, set()).add(period)
+        for eid, ps in months.items():
+            for period in sorted(ps):
+                self.db.monthly_reports.update_one(
+                    {"enterprise_id": eid, "period": period},
+                    {"$setOnInsert": {"_id": f"MR-{eid}-{period}", "submitted_at": self.now,
+                                      "first_submission_id": self.submission_id},
+                     "$set": {"last_submitted_at": self.now}, "$inc": {"submissions": 1}}, upsert=True)
+        return sorted({p for ps in months.values() for p in ps})
+
+
+_RNG = secrets.SystemRandom()
+
+
+def _batch_doc(h, sid):
+    extra = dict(h.extra)
+    parents = extra.pop("parents", [])
+    doc = {"_id": h.code, "code": h.code, "stage": h.stage, "product_type": h.product_type, "mass_kg": h.mass_kg,
+           "remaining_kg": h.remaining_kg, "reo_pct": h.reo_pct, "producer_id": h.producer_id,
+           "produced_on": h.produced_on, "parents": parents, "parent_codes": [p["code"] for p in parents],
+           "holder_id": h.holder_id, "status": h.status, "status_since": h.status_since, "submission_id": sid, **extra}
+    return doc
+
+
+# -- the whole submission ------------------------------------------------------------------------------------------
+def _chunks(pairs, size):
+    it = iter(pairs)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _pass(book, lines, default_enterprise, max_lines, errors, counts, apply):
+    total = 0
+    for chunk in _chunks(lines(), CHUNK):
+        events = []
+        for line, raw in chunk:
+            total += 1
+            if total > max_lines:
+                raise TooManyLines(max_lines)
+            if isinstance(raw, LineError):
+                raw.line = raw.line or line
+                errors.append(raw)
+                continue
+            try:
+                events.append(read_event(raw, line, default_enterprise))
+            except LineError as exc:
+                errors.append(exc)
+        book.prefetch(events)
+        for ev in events:
+            try:
+                book.take(ev)
+            except LineError as exc:
+                exc.event_id, exc.line = exc.event_id or ev.event_id, exc.line or ev.line
+                if apply:
+                    raise
+                errors.append(exc)
+        if apply:
+            book.flush()
+    counts["lines"] = total
+
+
+def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=None):
+    """Check every line, then apply the submission atomically; return the receipt."""
+    source = lines if callable(lines) else (lambda: iter(lines))
+    default_enterprise = enterprise_id or actor.get("enterprise_id")
+    sid = uuid.uuid4().hex
+    errors, counts = [], {}
+    check = Book(db, settings, actor, now, sid, apply=False)
+    _pass(check, source, default_enterprise, settings.intake_max_lines, errors, counts, apply=False)
+    receipt = {"submission_id": sid, "channel": channel, "received_at": now, "enterprise_id": default_enterprise,
+               "events": counts["lines"], "duplicates": check.duplicates, "flags": [], "issued_codes": {}}
+    head = {"_id": sid, "enterprise_id": default_enterprise, "submitted_by": actor.get("username"),
+            "channel": channel, "received_at": now, "period": period}
+    if errors:
+        receipt.update(status="rejected", accepted=0, rejected=len(errors), periods=[],
+                       errors=[e.as_dict() for e in errors[:MAX_LISTED_ERRORS]])
+        db.ledger_submissions.insert_one({**head, "state": "rejected", "receipt": receipt})
+        return receipt
+    db.ledger_submissions.insert_one({**head, "state": "applying"})
+    book = Book(db, settings, actor, now, sid, apply=True)
+    try:
+        with atomic(db):
+            _pass(book, source, default_enterprise, settings.intake_max_lines, [], {}, apply=True)
+            book.finish()
+            db.ledger_submissions.update_one({"_id": sid}, {"$set": {"booked": True}})
+            declared = (default_enterprise, period) if period and default_enterprise else None
+            periods = book.register(declared)
+    except LineError as exc:
+        rollback(db, sid, book)
+        raise Conflict(f"Line {exc.line}: {exc.message}") from None
+    except DuplicateKeyError:
+        rollback(db, sid, book)
+        raise Conflict("Another submission registered the same batch code or event at the same time.") from None
+    except Exception:
+        rollback(db, sid, book)
+        raise
+    receipt.update(status="accepted", accepted=book.accepted, rejected=0, duplicates=book.duplicates,
+                   errors=[], flags=book.flags, issued_codes=book.issued, periods=periods)
+    db.ledger_submissions.update_one({"_id": sid}, {"$set": {"state": "accepted", "receipt": receipt}})
+    return receipt
+
+
+def rollback(db, sid, book=None):
+    """Undo whatever a failed submission wrote, from its pre-images and the accounts it booked."""
+    applied = dict(book.quota_applied) if book else {}
+    if book is None:
+        for e in db.ledger_events.find({"submission_id": sid}, {"accounting": 1, "occurred_at": 1,
+                                                                "enterprise_id": 1}):
+            for category, t in (e.get("accounting") or {}).get("quota", {}).items():
+                key = (e["enterprise_id"], e["occurred_at"].year, category)
+                applied[key] = applied.get(key, 0.0) + t
+    for (eid, year, category), tonnes in applied.items():
+        db.quota_usage.update_one({"enterprise_id": eid, "year": year, "category": category},
+                                  {"$inc": {"used_t": -tonnes}})
+    for eid, period, row in _booked(db, sid, book):
+        db.production_periods.update_one({"enterprise_id": eid, "period": period},
+                                         {"$inc": {"output_reo_kg": -row["output_reo_kg"],
+                                                   "input_reo_kg": -row["input_reo_kg"], "lots": -row["lots"]}})
+    for u in db.ledger_undo.find({"submission_id": sid}):
+        before = u["before"]
+        sets = {k: v for k, v in before.items() if v is not None}
+        unsets = {k: "" for k, v in before.items() if v is None}
+        update = {**({"$set": sets} if sets else {}), **({"$unset": unsets} if unsets else {})}
+        db[u["collection"]].update_one({"_id": u["doc_id"]}, update)
+    for name in ("batches", "movements", "ledger_events", "ledger_undo"):
+        db[name].delete_many({"submission_id": sid})
+    db.monthly_reports.delete_many({"first_submission_id": sid})
+    db.ledger_submissions.update_one({"_id": sid}, {"$set": {"state": "rolled_back"}})
+
+
+def _booked(db, sid, book):
+    """The producer months a submission booked: known in-process, else read back from its events once booking ended."""
+    if book is not None:
+        return book.booked
+    head = db.ledger_submissions.find_one({"_id": sid}, {"booked": 1}) or {}
+    if not head.get("booked"):
+        return []
+    rows = {}
+    for e in db.ledger_events.find({"submission_id": sid, "accounting.producer_id": {"$exists": True}},
+                                   {"accounting": 1}):
+        acc = e["accounting"]
+        row = rows.setdefault((acc["producer_id"], acc["period"]), {"output_reo_kg": 0.0, "input_reo_kg": 0.0, "lots": 0})
+        for k in row:
+            row[k] += acc[k]
+    return [(eid, period, row) for (eid, period), row in rows.items()]
+
+
+def recover_stalled(db, now, older_than=timedelta(minutes=30)):
+    """Roll back submissions a crashed process left half-applied; returns their ids."""
+    stalled = [s["_id"] for s in db.ledger_submissions.find({"state": "applying", "received_at": {"$lt": now - older_than}},
+                                                            {"_id": 1})]
+    for sid in stalled:
+        rollback(db, sid)
+    return stalled
+
+
+def history(db, code):
+    """Every recorded event that names the batch, oldest first."""
+    return list(db.ledger_events.find({"codes": code}, {"accounting": 0}).sort([("occurred_at", 1), ("recorded_at", 1)]))
+
+
+def submission(db, sid):
+    """A stored submission with its receipt, or None."""
+    return db.ledger_submissions.find_one({"_id": sid})

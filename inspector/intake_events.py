@@ -1,0 +1,325 @@
+"""Canonical ledger events: the shape every intake channel produces, checked field by field (no database)."""
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+from . import batch_code
+from .periods import CST, period_of
+
+TYPES = ("production", "shipment", "receipt", "export", "import", "consumption", "split", "merge")
+STAGES = ("ore", "compound", "metal", "magnet")
+QUOTA_CATEGORIES = ("mining_light", "mining_medium_heavy", "separation")
+CONSUMPTION_STATUSES = ("consumed", "retired")
+DOC_NO_NAMES = {"export": "licence_no", "import": "declaration_no"}
+MAX_MASS_KG = 1e9
+MAX_ITEMS = 500
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_SLUG = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
+_TEXT_MAX = 100
+
+
+@dataclass
+class LineError(Exception):
+    """A problem with one line (or event) of a submission; code is machine-readable."""
+
+    code: str
+    message: str
+    field: str | None = None
+    event_id: str | None = None
+    line: int | None = None
+
+    def as_dict(self):
+        out = {"line": self.line, "event_id": self.event_id, "code": self.code, "message": self.message}
+        if self.field:
+            out["field"] = self.field
+        return out
+
+
+@dataclass
+class Item:
+    """One input or output of an event."""
+
+    code: str | None
+    mass_kg: float | None
+    stage: str | None = None
+    product_type: str | None = None
+    reo_pct: float | None = None
+    quota_category: str | None = None
+    line: int | None = None
+
+
+@dataclass
+class Event:
+    """A normalised ledger event."""
+
+    event_id: str
+    type: str
+    enterprise_id: str
+    occurred_at: datetime
+    line: int
+    inputs: list = field(default_factory=list)
+    outputs: list = field(default_factory=list)
+    code: str | None = None
+    mass_kg: float | None = None
+    to_id: str | None = None
+    from_id: str | None = None
+    doc_no: str | None = None
+    port: str | None = None
+    country: str | None = None
+    status: str | None = None
+
+    @property
+    def period(self):
+        return period_of(self.occurred_at)
+
+    def payload(self, issued=None):
+        """The event as stored and exported: plain JSON types, with issued output codes filled in."""
+        issued = list(issued or [])
+        out = {"event_id": self.event_id, "type": self.type, "enterprise_id": self.enterprise_id,
+               "occurred_at": self.occurred_at.astimezone(CST).isoformat()}
+        for name in ("code", "mass_kg", "to_id", "from_id", "doc_no", "port", "status"):
+            value = getattr(self, name)
+            if value is not None:
+                out[DOC_NO_NAMES.get(self.type, "doc_no") if name == "doc_no" else name] = value
+        if self.country is not None:
+            out["origin_country" if self.type == "import" else "destination_country"] = self.country
+        if self.inputs:
+            out["inputs"] = [{"code": i.code, "mass_kg": i.mass_kg} for i in self.inputs]
+        if self.outputs:
+            out["outputs"] = [_item_payload(o, o.code or (issued.pop(0) if issued else None)) for o in self.outputs]
+        return out
+
+    def fingerprint(self):
+        """A hash of what the event says, to tell a resent event from a different one under the same id."""
+        return hashlib.sha256(json.dumps(self.payload(), sort_keys=True).encode()).hexdigest()
+
+    def codes(self):
+        """Every batch code the event names."""
+        named = [self.code] + [i.code for i in self.inputs] + [o.code for o in self.outputs]
+        return [c for c in dict.fromkeys(named) if c]
+
+
+def _item_payload(item, code):
+    out = {"code": code, "mass_kg": item.mass_kg}
+    for name in ("stage", "product_type", "reo_pct", "quota_category"):
+        value = getattr(item, name)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+# -- field readers: each raises LineError naming the field ---------------------------------------------------------
+def text(raw, name, required=True, max_len=_TEXT_MAX):
+    """A short single-line text field."""
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        if required:
+            raise LineError("bad_field", f"{name} is required.", name)
+        return None
+    if not isinstance(raw, (str, int)) or isinstance(raw, bool):
+        raise LineError("bad_field", f"{name} must be text.", name)
+    value = str(raw).strip()
+    if len(value) > max_len:
+        raise LineError("bad_field", f"{name} is longer than {max_len} characters.", name)
+    if any(ord(ch) < 32 or ch == "\x7f" for ch in value):
+        raise LineError("bad_field", f"{name} contains control characters.", name)
+    if value[0] in "=@+" or (value[0] == "-" and not _numeric(value)):
+        raise LineError("formula_cell", f"{name} looks like a spreadsheet formula ({value[:20]!r}); enter the plain value.",
+                        name)
+    return value
+
+
+def _numeric(value):
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def mass(raw, name="mass_kg", required=True):
+    """A mass in kg: a finite number above zero."""
+    if raw is None or raw == "":
+        if required:
+            raise LineError("bad_mass", f"{name} is required.", name)
+        return None
+    if isinstance(raw, bool):
+        raise LineError("bad_mass", f"{name} must be a number of kilograms.", name)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise LineError("bad_mass", f"{name} must be a number of kilograms, got {str(raw)[:30]!r}.", name) from None
+    if not math.isfinite(value) or value <= 0:
+        raise LineError("bad_mass", f"{name} must be more than zero, got {raw}.", name)
+    if value > MAX_MASS_KG:
+        raise LineError("bad_mass", f"{name} of {value:g} kg is beyond any real lot (at most {MAX_MASS_KG:g}).", name)
+    return round(value, 3)
+
+
+def percent(raw, name="reo_pct"):
+    """REO content in percent; metals are stated as oxide equivalent, so up to 120."""
+    if isinstance(raw, bool) or raw is None or raw == "":
+        raise LineError("bad_field", f"{name} is required for a new batch.", name)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise LineError("bad_field", f"{name} must be a number, got {str(raw)[:30]!r}.", name) from None
+    if not math.isfinite(value) or not 0 < value <= 120:
+        raise LineError("bad_field", f"{name} must be above 0 and at most 120, got {raw}.", name)
+    return round(value, 3)
+
+
+def choice(raw, name, allowed, required=True):
+    """One of a fixed set of words."""
+    value = text(raw, name, required)
+    if value is None:
+        return None
+    value = value.lower()
+    if value not in allowed:
+        raise LineError("bad_field", f"{name} must be one of {', '.join(allowed)}; got {value!r}.", name)
+    return value
+
+
+def code(raw, name="code", required=True):
+    """A native batch code, normalised; a failed check character reads as a typo."""
+    value = text(raw, name, required, max_len=40)
+    if value is None:
+        return None
+    try:
+        return batch_code.normalise(value)
+    except batch_code.BatchCodeError as exc:
+        raise LineError("malformed_code", f"{name} {value!r}: {exc}", name) from None
+
+
+def moment(raw, name="occurred_at"):
+    """An ISO date or date-time; China time when no offset is given."""
+    if isinstance(raw, datetime):
+        value = raw
+    elif isinstance(raw, date):
+        value = datetime(raw.year, raw.month, raw.day)
+    elif isinstance(raw, str) and raw.strip():
+        try:
+            value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise LineError("bad_field", f"{name} must be an ISO date or date-time like 2026-10-05 or "
+                                         f"2026-10-05T14:30:00+08:00, got {raw[:40]!r}.", name) from None
+    else:
+        raise LineError("bad_field", f"{name} is required (an ISO date or date-time).", name)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=CST)
+    try:
+        value = value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise LineError("bad_field", f"{name} is out of range.", name) from None
+    if value < EARLIEST:
+        raise LineError("bad_field", f"{name} is before 2000; check the year.", name)
+    # BSON keeps milliseconds: judge and fingerprint what is stored.
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def event_id(raw):
+    """The submitter's id for the event."""
+    value = text(raw, "event_id", max_len=200)
+    return value
+
+
+# -- whole events ----------------------------------------------------------------------------------------------------
+def _items(raw, name, line, new):
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise LineError("bad_field", f"{name} must be a list.", name)
+    if len(raw) > MAX_ITEMS:
+        raise LineError("bad_field", f"{name} has more than {MAX_ITEMS} entries.", name)
+    items = []
+    for i, entry in enumerate(raw):
+        where = f"{name}[{i}]"
+        if not isinstance(entry, dict):
+            raise LineError("bad_field", f"{where} must be an object.", where)
+        item_line = entry.get("_line", line)
+        try:
+            item = Item(code=code(entry.get("code"), f"{where}.code", required=not new),
+                        mass_kg=mass(entry.get("mass_kg"), f"{where}.mass_kg"), line=item_line)
+            if new == "full":
+                item.stage = choice(entry.get("stage"), f"{where}.stage", STAGES)
+                item.product_type = text(entry.get("product_type"), f"{where}.product_type", max_len=60)
+                if not _SLUG.match(item.product_type):
+                    raise LineError("bad_field", f"{where}.product_type must be a lower-case word like prnd_oxide.",
+                                    f"{where}.product_type")
+                item.reo_pct = percent(entry.get("reo_pct"), f"{where}.reo_pct")
+                item.quota_category = choice(entry.get("quota_category"), f"{where}.quota_category",
+                                             QUOTA_CATEGORIES, required=False)
+        except LineError as exc:
+            exc.line = item_line
+            raise
+        items.append(item)
+    return items
+
+
+def read_event(raw, line, default_enterprise=None):
+    """Normalise one event dict; raise LineError for the first thing wrong with it."""
+    if not isinstance(raw, dict):
+        raise LineError("bad_field", "Each event must be an object.", line=line)
+    eid = None
+    try:
+        eid = event_id(raw.get("event_id"))
+        kind = choice(raw.get("type"), "type", TYPES)
+        enterprise = text(raw.get("enterprise_id"), "enterprise_id", required=default_enterprise is None) \
+            or default_enterprise
+        ev = Event(event_id=eid, type=kind, enterprise_id=enterprise, occurred_at=moment(raw.get("occurred_at")),
+                   line=line)
+        _read_kind(ev, raw, line)
+    except LineError as exc:
+        exc.event_id = exc.event_id or eid
+        exc.line = exc.line or line
+        raise
+    return ev
+
+
+def _read_kind(ev, raw, line):
+    kind = ev.type
+    if kind == "production":
+        ev.inputs = _items(raw.get("inputs"), "inputs", line, new=False)
+        ev.outputs = _items(raw.get("outputs"), "outputs", line, new="full")
+        if not ev.outputs:
+            raise LineError("bad_field", "A production needs at least one output.", "outputs")
+    elif kind == "import":
+        ev.outputs = _items(raw.get("outputs"), "outputs", line, new="full")
+        if not ev.outputs:
+            raise LineError("bad_field", "An import needs at least one batch in outputs.", "outputs")
+        ev.doc_no = text(raw.get("declaration_no", raw.get("doc_no")), "declaration_no")
+        ev.port = text(raw.get("port"), "port")
+        ev.country = text(raw.get("origin_country"), "origin_country")
+    elif kind == "split":
+        ev.code = code(raw.get("code"))
+        ev.outputs = _items(raw.get("outputs"), "outputs", line, new="mass")
+        if len(ev.outputs) < 2:
+            raise LineError("bad_field", "A split needs at least two outputs.", "outputs")
+    elif kind == "merge":
+        ev.inputs = _items(raw.get("inputs"), "inputs", line, new=False)
+        ev.outputs = _items(raw.get("outputs"), "outputs", line, new="mass")
+        if len(ev.inputs) < 2 or len(ev.outputs) != 1:
+            raise LineError("bad_field", "A merge needs at least two inputs and exactly one output.", "inputs")
+    else:
+        ev.code = code(raw.get("code"))
+        if kind == "shipment":
+            ev.mass_kg = mass(raw.get("mass_kg"))
+            ev.to_id = text(raw.get("to_id"), "to_id")
+            ev.doc_no = text(raw.get("doc_no"), "doc_no")
+        elif kind == "receipt":
+            ev.mass_kg = mass(raw.get("mass_kg"), required=False)
+            ev.from_id = text(raw.get("from_id"), "from_id")
+            ev.doc_no = text(raw.get("doc_no"), "doc_no")
+        elif kind == "export":
+            ev.mass_kg = mass(raw.get("mass_kg"), required=False)
+            ev.doc_no = text(raw.get("licence_no", raw.get("doc_no")), "licence_no")
+            ev.port = text(raw.get("port"), "port")
+            ev.country = text(raw.get("destination_country"), "destination_country", required=False)
+        elif kind == "consumption":
+            ev.mass_kg = mass(raw.get("mass_kg"), required=False)
+            ev.status = choice(raw.get("status"), "status", CONSUMPTION_STATUSES, required=False) or "consumed"
+    codes = [i.code for i in ev.inputs] + [o.code for o in ev.outputs if o.code]
+    if len(codes) != len(set(codes)):
+        raise LineError("bad_field", "The same batch code appears twice in one event.", "inputs")
