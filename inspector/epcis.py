@@ -86,7 +86,6 @@ EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "AssociationEvent", "Transacti
 KG_PER_UNIT = {"KGM": Decimal(1), "TNE": Decimal(1000), "GRM": Decimal("0.001")}
 DOC_TYPES = ("desadv", "bol", "inv", "po", "recadv")
 EXPORT_DOC_TYPES = {"customsdeclaration", "exportdeclaration", "exportlicence", "exportlicense", "export"}
-ONE_BATCH_KINDS = {"shipment", "receipt", "export", "consumption"}
 ITEM_ATTRIBUTES = (("stage", "stage"), ("productType", "product_type"), ("reoPct", "reo_pct"),
                    ("quotaCategory", "quota_category"))
 MAX_ITEMS = 500
@@ -137,7 +136,8 @@ def event_list(doc, max_events=None):
             body = body if isinstance(body, dict) else {}
         events = body.get("eventList")
         if not isinstance(events, list):
-            where = "epcisBody.queryResults.resultsBody.eventList" if kind == "EPCISQueryDocument" else "epcisBody.eventList"
+            where = "epcisBody.queryResults.resultsBody.eventList" if kind == "EPCISQueryDocument" \
+                else "epcisBody.eventList"
             raise DocumentError("not_epcis", f"The document has no event list ({where} must be a list).")
     else:
         raise DocumentError("not_epcis", "type must be EPCISDocument, EPCISQueryDocument or one EPCIS event type; "
@@ -177,8 +177,9 @@ def _translate(event, ext, event_id):
         raise _Refused("unsupported_event", "Error declarations (corrections of earlier events) cannot be captured; "
                                              "ask the administration to correct a ledger event.", "errorDeclaration")
     if kind not in ("ObjectEvent", "TransformationEvent"):
-        raise _Refused("unsupported_event", f"{kind} is not a ledger flow: send production as TransformationEvent, and "
-                                             "shipping, receiving, export, import and consumption as ObjectEvent.", "type")
+        raise _Refused("unsupported_event", f"{kind} is not a ledger flow: send production as TransformationEvent, "
+                                             "and shipping, receiving, export, import and consumption as ObjectEvent.",
+                       "type")
     out = {"event_id": event_id, "occurred_at": _event_time(event)}
     enterprise = ext.get(event, "enterprise")
     if enterprise is not None:
@@ -194,7 +195,8 @@ def _transformation(event, ext, out):
     operation = ext.get(event, "operation")
     operation = "production" if operation is None else _word(operation)
     if operation not in ("production", "split", "merge"):
-        raise _Refused("bad_field", f"{ext.name('operation')} must be production, split or merge.", ext.name("operation"))
+        raise _Refused("bad_field", f"{ext.name('operation')} must be production, split or merge.",
+                       ext.name("operation"))
     inputs = _items(event, ext, "inputEPCList", "inputQuantityList", "inputs")
     outputs = _items(event, ext, "outputEPCList", "outputQuantityList", "outputs")
     out["type"] = operation
@@ -225,7 +227,8 @@ def _object_event(event, ext, out):
         return
     items = _items(event, ext, "epcList", "quantityList", None)
     if not items:
-        raise _Refused("bad_field", "The event names no batch: put its identifier in epcList or quantityList.", "epcList")
+        raise _Refused("bad_field", "The event names no batch: put its identifier in epcList or quantityList.",
+                       "epcList")
     if len(items) > 1:
         raise _Refused("bad_field", f"The event names {len(items)} batches; send one event per batch.", "epcList")
     item = items[0]
@@ -272,7 +275,7 @@ def _object_kind(event, ext, step, action):
         return "export"
     if step == "departing":
         raise _Refused("unsupported_event", "departing is captured only as an export: give rei:exportLicence or a "
-                                            "customs_declaration bizTransaction (use shipping for a transfer in China).",
+                                            "customs_declaration bizTransaction (shipping is a transfer in China).",
                        "bizStep")
     if step == "shipping":
         _action(action, ("OBSERVE", "ADD"), step)
@@ -547,7 +550,8 @@ def _reporter(out, party, where):
     if party is None:
         return
     if out.setdefault("enterprise_id", party) != party:
-        raise _Refused("bad_field", f"{where} names {party!r} but rei:enterprise names {out['enterprise_id']!r}.", where)
+        raise _Refused("bad_field", f"{where} names {party!r} but rei:enterprise names {out['enterprise_id']!r}.",
+                       where)
 
 
 def _transactions(event):
