@@ -248,7 +248,7 @@ def _object_event(event, ext, out):
             raise _Refused("bad_field", "A shipment needs its receiver: a destinationList entry of type owning_party.",
                            "destinationList")
         out["to_id"] = to_id
-        out["doc_no"] = _doc_no(event)
+        out["doc_no"] = _doc_no(event, "shipment")
     elif kind == "receipt":
         _reporter(out, _party_of(event, "destinationList", "destination"), "destinationList")
         from_id = _party_of(event, "sourceList", "source")
@@ -256,9 +256,11 @@ def _object_event(event, ext, out):
             raise _Refused("bad_field", "A receipt needs its sender: a sourceList entry of type owning_party.",
                            "sourceList")
         out["from_id"] = from_id
-        out["doc_no"] = _doc_no(event)
+        out["doc_no"] = _doc_no(event, "receipt")
     elif kind == "export":
         out["licence_no"] = _export_licence(event, ext)
+        if ext.get(event, "port") is None:
+            raise _Refused("bad_field", f"An export needs its port of departure: {ext.name('port')}.", ext.name("port"))
         _copy(out, "port", ext.get(event, "port"))
         _copy(out, "destination_country", ext.get(event, "destinationCountry"))
     elif kind == "consumption":
@@ -567,7 +569,7 @@ def _doc_value(value):
     return unquote(text[len(DOC_URN):]) if text.lower().startswith(DOC_URN) else text
 
 
-def _doc_no(event):
+def _doc_no(event, kind_name):
     found = {}
     for kind, value in _transactions(event):
         if _squeezed(kind) not in EXPORT_DOC_TYPES:
@@ -575,7 +577,10 @@ def _doc_no(event):
     for kind in DOC_TYPES + (None,):
         if kind in found:
             return found[kind]
-    return next(iter(found.values()), None)
+    if not found:
+        raise _Refused("bad_field", f"A {kind_name} needs its waybill or despatch advice number: a bizTransactionList "
+                                    "entry of type desadv or bol.", "bizTransactionList")
+    return next(iter(found.values()))
 
 
 def _export_transaction(event):
