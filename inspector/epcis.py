@@ -80,6 +80,7 @@ BATCH_URN = "urn:rare-earth-inspector:batch:"
 ENTERPRISE_URN = "urn:rare-earth-inspector:enterprise:"
 EVENT_URN = "urn:rare-earth-inspector:event:"
 DOC_URN = "urn:rare-earth-inspector:doc:"
+TRANSFORMATION_URN = "urn:rare-earth-inspector:transformation:"
 CHINA = timezone(timedelta(hours=8))
 
 EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "AssociationEvent", "TransactionEvent", "TransformationEvent")
@@ -728,6 +729,9 @@ def _export_production(payload, event):
     event["bizStep"] = "commissioning"
     if payload.get("inputs"):
         event["inputQuantityList"] = [_quantity_entry(i) for i in payload["inputs"]]
+    else:
+        # EPCIS 2.0 wants a transformationID on a transformation with outputs only (a mine's).
+        event["transformationID"] = TRANSFORMATION_URN + quote(payload["event_id"], safe="-._~")
     event["outputQuantityList"] = [_quantity_entry(o) for o in payload["outputs"]]
     event[_t("outputs")] = [_output_entry(o) for o in payload["outputs"]]
 
