@@ -47,12 +47,18 @@ def _world(app, at=AFTER_DEADLINE):
     return client, headers
 
 
-def _report(app, enterprise_id, period, submitted_at):
-    # Written as the ledger intake stores a month's first submission.
-    with app.app_context():
-        current_db().monthly_reports.insert_one({"_id": f"MR-{enterprise_id}-{period}", "enterprise_id": enterprise_id,
-                                                 "period": period, "submitted_at": submitted_at,
-                                                 "last_submitted_at": submitted_at, "submissions": 1})
+def _file(app, client, headers, enterprise_id, period, at):
+    """File a nil report (no events) for the month through the ledger intake, with the clock standing at `at`."""
+    clock = app.config["CLOCK"]
+    app.config["CLOCK"] = lambda: at
+    try:
+        response = client.post("/api/ledger/submissions", json={"period": period, "events": [],
+                                                                 "enterprise_id": enterprise_id},
+                               headers=headers["admin"])
+    finally:
+        app.config["CLOCK"] = clock
+    assert response.status_code == 201, response.json
+    assert period in response.json["periods"]
 
 
 def _compliance(client, headers, **query):
@@ -67,8 +73,8 @@ def _by_id(body):
 
 def test_the_10th_at_23_59_59_shanghai_is_on_time_and_the_11th_at_midnight_is_late(app):
     client, headers = _world(app)
-    _report(app, "ENT-AAA", PERIOD, datetime(2026, 3, 10, 23, 59, 59, tzinfo=CST))
-    _report(app, "ENT-BBB", PERIOD, datetime(2026, 3, 11, 0, 0, 0, tzinfo=CST))
+    _file(app, client, headers, "ENT-AAA", PERIOD, datetime(2026, 3, 10, 23, 59, 59, tzinfo=CST))
+    _file(app, client, headers, "ENT-BBB", PERIOD, datetime(2026, 3, 11, 0, 0, 0, tzinfo=CST))
     body = _compliance(client, headers["supervisor"], period=PERIOD)
     rows = _by_id(body)
     assert body["deadline"] == "2026-03-10T23:59:59+08:00"
@@ -82,21 +88,26 @@ def test_the_10th_at_23_59_59_shanghai_is_on_time_and_the_11th_at_midnight_is_la
     assert rows["ENT-CCC"]["late_by_days"] == 5  # overdue since the end of the 10th, now the 15th at noon
     assert [r["enterprise_id"] for r in body["items"]] == ["ENT-CCC", "ENT-BBB", "ENT-AAA"]  # worst first
     assert body["counts"] == {"missing": 1, "late": 1, "open": 0, "on_time": 1}
+    # A correction filed later does not make the month late: the first submission counts.
+    _file(app, client, headers, "ENT-AAA", PERIOD, datetime(2026, 3, 12, 9, 0, tzinfo=CST))
+    again = _by_id(_compliance(client, headers["supervisor"], period=PERIOD))["ENT-AAA"]
+    assert again["status"] == "on_time" and again["submissions"] == 2
+    assert again["last_submitted_at"] == "2026-03-12T09:00:00+08:00"
 
 
 def test_the_same_edge_in_utc_is_judged_in_shanghai_time(app):
     client, headers = _world(app)
     # 15:59:59 UTC on the 10th is 23:59:59 in Shanghai; 16:00 UTC is already the 11th there.
-    _report(app, "ENT-AAA", PERIOD, datetime(2026, 3, 10, 15, 59, 59, tzinfo=timezone.utc))
-    _report(app, "ENT-BBB", PERIOD, datetime(2026, 3, 10, 16, 0, 0, tzinfo=timezone.utc))
+    _file(app, client, headers, "ENT-AAA", PERIOD, datetime(2026, 3, 10, 15, 59, 59, tzinfo=timezone.utc))
+    _file(app, client, headers, "ENT-BBB", PERIOD, datetime(2026, 3, 10, 16, 0, 0, tzinfo=timezone.utc))
     rows = _by_id(_compliance(client, headers["supervisor"], period=PERIOD))
     assert (rows["ENT-AAA"]["status"], rows["ENT-BBB"]["status"]) == ("on_time", "late")
 
 
 def test_before_the_10th_makes_the_10th_itself_late(strict_app):
     client, headers = _world(strict_app)
-    _report(strict_app, "ENT-AAA", PERIOD, datetime(2026, 3, 9, 23, 59, 59, tzinfo=CST))
-    _report(strict_app, "ENT-BBB", PERIOD, datetime(2026, 3, 10, 0, 0, 0, tzinfo=CST))
+    _file(strict_app, client, headers, "ENT-AAA", PERIOD, datetime(2026, 3, 9, 23, 59, 59, tzinfo=CST))
+    _file(strict_app, client, headers, "ENT-BBB", PERIOD, datetime(2026, 3, 10, 0, 0, 0, tzinfo=CST))
     body = _compliance(client, headers["supervisor"], period=PERIOD)
     rows = _by_id(body)
     assert body["deadline"] == "2026-03-09T23:59:59+08:00"
@@ -141,7 +152,7 @@ def test_the_current_month_can_be_asked_for_and_is_open(app):
 
 def test_status_and_province_filters(app):
     client, headers = _world(app)
-    _report(app, "ENT-BBB", PERIOD, datetime(2026, 3, 12, 9, 0, tzinfo=CST))
+    _file(app, client, headers, "ENT-BBB", PERIOD, datetime(2026, 3, 12, 9, 0, tzinfo=CST))
     late = _compliance(client, headers["admin"], period=PERIOD, status="late")
     assert [r["enterprise_id"] for r in late["items"]] == ["ENT-BBB"]
     assert late["total"] == 1 and late["counts"]["missing"] == 2  # the counts are before the status filter
@@ -179,8 +190,8 @@ def test_an_enterprise_registered_after_a_month_does_not_owe_it(app):
 
 def test_a_clerk_sees_their_own_record_newest_first(app):
     client, headers = _world(app)
-    _report(app, "ENT-AAA", PERIOD, datetime(2026, 3, 11, 8, 0, tzinfo=CST))
-    _report(app, "ENT-AAA", "2026-01", datetime(2026, 2, 3, 8, 0, tzinfo=CST))
+    _file(app, client, headers, "ENT-AAA", PERIOD, datetime(2026, 3, 11, 8, 0, tzinfo=CST))
+    _file(app, client, headers, "ENT-AAA", "2026-01", datetime(2026, 2, 3, 8, 0, tzinfo=CST))
     response = client.get("/api/reporting/enterprises/ENT-AAA", query_string={"months": 3},
                           headers=headers["enterprise"])
     assert response.status_code == 200, response.json

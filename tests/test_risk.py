@@ -85,6 +85,31 @@ def test_failing_scans_and_a_confirmed_finding_move_an_enterprise_up_and_say_why
     assert _factor(row, "fail_verdicts") is None and _factor(row, "confirmed_findings") is None
 
 
+def test_a_production_the_intake_flags_for_mass_balance_counts_against_the_producer(client, db, crew):
+    before = _ranking(client, crew["supervisor"])
+    batch = next(b for b in db.batches.find({"status": "active", "stage": "compound", "remaining_kg": {"$gt": 100}})
+                 if b["holder_id"] == b["producer_id"]
+                 and not _factor(_row(before, b["producer_id"]), "mass_balance"))
+    producer = batch["producer_id"]
+    input_reo = 100.0 * batch["reo_pct"] / 100
+    event = {"event_id": f"risk-{uuid.uuid4().hex[:8]}", "type": "production", "enterprise_id": producer,
+             "occurred_at": datetime.now(timezone.utc).isoformat(),
+             "inputs": [{"code": batch["_id"], "mass_kg": 100.0}],
+             "outputs": [{"stage": "metal", "product_type": "prnd_metal", "reo_pct": 116.0,
+                          "mass_kg": round(input_reo * 1.5 / 1.16, 1)}]}  # half as much REO again out as in
+    receipts = []
+    for _ in range(2):  # the second time it is a duplicate, stored once
+        response = client.post("/api/ledger/submissions", json={"events": [event], "enterprise_id": producer},
+                               headers=crew["admin"])
+        assert response.status_code == 201, response.json
+        receipts.append(response.json)
+    assert [f["code"] for f in receipts[0]["flags"]] == ["mass_balance"] and receipts[1]["duplicates"] == 1
+    row = _row(_ranking(client, crew["supervisor"]), producer)
+    balance = _factor(row, "mass_balance")
+    assert balance["count"] == 1 and balance["periods"] == receipts[0]["periods"]
+    assert row["score"] > _row(before, producer)["score"]
+
+
 def test_every_row_adds_up_and_ranks_by_score(client, crew):
     ranking = _ranking(client, crew["admin"])
     weights = {w["factor"]: w["weight"] for w in ranking["weights"]}
