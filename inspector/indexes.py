@@ -5,10 +5,12 @@ INDEXES = {
     "enterprises": [
         IndexModel([("province", ASC)], name="province"),
         IndexModel([("roles", ASC)], name="roles"),
+        IndexModel([("uscc", ASC)], name="uscc", unique=True, partialFilterExpression={"uscc": {"$type": "string"}}),
     ],
     "quotas": [
         IndexModel([("enterprise_id", ASC), ("year", ASC), ("category", ASC), ("issue_batch", ASC)],
                    name="enterprise_year_category_issue", unique=True),
+        IndexModel([("year", ASC), ("category", ASC)], name="year_category"),
     ],
     "batches": [
         IndexModel([("gs1.gtin", ASC), ("gs1.lot", ASC)], name="gs1_lot", sparse=True),
@@ -46,7 +48,8 @@ INDEXES = {
                    unique=True),
     ],
     "ledger_events": [
-        IndexModel([("enterprise_id", ASC), ("event_id", ASC)], name="enterprise_event_id", unique=True),
+        # _id is a hash of (enterprise_id, event_id), which makes the pair unique; this index serves lookups.
+        IndexModel([("enterprise_id", ASC), ("event_id", ASC)], name="enterprise_event_id"),
         # A batch's history (EPCIS export) and a submission's events (rollback).
         IndexModel([("codes", ASC), ("occurred_at", ASC)], name="codes_occurred_at"),
         IndexModel([("submission_id", ASC)], name="submission"),

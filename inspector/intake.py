@@ -1,4 +1,5 @@
 """Ledger intake: check a submission's events against the ledger, then apply all of them or none."""
+import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -8,11 +9,11 @@ from itertools import islice
 from pymongo.errors import DuplicateKeyError
 
 from . import batch_code, rules
-from .intake_events import LineError, read_event
+from .intake_events import GS1_PREFIX, LineError, gs1_key, read_event
 from .lineage import fetch_enterprises
-from .periods import period_of
+from .periods import CST
 from .quota_ledger import consume_quota, quota_category
-from .store import atomic
+from .store import atomic, find_by_ids
 
 CHUNK = 1000
 MAX_LISTED_ERRORS = 1000
@@ -52,6 +53,18 @@ class Held:
     dirty: bool = False
 
 
+def key_known(known, key):
+    """True if key was seen before; remember it either way."""
+    seen = key in known
+    known.add(key)
+    return seen
+
+
+def event_key(enterprise_id, event_id):
+    """The stored event's _id: one per enterprise and event id, so the database itself refuses a second copy."""
+    return hashlib.sha256(f"{enterprise_id}\x00{event_id}".encode()).hexdigest()
+
+
 def _held_from_doc(doc):
     extra = {k: doc[k] for k in ("quota_category", "quota_used_t", "within_quota", "producer_province", "gs1")
              if k in doc}
@@ -74,37 +87,62 @@ class Book:
         self.guards = {}         # code -> database state the guarded update expects
         self.before = {}         # code -> the stored state before this submission, for rollback
         self.shipments = {}      # (code, doc_no) -> movement dict (pending or stored)
-        self.events_seen = {}    # (enterprise_id, event_id) -> fingerprint, from the database or this submission
+        self.events_seen = {}    # (enterprise_id, event_id) -> its fingerprints, from the database or this submission
+        self.stored_events = {}  # the part of events_seen read from the database
+        self.events_known = False
         self.registry = {e["_id"]: e for e in db.enterprises.find({}, {"_id": 1, "name": 1, "roles": 1, "province": 1})}
         self.producers = {}
+        self.gs1_codes = {}      # GS1 stand-in -> native code, from the database or this submission
         self.flags, self.issued, self.periods = [], {}, {}
         self.pending_events, self.pending_movements, self.receipts, self.undo = [], [], [], []
         self.quota_applied, self.accounts, self.undo_saved, self.booked = {}, {}, set(), []
+        self.quota_rows = set()
+        self.quota_queue, self.pending_accounts = [], []
         self.accepted = self.duplicates = 0
 
     # -- reading ahead, one query per collection and chunk ------------------------------------------------------------
     def prefetch(self, events):
         """Load every batch, shipment and earlier event the chunk names that is not known yet."""
-        codes = {c for ev in events for c in ev.codes()} - self.batches.keys()
+        self._resolve_gs1(events)
+        codes = {self.gs1_codes.get(c, c) for ev in events for c in ev.codes()} - self.batches.keys()
+        codes = {c for c in codes if not c.startswith(GS1_PREFIX)}
         if codes:
-            found = {d["_id"]: d for d in self.db.batches.find({"_id": {"$in": sorted(codes)}}, _HELD_FIELDS)}
+            found = {d["_id"]: d for d in find_by_ids(self.db.batches, sorted(codes), _HELD_FIELDS)}
             for c in codes:
                 self.batches[c] = _held_from_doc(found[c]) if c in found else None
                 if c in found:
                     self.guards[c] = _guard(self.batches[c])
                     self.before[c] = {**self.guards[c], "status_since": self.batches[c].status_since}
-        receipts = sorted({ev.code for ev in events if ev.type == "receipt"})
+        receipts = sorted({self.gs1_codes.get(ev.code, ev.code) for ev in events if ev.type == "receipt"})
         if receipts:
             for m in self.db.movements.find({"batch_code": {"$in": receipts}, "kind": "transfer"},
                                             {"batch_code": 1, "doc_no": 1, "to_id": 1, "received_at": 1}):
                 self.shipments.setdefault((m["batch_code"], m["doc_no"]), {**m, "stored": True})
         keys = [(ev.enterprise_id, ev.event_id) for ev in events]
-        unseen = [k for k in keys if k not in self.events_seen]
+        unseen = [] if self.events_known else [k for k in keys if k not in self.events_seen]
         if unseen:
             query = {"enterprise_id": {"$in": sorted({k[0] for k in unseen})},
                      "event_id": {"$in": sorted({k[1] for k in unseen})}}
-            for e in self.db.ledger_events.find(query, {"enterprise_id": 1, "event_id": 1, "fingerprint": 1}):
-                self.events_seen[(e["enterprise_id"], e["event_id"])] = e["fingerprint"]
+            for e in self.db.ledger_events.find(query, {"enterprise_id": 1, "event_id": 1, "fingerprints": 1}):
+                self.events_seen[(e["enterprise_id"], e["event_id"])] = tuple(e["fingerprints"])
+                self.stored_events[(e["enterprise_id"], e["event_id"])] = tuple(e["fingerprints"])
+
+    def _resolve_gs1(self, events):
+        """Find the batches that GS1 references (and new GS1-labelled outputs) name, in one query."""
+        wanted = {c for ev in events for c in ev.codes() if c.startswith(GS1_PREFIX)}
+        wanted |= {gs1_key(o.gs1) for ev in events for o in ev.outputs if o.gs1}
+        wanted -= self.gs1_codes.keys()
+        if not wanted:
+            return
+        clauses = []
+        for key in sorted(wanted):
+            _, gtin, kind, value = key.split("|", 3)
+            clauses.append({"gs1.gtin": gtin, f"gs1.{kind}": value})
+        for doc in self.db.batches.find({"$or": clauses}, {"_id": 1, "gs1": 1}):
+            gs1 = doc.get("gs1") or {}
+            for kind in ("lot", "serial"):
+                if gs1.get(kind):
+                    self.gs1_codes[gs1_key({"gtin": gs1["gtin"], kind: gs1[kind]})] = doc["_id"]
 
     # -- one event ---------------------------------------------------------------------------------------------------
     def take(self, ev):
@@ -116,7 +154,7 @@ class Book:
         fingerprint = ev.fingerprint()
         seen = self.events_seen.get((ev.enterprise_id, ev.event_id))
         if seen is not None:
-            if seen == fingerprint:
+            if fingerprint in seen:
                 self.duplicates += 1
                 return "duplicate"
             raise LineError("event_id_reused", f"Event id {ev.event_id!r} was already used for a different event.",
@@ -127,7 +165,9 @@ class Book:
         self._event_issued = []
         self._accounting = {}
         getattr(self, "_" + ev.type)(ev)
-        self.events_seen[(ev.enterprise_id, ev.event_id)] = fingerprint
+        # Resent as exported, the event names the codes the service issued for it: that is the same event too.
+        fingerprints = (fingerprint, ev.fingerprint(self._event_issued)) if self._event_issued else (fingerprint,)
+        self.events_seen[(ev.enterprise_id, ev.event_id)] = fingerprints
         self.accepted += 1
         self.periods.setdefault(ev.enterprise_id, set()).add(ev.period)
         if self._event_issued:
@@ -136,10 +176,10 @@ class Book:
             self.flags.append({"event_id": ev.event_id, "line": ev.line, **f})
         if self.apply:
             self.pending_events.append({
-                "_id": uuid.uuid4().hex, "enterprise_id": ev.enterprise_id, "event_id": ev.event_id,
+                "_id": event_key(ev.enterprise_id, ev.event_id), "enterprise_id": ev.enterprise_id, "event_id": ev.event_id,
                 "submission_id": self.submission_id, "type": ev.type, "occurred_at": ev.occurred_at,
-                "period": ev.period, "recorded_at": self.now, "codes": ev.codes() + self._event_issued,
-                "payload": ev.payload(self._event_issued), "flags": self._event_flags, "fingerprint": fingerprint,
+                "period": ev.period, "recorded_at": self.now, "codes": [self.gs1_codes.get(c, c) for c in ev.codes()] + self._event_issued,
+                "payload": ev.payload(self._event_issued), "flags": self._event_flags, "fingerprints": list(fingerprints),
                 "accounting": self._accounting})
         return "accepted"
 
@@ -155,9 +195,10 @@ class Book:
         return self.producers[eid]
 
     def _batch(self, code, name="code"):
-        held = self.batches.get(code)
+        held = self.batches.get(self.gs1_codes.get(code, code))
         if held is None:
-            raise LineError("unknown_batch", f"Batch {code} is not registered in the ledger.", name)
+            shown = code.split("|", 1)[1].replace("|", " ") if code.startswith(GS1_PREFIX) else code
+            raise LineError("unknown_batch", f"Batch {shown} is not registered in the ledger.", name)
         return held
 
     def _movable(self, ev, code, name="code"):
@@ -183,26 +224,35 @@ class Book:
         held.dirty = True
 
     def _new_code(self, item, name):
+        if item.gs1:
+            key = gs1_key(item.gs1)
+            if key in self.gs1_codes:
+                raise LineError("code_taken", f"GS1 {key.split('|', 1)[1].replace('|', ' ')} is already registered "
+                                              f"as batch {self.gs1_codes[key]}.", name)
         if item.code:
             if self.batches.get(item.code) is not None or self._stored_code(item.code):
                 raise LineError("code_taken", f"Batch code {item.code} is already registered.", name)
-            return item.code
-        if not self.apply:
-            return None
-        while True:
-            code = batch_code.issue(_RNG)
-            if code not in self.batches and not self._stored_code(code):
-                self._event_issued.append(code)
-                return code
+            code = item.code
+        else:
+            # Codes are issued while checking too, so that later lines may name a GS1-labelled output.
+            while True:
+                code = batch_code.issue(_RNG)
+                if code not in self.batches and not self._stored_code(code):
+                    self._event_issued.append(code)
+                    break
+        if item.gs1:
+            self.gs1_codes[gs1_key(item.gs1)] = code
+        return code
 
     def _stored_code(self, code):
         if code in self.batches:
             return self.batches[code] is not None
-        return self.db.batches.count_documents({"_id": code}, limit=1) > 0
+        return bool(find_by_ids(self.db.batches, [code], {"_id": 1}))
 
     def _create(self, code, ev, stage, product_type, reo_pct, mass_kg, producer_id, produced_on, parents, extra):
+        extra["parents"] = parents  # the same dict: the chunk's quota settlement writes into it later
         held = Held(code, stage, product_type, reo_pct, producer_id, produced_on, ev.enterprise_id, mass_kg, mass_kg,
-                    "active", ev.occurred_at, {**extra, "parents": parents}, stored=False, dirty=True)
+                    "active", ev.occurred_at, extra, stored=False, dirty=True)
         if code:
             self.batches[code] = held
         return held
@@ -229,15 +279,17 @@ class Book:
                     "ceiling_pct": round(ceiling * 100, 1),
                     "message": f"Output {out_reo:,.1f} kg REO exceeds input {in_reo:,.1f} kg REO × {ceiling:.0%}."})
         needs = {o.stage for o in ev.outputs if rules.approval_on(producer, o.stage, ev.occurred_at) is False}
+        china_day = ev.occurred_at.astimezone(CST).date().isoformat()
         for stage in sorted(needs):
             self._event_flags.append({
-                "code": "producer_not_approved", "stage": stage, "day": ev.occurred_at.date().isoformat(),
-                "message": f"{ev.enterprise_id} is not whitelisted for {rules.STAGE_APPROVAL[stage]} on "
-                           f"{ev.occurred_at.date().isoformat()}."})
+                "code": "producer_not_approved", "stage": stage, "day": china_day,
+                "message": f"{ev.enterprise_id} is not whitelisted for {rules.STAGE_APPROVAL[stage]} on {china_day}."})
         parents = [{"code": held.code, "mass_kg": item.mass_kg} for held, item in inputs]
         extras, quota = [], {}
         for o in ev.outputs:
             extra = {"producer_province": self.registry[ev.enterprise_id].get("province")}
+            if o.gs1:
+                extra["gs1"] = dict(o.gs1)
             category = None if o.stage in needs else quota_category(producer, o, self.registry[ev.enterprise_id])
             if category:
                 extra["quota_category"] = category
@@ -247,30 +299,52 @@ class Book:
             extras.append(extra)
         self._accounting = {"producer_id": ev.enterprise_id, "period": ev.period, "output_reo_kg": round(out_reo, 3),
                             "input_reo_kg": round(in_reo, 3), "lots": len(ev.outputs), "quota": {}}
-        if self.apply:
-            for category in [k for k in quota if isinstance(k, str)]:
-                self._consume(ev, producer, category, quota[("t", category)], quota[category])
-            self._account(self._accounting)
         for o, extra in zip(ev.outputs, extras):
             self._create(self._new_code(o, "outputs"), ev, o.stage, o.product_type, o.reo_pct, o.mass_kg,
                          ev.enterprise_id, ev.occurred_at, parents, extra)
+        if self.apply:
+            year = ev.occurred_at.year
+            for category in [k for k in quota if isinstance(k, str)]:
+                self.quota_queue.append({
+                    "key": (ev.enterprise_id, year, category), "tonnes": quota[("t", category)],
+                    "allocated": rules.allocation_t(producer, category, year), "extras": quota[category],
+                    "flags": self._event_flags, "accounting": self._accounting, "event_id": ev.event_id,
+                    "line": ev.line})
+            self.pending_accounts.append(self._accounting)
 
-    def _consume(self, ev, producer, category, tonnes, extras):
-        year = ev.occurred_at.year
-        allocated = rules.allocation_t(producer, category, year)
-        used, within = consume_quota(self.db, ev.enterprise_id, year, category, tonnes, allocated)
-        key = (ev.enterprise_id, year, category)
-        self.quota_applied[key] = self.quota_applied.get(key, 0.0) + tonnes
-        self._accounting["quota"][category] = round(tonnes, 6)
-        self._accounting.setdefault("quota_used_t", {})[category] = used
-        for extra in extras:
-            extra.update(quota_used_t=round(used, 3), within_quota=within)
-        if not within:
-            self._event_flags.append({
-                "code": "over_quota", "year": year, "category": category, "allocated_t": allocated,
-                "used_t": round(used, 3),
-                "message": f"Production brings {ev.enterprise_id}'s {year} {category} quota use to {used:,.1f} t REO "
-                           f"of {allocated:,.1f} t allocated."})
+    def settle_quota(self):
+        """Take each quota's tonnes for the chunk in one atomic update, then place every production within or over.
+
+        The update returns the usage after it, so the chunk's productions hold a contiguous range of the year's
+        quota in their order: each one's running total says whether it still fitted.
+        """
+        groups = {}
+        for entry in self.quota_queue:
+            groups.setdefault(entry["key"], []).append(entry)
+        for key, entries in groups.items():
+            total = sum(e["tonnes"] for e in entries)
+            allocated = entries[0]["allocated"]
+            after = consume_quota(self.db, *key, total, allocated, known=key_known(self.quota_rows, key))
+            self.quota_applied[key] = self.quota_applied.get(key, 0.0) + total
+            position = after - total
+            eid, year, category = key
+            for e in entries:
+                position += e["tonnes"]
+                within = position <= allocated * (1 + 1e-12)
+                e["accounting"]["quota"][category] = round(e["tonnes"], 6)
+                e["accounting"].setdefault("quota_used_t", {})[category] = round(position, 6)
+                for extra in e["extras"]:
+                    extra.update(quota_used_t=round(position, 3), within_quota=within)
+                if not within:
+                    flag = {"code": "over_quota", "year": year, "category": category, "allocated_t": allocated,
+                            "used_t": round(position, 3),
+                            "message": f"Production brings {eid}'s {year} {category} quota use to {position:,.1f} t "
+                                       f"REO of {allocated:,.1f} t allocated."}
+                    e["flags"].append(flag)
+                    self.flags.append({"event_id": e["event_id"], "line": e["line"], **flag})
+        for acc in self.pending_accounts:
+            self._account(acc)
+        self.quota_queue, self.pending_accounts = [], []
 
     def _new_code_check(self, code):
         if self.batches.get(code) is not None or self._stored_code(code):
@@ -281,7 +355,8 @@ class Book:
             held = self._create(self._new_code(o, "outputs"), ev, o.stage, o.product_type, o.reo_pct, o.mass_kg,
                                 ev.enterprise_id, ev.occurred_at, [],
                                 {"imported": True, "origin_country": ev.country,
-                                 "producer_province": self.registry[ev.enterprise_id].get("province")})
+                                 "producer_province": self.registry[ev.enterprise_id].get("province"),
+                                 **({"gs1": dict(o.gs1)} if o.gs1 else {})})
             self._move(ev, held.code, FOREIGN, ev.enterprise_id, o.mass_kg, "import",
                        port=ev.port, origin_country=ev.country)
 
@@ -296,31 +371,31 @@ class Book:
         if ev.mass_kg < held.remaining_kg - MASS_TOLERANCE_KG:
             raise LineError("partial_shipment", f"Batch {held.code} holds {held.remaining_kg:g} kg; to ship "
                                                 f"{ev.mass_kg:g} kg, record a split first.", "mass_kg")
-        if (ev.code, ev.doc_no) in self.shipments:
-            raise LineError("bad_field", f"Document {ev.doc_no} already records a shipment of {ev.code}.", "doc_no")
+        if (held.code, ev.doc_no) in self.shipments:
+            raise LineError("bad_field", f"Document {ev.doc_no} already records a shipment of {held.code}.", "doc_no")
         held.holder_id, held.dirty = receiver, True
-        self._move(ev, ev.code, ev.enterprise_id, receiver, held.remaining_kg, "transfer", shipment=True)
+        self._move(ev, held.code, ev.enterprise_id, receiver, held.remaining_kg, "transfer", shipment=True)
 
     def _receipt(self, ev):
         held = self._batch(ev.code)
         self._enterprise(ev.from_id, "from_id")
         if held.status not in ("active",):
-            raise LineError("batch_retired", f"Batch {ev.code} is {held.status}; it cannot be received.", "code")
-        shipment = self.shipments.get((ev.code, ev.doc_no))
+            raise LineError("batch_retired", f"Batch {held.code} is {held.status}; it cannot be received.", "code")
+        shipment = self.shipments.get((held.code, ev.doc_no))
         if shipment and shipment["to_id"] == ev.enterprise_id:
             if shipment.get("received_at"):
-                raise LineError("bad_field", f"Shipment {ev.doc_no} of {ev.code} was already received.", "doc_no")
+                raise LineError("bad_field", f"Shipment {ev.doc_no} of {held.code} was already received.", "doc_no")
             shipment["received_at"] = ev.occurred_at
             if shipment.get("stored"):
                 self.receipts.append(shipment)
             return
         self._event_flags.append({
             "code": "receipt_without_shipment", "from_id": ev.from_id, "doc_no": ev.doc_no,
-            "message": f"{ev.enterprise_id} received {ev.code} under {ev.doc_no}, but no shipment to it is recorded."})
+            "message": f"{ev.enterprise_id} received {held.code} under {ev.doc_no}, but no shipment to it is recorded."})
         if held.holder_id != ev.enterprise_id:
             sender = held.holder_id
             held.holder_id, held.dirty = ev.enterprise_id, True
-            self._move(ev, ev.code, sender, ev.enterprise_id, held.remaining_kg, "transfer", received_at=ev.occurred_at,
+            self._move(ev, held.code, sender, ev.enterprise_id, held.remaining_kg, "transfer", received_at=ev.occurred_at,
                        unconfirmed_by_sender=True)
 
     def _export(self, ev):
@@ -329,7 +404,7 @@ class Book:
             code = "over_holding" if ev.mass_kg > held.remaining_kg else "partial_shipment"
             raise LineError(code, f"Batch {held.code} holds {held.remaining_kg:g} kg; an export takes the whole batch "
                                   "(split first to export part of it).", "mass_kg")
-        self._move(ev, ev.code, ev.enterprise_id, FOREIGN, held.remaining_kg, "export", port=ev.port,
+        self._move(ev, held.code, ev.enterprise_id, FOREIGN, held.remaining_kg, "export", port=ev.port,
                    destination_country=ev.country)
         held.status, held.status_since, held.dirty = "exported", ev.occurred_at, True
 
@@ -342,12 +417,11 @@ class Book:
         for code in (o.code for o in ev.outputs if o.code):
             self._new_code_check(code)
         self._draw(held, sum(o.mass_kg for o in ev.outputs), "outputs", when=ev.occurred_at)
-        inherited = {k: v for k, v in held.extra.items() if k in ("quota_category", "quota_used_t", "within_quota",
-                                                                  "producer_province")}
         for o in ev.outputs:
+            # The quota facts are the parent's, read when the batches are written: its chunk may not be settled yet.
             self._create(self._new_code(o, "outputs"), ev, held.stage, held.product_type, held.reo_pct, o.mass_kg,
                          held.producer_id, held.produced_on, [{"code": held.code, "mass_kg": o.mass_kg}],
-                         {**inherited, "split_by": ev.enterprise_id})
+                         {"split_by": ev.enterprise_id, "inherits_from": held.code})
 
     def _merge(self, ev):
         inputs = [(self._movable(ev, i.code, "inputs"), i) for i in ev.inputs]
@@ -416,7 +490,7 @@ class Book:
     def finish(self):
         """Insert the new batches, confirm stored shipments, and book the producers' months."""
         db, sid = self.db, self.submission_id
-        docs = [_batch_doc(h, sid) for h in self.batches.values() if h is not None and not h.stored]
+        docs = [_batch_doc(h, sid, self._inherited(h)) for h in self.batches.values() if h is not None and not h.stored]
         for i in range(0, len(docs), 5000):
             db.batches.insert_many(docs[i:i + 5000])
         for m in self.receipts:
@@ -431,6 +505,16 @@ class Book:
                 update["$max"] = {f"quota_used_t.{c}": u for c, u in row["quota_used_t"].items()}
             db.production_periods.update_one({"enterprise_id": eid, "period": period}, update, upsert=True)
             self.booked.append((eid, period, row))
+
+    def _inherited(self, held):
+        """The producer's quota facts a split child carries from the batch it was split from."""
+        source = held.extra.get("inherits_from")
+        if not source:
+            return {}
+        parent = self.batches[source]
+        facts = {k: v for k, v in parent.extra.items() if k in ("quota_category", "quota_used_t", "within_quota",
+                                                                "producer_province")}
+        return {**self._inherited(parent), **facts}
 
     def register(self, declared=None):
         """Mark each enterprise's reported months as submitted (the first submission's time counts)."""
@@ -451,9 +535,10 @@ class Book:
 _RNG = secrets.SystemRandom()
 
 
-def _batch_doc(h, sid):
-    extra = dict(h.extra)
+def _batch_doc(h, sid, inherited):
+    extra = {**inherited, **h.extra}
     parents = extra.pop("parents", [])
+    extra.pop("inherits_from", None)
     doc = {"_id": h.code, "code": h.code, "stage": h.stage, "product_type": h.product_type, "mass_kg": h.mass_kg,
            "remaining_kg": h.remaining_kg, "reo_pct": h.reo_pct, "producer_id": h.producer_id,
            "produced_on": h.produced_on, "parents": parents, "parent_codes": [p["code"] for p in parents],
@@ -494,8 +579,19 @@ def _pass(book, lines, default_enterprise, max_lines, errors, counts, apply):
                     raise
                 errors.append(exc)
         if apply:
+            book.settle_quota()
             book.flush()
     counts["lines"] = total
+
+
+def dry_run(db, settings, actor, lines, now, default_enterprise=None, sid=None):
+    """Check every line without writing anything; return (book, errors, counts)."""
+    source = lines if callable(lines) else (lambda: iter(lines))
+    errors, counts = [], {}
+    book = Book(db, settings, actor, now, sid, apply=False)
+    _pass(book, source, default_enterprise or actor.get("enterprise_id"), settings.intake_max_lines, errors, counts,
+          apply=False)
+    return book, errors, counts
 
 
 def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=None):
@@ -503,9 +599,7 @@ def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=
     source = lines if callable(lines) else (lambda: iter(lines))
     default_enterprise = enterprise_id or actor.get("enterprise_id")
     sid = uuid.uuid4().hex
-    errors, counts = [], {}
-    check = Book(db, settings, actor, now, sid, apply=False)
-    _pass(check, source, default_enterprise, settings.intake_max_lines, errors, counts, apply=False)
+    check, errors, counts = dry_run(db, settings, actor, source, now, default_enterprise, sid)
     receipt = {"submission_id": sid, "channel": channel, "received_at": now, "enterprise_id": default_enterprise,
                "events": counts["lines"], "duplicates": check.duplicates, "flags": [], "issued_codes": {}}
     head = {"_id": sid, "enterprise_id": default_enterprise, "submitted_by": actor.get("username"),
@@ -517,6 +611,9 @@ def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=
         return receipt
     db.ledger_submissions.insert_one({**head, "state": "applying"})
     book = Book(db, settings, actor, now, sid, apply=True)
+    # The checking pass already read which events are stored; a race since then meets the unique _id and rolls back.
+    book.events_seen, book.events_known = dict(check.stored_events), True
+    del check
     try:
         with atomic(db):
             _pass(book, source, default_enterprise, settings.intake_max_lines, [], {}, apply=True)
@@ -534,7 +631,7 @@ def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=
         rollback(db, sid, book)
         raise
     receipt.update(status="accepted", accepted=book.accepted, rejected=0, duplicates=book.duplicates,
-                   errors=[], flags=book.flags, issued_codes=book.issued, periods=periods)
+                   errors=[], flags=sorted(book.flags, key=lambda f: f["line"]), issued_codes=book.issued, periods=periods)
     db.ledger_submissions.update_one({"_id": sid}, {"$set": {"state": "accepted", "receipt": receipt}})
     return receipt
 

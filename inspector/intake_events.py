@@ -49,6 +49,7 @@ class Item:
     reo_pct: float | None = None
     quota_category: str | None = None
     line: int | None = None
+    gs1: dict | None = None
 
 
 @dataclass
@@ -92,9 +93,9 @@ class Event:
             out["outputs"] = [_item_payload(o, o.code or (issued.pop(0) if issued else None)) for o in self.outputs]
         return out
 
-    def fingerprint(self):
+    def fingerprint(self, issued=None):
         """A hash of what the event says, to tell a resent event from a different one under the same id."""
-        return hashlib.sha256(json.dumps(self.payload(), sort_keys=True).encode()).hexdigest()
+        return hashlib.sha256(json.dumps(self.payload(issued), sort_keys=True).encode()).hexdigest()
 
     def codes(self):
         """Every batch code the event names."""
@@ -104,6 +105,8 @@ class Event:
 
 def _item_payload(item, code):
     out = {"code": code, "mass_kg": item.mass_kg}
+    if item.gs1:
+        out["gs1"] = item.gs1
     for name in ("stage", "product_type", "reo_pct", "quota_category"):
         value = getattr(item, name)
         if value is not None:
@@ -193,6 +196,41 @@ def code(raw, name="code", required=True):
         raise LineError("malformed_code", f"{name} {value!r}: {exc}", name) from None
 
 
+GS1_PREFIX = "GS1|"
+_GTIN = re.compile(r"^\d{14}$")
+_GS1_PART = re.compile(r"^[!-~]{1,20}$")  # GS1 AI (10) and (21): up to 20 printable ASCII characters
+
+
+def gs1_reference(raw, name):
+    """A batch named by its GS1 GTIN and lot or serial, as {gtin, lot} or {gtin, serial}; None when absent."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise LineError("bad_field", f"{name} must be an object with gtin and lot or serial.", name)
+    gtin = str(raw.get("gtin") or "")
+    if len(gtin) == 13 and gtin.isdigit():
+        gtin = "0" + gtin
+    if not _GTIN.match(gtin):
+        raise LineError("bad_field", f"{name}.gtin must be 14 digits.", name)
+    keys = [k for k in ("lot", "serial") if raw.get(k) not in (None, "")]
+    if len(keys) != 1 or not isinstance(raw[keys[0]], str) or not _GS1_PART.match(raw[keys[0]]):
+        raise LineError("bad_field", f"{name} needs exactly one of lot or serial, up to 20 characters.", name)
+    return {"gtin": gtin, keys[0]: raw[keys[0]]}
+
+
+def gs1_key(gs1):
+    """The stand-in code a GS1-named batch goes by until the ledger resolves it."""
+    kind = "lot" if "lot" in gs1 else "serial"
+    return f"{GS1_PREFIX}{gs1['gtin']}|{kind}|{gs1[kind]}"
+
+
+def batch_reference(raw, name="code"):
+    """The event's batch: a native code, or a GS1 reference standing in for one."""
+    gs1 = gs1_reference(raw.get("gs1"), "gs1")
+    value = code(raw.get(name), name, required=gs1 is None)
+    return value or gs1_key(gs1)
+
+
 def moment(raw, name="occurred_at"):
     """An ISO date or date-time; China time when no offset is given."""
     if isinstance(raw, datetime):
@@ -240,8 +278,13 @@ def _items(raw, name, line, new):
             raise LineError("bad_field", f"{where} must be an object.", where)
         item_line = entry.get("_line", line)
         try:
-            item = Item(code=code(entry.get("code"), f"{where}.code", required=not new),
+            gs1 = gs1_reference(entry.get("gs1"), f"{where}.gs1")
+            item = Item(code=code(entry.get("code"), f"{where}.code", required=not new and gs1 is None),
                         mass_kg=mass(entry.get("mass_kg"), f"{where}.mass_kg"), line=item_line)
+            if gs1 is not None and new:
+                item.gs1 = gs1
+            elif gs1 is not None and item.code is None:
+                item.code = gs1_key(gs1)
             if new == "full":
                 item.stage = choice(entry.get("stage"), f"{where}.stage", STAGES)
                 item.product_type = text(entry.get("product_type"), f"{where}.product_type", max_len=60)
@@ -293,7 +336,7 @@ def _read_kind(ev, raw, line):
         ev.port = text(raw.get("port"), "port")
         ev.country = text(raw.get("origin_country"), "origin_country")
     elif kind == "split":
-        ev.code = code(raw.get("code"))
+        ev.code = batch_reference(raw)
         ev.outputs = _items(raw.get("outputs"), "outputs", line, new="mass")
         if len(ev.outputs) < 2:
             raise LineError("bad_field", "A split needs at least two outputs.", "outputs")
@@ -303,7 +346,7 @@ def _read_kind(ev, raw, line):
         if len(ev.inputs) < 2 or len(ev.outputs) != 1:
             raise LineError("bad_field", "A merge needs at least two inputs and exactly one output.", "inputs")
     else:
-        ev.code = code(raw.get("code"))
+        ev.code = batch_reference(raw)
         if kind == "shipment":
             ev.mass_kg = mass(raw.get("mass_kg"))
             ev.to_id = text(raw.get("to_id"), "to_id")

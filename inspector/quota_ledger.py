@@ -24,21 +24,29 @@ def quota_category(producer, output, enterprise):
     return None
 
 
-def consume_quota(db, enterprise_id, year, category, tonnes, allocated_t):
-    """Add tonnes to the year's usage; return (used_t after, within the allocation) decided in one guarded update.
+def consume_quota(db, enterprise_id, year, category, tonnes, allocated_t, known=False):
+    """Add tonnes to the year's usage atomically and return the usage right after this addition.
 
-    The guard puts the room left in the filter, so concurrent productions can never both squeeze into the last
-    tonnes: the loser's update does not match and it is booked as over quota, yet still counted.
+    The first update is guarded with the room left in its filter, so concurrent productions can never both squeeze
+    into the last tonnes; when it does not match, the tonnes are still counted, by an unguarded increment.
     """
     key = {"enterprise_id": enterprise_id, "year": year, "category": category}
-    try:
-        db.quota_usage.update_one(key, {"$setOnInsert": {"_id": f"{enterprise_id}:{year}:{category}", "used_t": 0.0}},
-                                  upsert=True)
-    except DuplicateKeyError:
-        pass  # created by a concurrent production a moment ago
+    if not known:
+        _ensure_row(db, key)
     done = db.quota_usage.find_one_and_update({**key, "used_t": {"$lte": allocated_t - tonnes}},
                                               {"$inc": {"used_t": tonnes}}, return_document=ReturnDocument.AFTER)
-    if done is not None:
-        return done["used_t"], True
-    done = db.quota_usage.find_one_and_update(key, {"$inc": {"used_t": tonnes}}, return_document=ReturnDocument.AFTER)
-    return done["used_t"], False
+    if done is None:
+        done = db.quota_usage.find_one_and_update(key, {"$inc": {"used_t": tonnes}},
+                                                  return_document=ReturnDocument.AFTER)
+    if done is None:  # the row was not there after all
+        _ensure_row(db, key)
+        return consume_quota(db, enterprise_id, year, category, tonnes, allocated_t, known=True)
+    return done["used_t"]
+
+
+def _ensure_row(db, key):
+    try:
+        db.quota_usage.update_one(key, {"$setOnInsert": {
+            "_id": f"{key['enterprise_id']}:{key['year']}:{key['category']}", "used_t": 0.0}}, upsert=True)
+    except DuplicateKeyError:
+        pass  # created by a concurrent production a moment ago

@@ -1,8 +1,10 @@
 """The MongoDB connection: one client per process, created lazily, or the embedded demo store."""
 import contextlib
+import copy
 import logging
 import os
 import threading
+from datetime import datetime, timezone
 
 import pymongo
 from pymongo.errors import PyMongoError
@@ -87,3 +89,32 @@ def atomic(db):
     if type(db).__module__.startswith("mongomock"):
         return _embedded_writes
     return contextlib.nullcontext()
+
+
+def find_by_ids(collection, ids, fields):
+    """Documents whose _id is among ids, with the given fields: `{_id: {$in: ids}}` on MongoDB.
+
+    The embedded store answers $in by testing every value against every document; its documents are keyed by _id,
+    so there the lookup goes straight to them instead.
+    """
+    ids = list(ids)
+    if not type(collection).__module__.startswith("mongomock"):
+        return list(collection.find({"_id": {"$in": ids}}, fields))
+    found = []
+    documents = collection._store  # noqa: SLF001 - mongomock's own _id-keyed store
+    for key in ids:
+        if key in documents:
+            doc = documents[key]
+            found.append(_aware(copy.deepcopy({k: doc[k] for k in fields if k in doc})))
+    return found
+
+
+def _aware(value):
+    """Dates as the tz-aware client returns them: the embedded store keeps naive UTC."""
+    if isinstance(value, dict):
+        return {k: _aware(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_aware(v) for v in value]
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value

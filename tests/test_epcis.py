@@ -595,8 +595,6 @@ def test_capture_export_and_capture_again_gives_the_same_history(client, clerks,
     assert history(client, clerks["inspector"], SEPARATED_CODE).json == exported.json
 
 
-@pytest.mark.xfail(strict=True, reason="inspector/intake.py fingerprints an event without the codes it issued, so the "
-                                      "exported event (which carries them) reads as event_id_reused")
 def test_a_batch_numbered_by_the_service_exports_and_captures_back_as_duplicates(client, clerks, db):
     mine = _chain()[0]
     mine.pop("outputQuantityList")
@@ -613,8 +611,6 @@ def test_a_batch_numbered_by_the_service_exports_and_captures_back_as_duplicates
     assert _ledger_counts(db) == before
 
 
-@pytest.mark.xfail(strict=True, reason="the intake core does not yet store gs1 on new batches nor resolve gs1 "
-                                      "references (inspector/epcis.py passes them on as gs1: {gtin, lot | serial})")
 def test_batches_known_only_by_the_enterprises_own_gs1_lot(client, clerks, db):
     link = "https://id.gs1.org/01/06952101000011/10/NSM-2026-10-A1"
     mine = {**_chain()[0], "outputQuantityList": [{"epcClass": link, "quantity": 9000, "uom": "KGM"}]}
