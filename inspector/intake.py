@@ -11,6 +11,7 @@ from pymongo.errors import DuplicateKeyError
 from . import batch_code, rules
 from .intake_events import GS1_PREFIX, LineError, gs1_key, read_event
 from .lineage import fetch_enterprises
+from .penalties import effective_t
 from .periods import CST
 from .quota_ledger import consume_quota, quota_category
 from .store import atomic, find_by_ids
@@ -307,7 +308,7 @@ class Book:
             for category in [k for k in quota if isinstance(k, str)]:
                 self.quota_queue.append({
                     "key": (ev.enterprise_id, year, category), "tonnes": quota[("t", category)],
-                    "allocated": rules.allocation_t(producer, category, year), "extras": quota[category],
+                    "allocated": effective_t(producer, category, year)[3], "extras": quota[category],
                     "flags": self._event_flags, "accounting": self._accounting, "event_id": ev.event_id,
                     "line": ev.line})
             self.pending_accounts.append(self._accounting)

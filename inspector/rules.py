@@ -35,15 +35,21 @@ def within_quota(batch, producer):
     category = batch.get("quota_category")
     if "within_quota" in batch:  # decided atomically when the ledger recorded the production
         return batch["within_quota"]
-    if not category or approval_on(producer, batch["stage"], batch["produced_on"]) is False:
+    if not category or not produced_here(batch) \
+            or approval_on(producer, batch["stage"], batch["produced_on"]) is False:
         return None
     allocated = allocation_t(producer, category, batch["produced_on"].year)
     return allocated > 0 and batch["quota_used_t"] <= allocated
 
 
+def produced_here(batch):
+    """False for imported batches and merged lots: no Chinese producer's whitelist or quota speaks for them."""
+    return not (batch.get("imported") or batch.get("repackaged"))
+
+
 def producer_not_approved(batch, enterprises):
     producer = enterprises.get(batch["producer_id"])
-    if approval_on(producer, batch["stage"], batch["produced_on"]) is False:
+    if produced_here(batch) and approval_on(producer, batch["stage"], batch["produced_on"]) is False:
         stage = STAGE_APPROVAL[batch["stage"]]
         day = approvals.china_day(batch["produced_on"])
         history = approvals.ordered((producer or {}).get("approvals", []))

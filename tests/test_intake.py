@@ -412,3 +412,21 @@ def test_unknown_file_types_and_missing_files_are_refused(client, clerks):
     assert r.status_code == 422
     r = upload(client, clerks["ENT-NSM"], b"", "empty.csv")
     assert r.status_code == 422 and r.json["errors"]["error_code"] == "empty_file"
+
+
+def test_imported_and_merged_lots_are_not_judged_by_the_whitelist_of_whoever_holds_them(client, clerks, db):
+    r = post(client, clerks["ENT-GMT"], [
+        {"event_id": "I1", "type": "import", "occurred_at": "2026-11-02", "declaration_no": "CD-1", "port": "Xiamen",
+         "origin_country": "LA", "outputs": [{"code": CODE_A, "stage": "compound", "product_type": "prnd_oxide",
+                                              "mass_kg": 500, "reo_pct": 99},
+                                             {"code": CODE_B, "stage": "compound", "product_type": "prnd_oxide",
+                                              "mass_kg": 400, "reo_pct": 98}]},
+        {"event_id": "I2", "type": "merge", "occurred_at": "2026-11-03",
+         "inputs": [{"code": CODE_A, "mass_kg": 500}, {"code": CODE_B, "mass_kg": 400}],
+         "outputs": [{"code": CODE_C, "mass_kg": 900}]}])
+    assert r.status_code == 201, r.json
+    assert r.json["flags"] == []
+    merged = db.batches.find_one({"_id": CODE_C})
+    assert merged["reo_pct"] == pytest.approx((500 * 99 + 400 * 98) / 900, abs=1e-3)
+    reasons = scan(client, clerks["inspector"], CODE_C)
+    assert not {"producer_not_approved", "over_quota", "tainted_lineage"} & reasons
