@@ -8,13 +8,17 @@ from api import create_app
 from api.context import db as current_db
 from conftest import TEST_SECRET, AuthActions, gen_user
 from inspector.periods import CST
+from seed.enterprises import fictional_uscc
 
 PERIOD = "2026-02"  # due by the end of 10 March 2026, China time
 AFTER_DEADLINE = datetime(2026, 3, 15, 12, 0, tzinfo=CST)
 ENTERPRISES = [
-    {"_id": "ENT-AAA", "name": "Punctual Separation", "roles": ["separator"], "province": "Jiangxi"},
-    {"_id": "ENT-BBB", "name": "Midnight Metals", "roles": ["metal_smelter"], "province": "Jiangxi"},
-    {"_id": "ENT-CCC", "name": "Silent Magnets", "roles": ["magnet_maker"], "province": "Zhejiang"},
+    {"_id": "ENT-AAA", "name": "Punctual Separation", "roles": ["separator"], "province": "Jiangxi",
+     "uscc": fictional_uscc(901, "Jiangxi")},
+    {"_id": "ENT-BBB", "name": "Midnight Metals", "roles": ["metal_smelter"], "province": "Jiangxi",
+     "uscc": fictional_uscc(902, "Jiangxi")},
+    {"_id": "ENT-CCC", "name": "Silent Magnets", "roles": ["magnet_maker"], "province": "Zhejiang",
+     "uscc": fictional_uscc(903, "Zhejiang")},
 ]
 
 
@@ -183,7 +187,8 @@ def test_an_enterprise_registered_after_a_month_does_not_owe_it(app):
     client, headers = _world(app)
     with app.app_context():
         current_db().enterprises.insert_one({"_id": "ENT-NEW", "name": "Newcomer Trading", "roles": ["trader"],
-                                             "province": "Jiangxi", "registered_on": datetime(2026, 3, 5, tzinfo=CST)})
+                                             "province": "Jiangxi", "uscc": fictional_uscc(904, "Jiangxi"),
+                                             "registered_on": datetime(2026, 3, 5, tzinfo=CST)})
     assert "ENT-NEW" not in _by_id(_compliance(client, headers["supervisor"], period=PERIOD))
     assert _by_id(_compliance(client, headers["supervisor"], period="2026-03"))["ENT-NEW"]["status"] == "open"
 
