@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 from flask import current_app
 
-from inspector import store
+from inspector import intake, store
 from inspector.indexes import apply_indexes
 
 log = logging.getLogger(__name__)
@@ -32,3 +32,7 @@ def ensure_ready():
     if not state.get("indexes_applied"):
         apply_indexes(db())
         state["indexes_applied"] = True
+        stalled = intake.recover_stalled(db(), now())
+        if stalled:
+            log.warning("rolled back %d ledger submission(s) a stopped process left half-applied: %s",
+                        len(stalled), ", ".join(stalled))

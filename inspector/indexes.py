@@ -5,7 +5,7 @@ INDEXES = {
     "enterprises": [
         IndexModel([("province", ASC)], name="province"),
         IndexModel([("roles", ASC)], name="roles"),
-        IndexModel([("uscc", ASC)], name="uscc", unique=True, partialFilterExpression={"uscc": {"$type": "string"}}),
+        IndexModel([("uscc", ASC)], name="uscc", unique=True, sparse=True),
     ],
     "quotas": [
         IndexModel([("enterprise_id", ASC), ("year", ASC), ("category", ASC), ("issue_batch", ASC)],

@@ -430,3 +430,18 @@ def test_imported_and_merged_lots_are_not_judged_by_the_whitelist_of_whoever_hol
     assert merged["reo_pct"] == pytest.approx((500 * 99 + 400 * 98) / 900, abs=1e-3)
     reasons = scan(client, clerks["inspector"], CODE_C)
     assert not {"producer_not_approved", "over_quota", "tainted_lineage"} & reasons
+
+
+def test_a_submission_left_half_applied_by_a_stopped_process_is_rolled_back_at_the_next_start(client, clerks, db):
+    from datetime import datetime, timedelta, timezone
+
+    assert post(client, clerks["ENT-NSM"], [ore("H0", CODE_A)]).status_code == 201
+    before = counts(db)
+    r = post(client, clerks["ENT-NSM"], [ship("H1", CODE_A, "ENT-BPS"), ore("H2", mass=700)])
+    sid = r.json["submission_id"]
+    # As if the process had stopped while applying it an hour ago.
+    db.ledger_submissions.update_one({"_id": sid}, {"$set": {"state": "applying",
+                                                             "received_at": datetime.now(timezone.utc) - timedelta(hours=1)}})
+    assert intake.recover_stalled(db, datetime.now(timezone.utc)) == [sid]
+    assert counts(db) == before
+    assert db.batches.find_one({"_id": CODE_A})["holder_id"] == "ENT-NSM"
