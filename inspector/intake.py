@@ -20,6 +20,7 @@ CHUNK = 1000
 MAX_LISTED_ERRORS = 1000
 CLOCK_SKEW = timedelta(minutes=5)
 MASS_TOLERANCE_KG = 0.05
+_FP = 16  # hex digits of an event's fingerprint kept in memory: 64 bits tell a resent event from a changed one
 FOREIGN = "FOREIGN"
 _HELD_FIELDS = {"_id": 1, "stage": 1, "product_type": 1, "reo_pct": 1, "producer_id": 1, "producer_province": 1,
                 "produced_on": 1, "holder_id": 1, "remaining_kg": 1, "mass_kg": 1, "status": 1, "status_since": 1,
@@ -125,8 +126,9 @@ class Book:
             query = {"enterprise_id": {"$in": sorted({k[0] for k in unseen})},
                      "event_id": {"$in": sorted({k[1] for k in unseen})}}
             for e in self.db.ledger_events.find(query, {"enterprise_id": 1, "event_id": 1, "fingerprints": 1}):
-                self.events_seen[(e["enterprise_id"], e["event_id"])] = tuple(e["fingerprints"])
-                self.stored_events[(e["enterprise_id"], e["event_id"])] = tuple(e["fingerprints"])
+                known = tuple(fp[:_FP] for fp in e["fingerprints"])
+                self.events_seen[(e["enterprise_id"], e["event_id"])] = known
+                self.stored_events[(e["enterprise_id"], e["event_id"])] = known
 
     def _resolve_gs1(self, events):
         """Find the batches that GS1 references (and new GS1-labelled outputs) name, in one query."""
@@ -155,7 +157,7 @@ class Book:
         fingerprint = ev.fingerprint()
         seen = self.events_seen.get((ev.enterprise_id, ev.event_id))
         if seen is not None:
-            if fingerprint in seen:
+            if fingerprint[:_FP] in seen:
                 self.duplicates += 1
                 return "duplicate"
             raise LineError("event_id_reused", f"Event id {ev.event_id!r} was already used for a different event.",
@@ -168,7 +170,7 @@ class Book:
         getattr(self, "_" + ev.type)(ev)
         # Resent as exported, the event names the codes the service issued for it: that is the same event too.
         fingerprints = (fingerprint, ev.fingerprint(self._event_issued)) if self._event_issued else (fingerprint,)
-        self.events_seen[(ev.enterprise_id, ev.event_id)] = fingerprints
+        self.events_seen[(ev.enterprise_id, ev.event_id)] = tuple(fp[:_FP] for fp in fingerprints)
         self.accepted += 1
         self.periods.setdefault(ev.enterprise_id, set()).add(ev.period)
         if self._event_issued:
@@ -251,7 +253,8 @@ class Book:
         return bool(find_by_ids(self.db.batches, [code], {"_id": 1}))
 
     def _create(self, code, ev, stage, product_type, reo_pct, mass_kg, producer_id, produced_on, parents, extra):
-        extra["parents"] = parents  # the same dict: the chunk's quota settlement writes into it later
+        # The same dict: the chunk's quota settlement writes into it later. Checking never writes parents.
+        extra["parents"] = parents if self.apply else []
         held = Held(code, stage, product_type, reo_pct, producer_id, produced_on, ev.enterprise_id, mass_kg, mass_kg,
                     "active", ev.occurred_at, extra, stored=False, dirty=True)
         if code:
@@ -450,7 +453,7 @@ class Book:
                "mass_kg": round(kg, 3), "date": ev.occurred_at, "period": ev.period, "doc_no": ev.doc_no, "kind": kind,
                "event_id": ev.event_id, "submission_id": self.submission_id, **extra}
         if shipment:
-            self.shipments[(code, ev.doc_no)] = doc
+            self.shipments[(code, ev.doc_no)] = doc if self.apply else _compact(doc)
         if self.apply:
             self.pending_movements.append(doc)
 
@@ -483,6 +486,10 @@ class Book:
             h.dirty = False
         if self.pending_movements:
             db.movements.insert_many(self.pending_movements)
+            for doc in self.pending_movements:
+                key = (doc["batch_code"], doc["doc_no"])
+                if self.shipments.get(key) is doc:  # a later receipt must now update the stored movement
+                    self.shipments[key] = {**_compact(doc), "stored": True}
             self.pending_movements = []
         if self.pending_events:
             db.ledger_events.insert_many(self.pending_events)
@@ -534,6 +541,11 @@ class Book:
 
 
 _RNG = secrets.SystemRandom()
+
+
+def _compact(movement):
+    """What a receipt needs of a shipment."""
+    return {"_id": movement["_id"], "to_id": movement["to_id"], "received_at": movement.get("received_at")}
 
 
 def _batch_doc(h, sid, inherited):

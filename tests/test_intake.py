@@ -445,3 +445,20 @@ def test_a_submission_left_half_applied_by_a_stopped_process_is_rolled_back_at_t
     assert intake.recover_stalled(db, datetime.now(timezone.utc)) == [sid]
     assert counts(db) == before
     assert db.batches.find_one({"_id": CODE_A})["holder_id"] == "ENT-NSM"
+
+
+def test_a_receipt_chunks_after_its_shipment_still_confirms_it(client, clerks, db, monkeypatch):
+    monkeypatch.setattr(intake, "CHUNK", 2)
+    events = [ore("N0", CODE_A), ore("N1", mass=10), ore("N2", mass=10), ship("N3", CODE_A, "ENT-BPS"),
+              ore("N4", mass=10), ore("N5", mass=10), ore("N6", mass=10)]
+    assert post(client, clerks["admin"], events).status_code == 201
+    receipt = {"event_id": "N7", "type": "receipt", "enterprise_id": "ENT-BPS", "occurred_at": "2026-11-04",
+               "code": CODE_A, "from_id": "ENT-NSM", "doc_no": "WB-1"}
+    r = post(client, clerks["admin"], [ore(f"M{i}", mass=10) for i in range(4)] + [receipt])
+    assert r.status_code == 201 and r.json["flags"] == []
+    assert db.movements.find_one({"batch_code": CODE_A, "doc_no": "WB-1"})["received_at"] is not None
+    same = [ore("S0", CODE_C, mass=10), ship("S1", CODE_C, "ENT-BPS", mass=10, doc="WB-9"), ore("S2", mass=10),
+            ore("S3", mass=10), dict(receipt, event_id="S4", code=CODE_C, doc_no="WB-9")]
+    r = post(client, clerks["admin"], same)
+    assert r.status_code == 201 and r.json["flags"] == []
+    assert db.movements.find_one({"batch_code": CODE_C, "doc_no": "WB-9"})["received_at"] is not None
