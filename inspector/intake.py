@@ -20,6 +20,7 @@ CHUNK = 1000
 MAX_LISTED_ERRORS = 1000
 CLOCK_SKEW = timedelta(minutes=5)
 MASS_TOLERANCE_KG = 0.05
+_NO_EXTRA = {}  # checking keeps no write-only facts of new batches
 _FP = 16  # hex digits of an event's fingerprint kept in memory: 64 bits tell a resent event from a changed one
 FOREIGN = "FOREIGN"
 _HELD_FIELDS = {"_id": 1, "stage": 1, "product_type": 1, "reo_pct": 1, "producer_id": 1, "producer_province": 1,
@@ -253,10 +254,9 @@ class Book:
         return bool(find_by_ids(self.db.batches, [code], {"_id": 1}))
 
     def _create(self, code, ev, stage, product_type, reo_pct, mass_kg, producer_id, produced_on, parents, extra):
-        # The same dict: the chunk's quota settlement writes into it later. Checking never writes parents.
-        extra["parents"] = parents if self.apply else []
+        extra["parents"] = parents  # the same dict: the chunk's quota settlement writes into it later
         held = Held(code, stage, product_type, reo_pct, producer_id, produced_on, ev.enterprise_id, mass_kg, mass_kg,
-                    "active", ev.occurred_at, extra, stored=False, dirty=True)
+                    "active", ev.occurred_at, extra if self.apply else _NO_EXTRA, stored=False, dirty=True)
         if code:
             self.batches[code] = held
         return held
