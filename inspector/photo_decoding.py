@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import io
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -33,9 +34,7 @@ _ZXING_ALL = list(_ZXING_NAMES)
 _ZXING_MATRIX = [_ZX.QRCode, _ZX.DataMatrix]
 _ZXING_LINEAR = [_ZX.Code128, _ZX.EAN13, _ZX.EAN8, _ZX.UPCA]
 _ZXING_RETAIL = [_ZX.EAN13, _ZX.EAN8, _ZX.UPCA]
-_MATRIX_NAMES = {"qr_code", "data_matrix"}
 _RETAIL_NAMES = {"ean_13", "ean_8", "upc_a"}
-_LINEAR_NAMES = {"code_128", "gs1_128"} | _RETAIL_NAMES
 _ZBAR_NAMES = {
     zbar.ZBarSymbol.QRCODE: "qr_code", zbar.ZBarSymbol.CODE128: "code_128",
     zbar.ZBarSymbol.EAN13: "ean_13", zbar.ZBarSymbol.EAN8: "ean_8", zbar.ZBarSymbol.UPCA: "upc_a",
@@ -161,23 +160,29 @@ def decode_image(image: Image.Image) -> DecodeResult:
     """Return every code found in an already opened image."""
     gray = _fit(_to_gray(image) if image.mode != "L" else image, WORKING_SIDE)
     views = _Views(gray)
-    reads: list[_Read] = []
-    for view, reader, options in _FIRST_PASSES:
-        reads += reader(views, view, **options)
+    # Matrix codes read well on the small view; bars need every pixel, so they are read on the full view.
+    reads = _read_zxing(views, "small", formats=_ZXING_MATRIX, try_rotate=True)
+    reads += _read_linear(views, [read.angle for read in reads])
     if not reads:
         for view, reader, options in _FALLBACK_PASSES:
             reads += reader(views, view, **options)
             if reads:
                 break
-    if reads:
-        # A label often carries a matrix code and a bar code side by side: look for the kind not yet seen.
-        formats = {read.code.format for read in reads}
-        if not formats & _LINEAR_NAMES:
-            reads += _read_zxing(views, "full", formats=_ZXING_LINEAR, try_rotate=True)
-        if not formats & _MATRIX_NAMES:
-            reads += _read_zxing(views, "full", formats=_ZXING_MATRIX, **_GLOBAL)
     codes = _accepted(reads, views)
     return DecodeResult(codes, None if codes else _hint(gray))
+
+
+def _read_linear(views: "_Views", matrix_angles: list[float]) -> list["_Read"]:
+    """Read bar codes on the full view, scanning only across the bars a label prints square to its matrix codes."""
+    if not matrix_angles:
+        return _read_zxing(views, "full", formats=_ZXING_LINEAR, try_rotate=True)
+    directions = [_across(angle) for angle in matrix_angles]
+    reads = []
+    if any(rows for rows, _ in directions):
+        reads += _read_zxing(views, "full", formats=_ZXING_LINEAR, try_rotate=False)
+    if any(columns for _, columns in directions):
+        reads += _read_zxing(views, "turned", formats=_ZXING_LINEAR, try_rotate=False)
+    return reads
 
 
 def _hint(gray: Image.Image) -> str:
@@ -192,6 +197,7 @@ class _Read:
     source: str
     view: str
     box: tuple[int, int, int, int]  # left, top, right, bottom in the view's pixels
+    angle: float | None = None  # degrees, as zxing-cpp reports the symbol's orientation; zbar does not say
 
 
 class _Views:
@@ -208,7 +214,11 @@ class _Views:
 
     def pixels(self, name: str) -> np.ndarray:
         if name not in self._pixels:
-            self._pixels[name] = np.asarray(self.image(name))
+            if name == "turned":
+                # A quarter turn lets a row-only scan cross bars that stand horizontally in the photo.
+                self._pixels[name] = np.ascontiguousarray(np.rot90(self.pixels("full")))
+            else:
+                self._pixels[name] = np.asarray(self.image(name))
         return self._pixels[name]
 
 
@@ -232,8 +242,11 @@ _VIEW_MAKERS = {
 
 def _read_zxing(views: _Views, view: str, formats=None, **options) -> list[_Read]:
     options.setdefault("try_invert", False)
+    # zxing-cpp's own pyramid repeats what the views already cover.
+    options.setdefault("try_downscale", False)
+    pixels = views.pixels(view)
     reads = []
-    for barcode in zxingcpp.read_barcodes(views.pixels(view), formats=formats or _ZXING_ALL, **options):
+    for barcode in zxingcpp.read_barcodes(pixels, formats=formats or _ZXING_ALL, **options):
         fmt = _ZXING_NAMES.get(barcode.format)
         if fmt is None or not barcode.valid:
             continue
@@ -241,9 +254,14 @@ def _read_zxing(views: _Views, view: str, formats=None, **options) -> list[_Read
         code = _normalise(fmt, barcode.bytes.decode("latin-1"), gs1)
         if code:
             pos = barcode.position
-            corners = [pos.top_left, pos.top_right, pos.bottom_right, pos.bottom_left]
-            box = _box([p.x for p in corners], [p.y for p in corners])
-            reads.append(_Read(code, f"zxing/{options.get('binarizer', 'local')}", view, box))
+            corners = [(p.x, p.y) for p in (pos.top_left, pos.top_right, pos.bottom_right, pos.bottom_left)]
+            where, angle = view, barcode.orientation
+            if view == "turned":
+                # Back from the quarter-turned pixels to the full view's.
+                width = pixels.shape[0]
+                corners, where, angle = [(width - 1 - y, x) for x, y in corners], "full", angle + 90
+            box = _box([x for x, _ in corners], [y for _, y in corners])
+            reads.append(_Read(code, f"zxing/{options.get('binarizer', 'local')}", where, box, angle))
     return reads
 
 
@@ -259,7 +277,9 @@ def _read_zbar(views: _Views, view: str, density: int = 1, symbologies=None) -> 
     return [_Read(code, "zbar", view, box) for code, box in _zbar_scan(pixels, density, symbologies or _ZBAR_NAMES)]
 
 
-def _zbar_scan(pixels: np.ndarray, density: int, symbologies) -> list[tuple[FoundCode, tuple[int, int, int, int]]]:
+def _zbar_scan(pixels: np.ndarray, density: int, symbologies, rows: bool = True,
+               columns: bool = True) -> list[tuple[FoundCode, tuple[int, int, int, int]]]:
+    """zbar on 8-bit pixels, scanning every density-th row and/or column."""
     height, width = pixels.shape
     data = np.ascontiguousarray(pixels).tobytes()
     found = []
@@ -269,8 +289,9 @@ def _zbar_scan(pixels: np.ndarray, density: int, symbologies) -> list[tuple[Foun
         zbar.zbar_image_scanner_set_config(scanner, zbar.ZBarSymbol.NONE, zbar.ZBarConfig.CFG_ENABLE, 0)
         for symbology in symbologies:
             zbar.zbar_image_scanner_set_config(scanner, symbology, zbar.ZBarConfig.CFG_ENABLE, 1)
-        zbar.zbar_image_scanner_set_config(scanner, zbar.ZBarSymbol.NONE, _ZBAR_CFG_X_DENSITY, density)
-        zbar.zbar_image_scanner_set_config(scanner, zbar.ZBarSymbol.NONE, _ZBAR_CFG_Y_DENSITY, density)
+        # zbar's x density spaces its vertical scan lines (columns), its y density the horizontal ones (rows).
+        zbar.zbar_image_scanner_set_config(scanner, zbar.ZBarSymbol.NONE, _ZBAR_CFG_X_DENSITY, density if columns else 0)
+        zbar.zbar_image_scanner_set_config(scanner, zbar.ZBarSymbol.NONE, _ZBAR_CFG_Y_DENSITY, density if rows else 0)
         zbar.zbar_image_set_format(image, 0x30303859)  # 'Y800': 8-bit grayscale
         zbar.zbar_image_set_size(image, width, height)
         zbar.zbar_image_set_data(image, ctypes.cast(data, ctypes.c_void_p), len(data), None)
@@ -314,26 +335,45 @@ def _confirmed(read: _Read, views: _Views) -> bool:
     full = views.image("full")
     scale = full.width / views.image(read.view).width
     left, top, right, bottom = (round(edge * scale) for edge in read.box)
-    # zbar reports only the scan line it read, so leave room for the whole symbol around the box.
-    pad = max(right - left, bottom - top) + max(full.size) // 8
+    if read.angle is None:
+        # zbar reports only the scan line it read, so leave room for the whole symbol around the box.
+        pad = max(right - left, bottom - top) + max(full.size) // 8
+    else:
+        # zxing-cpp's box spans the symbol from end to end: half its length again holds the quiet zones.
+        pad = max(right - left, bottom - top) // 2 + 16
     pixels = np.asarray(full.crop((left - pad, top - pad, right + pad, bottom + pad)))
-    seen = {code.text for code, _ in _zbar_scan(pixels, 1, _ZBAR_RETAIL)}
-    for barcode in zxingcpp.read_barcodes(pixels, formats=_ZXING_RETAIL, try_invert=False,
+    seen = set()
+    # No downscaled pyramid: its coarse copies of thin bars are where zxing-cpp misreads EAN digits.
+    for barcode in zxingcpp.read_barcodes(pixels, formats=_ZXING_RETAIL, try_invert=False, try_downscale=False,
                                           binarizer=zxingcpp.Binarizer.GlobalHistogram):
         code = _normalise(_ZXING_NAMES[barcode.format], barcode.bytes.decode("latin-1"), False) if barcode.valid else None
         if code:
             seen.add(code.text)
+    if not seen:
+        # zbar scans every line of the crop, many times slower: ask it only when zxing-cpp saw nothing here,
+        # and only across the bars when their direction is known.
+        rows, columns = _across(read.angle)
+        seen = {code.text for code, _ in _zbar_scan(pixels, 1, _ZBAR_RETAIL, rows, columns)}
     # A different retail number in the same spot means one of the two is a misread: trust neither.
     return seen == {read.code.text}
 
 
+def _across(angle: float | None) -> tuple[bool, bool]:
+    """Whether rows or columns, whichever lie nearer across the bars of a symbol turned by angle degrees, read it."""
+    if angle is None:
+        return True, True
+    radians = math.radians(angle)
+    rows = abs(math.cos(radians)) >= abs(math.sin(radians))
+    return rows, not rows
+
+
 _GLOBAL = {"binarizer": zxingcpp.Binarizer.GlobalHistogram}
-# Passes in order of what they add per millisecond on the bench; fallbacks run only while nothing is found.
-_FIRST_PASSES = [("small", _read_zxing, {})]
+# Fallbacks run, in order, only while nothing is found (each stops the rest once it reads a code). The first pass
+# already read bars on the full view with the local binarizer, so the full view's local pass looks for matrix codes.
 _FALLBACK_PASSES = [
     ("1400", _read_zxing, {}),
     ("full", _read_zxing, _GLOBAL),
-    ("full", _read_zxing, {}),
+    ("full", _read_zxing, {"formats": _ZXING_MATRIX}),
     ("full", _read_zbar, {"density": 2}),
     ("sharp", _read_zxing, {}),
     ("contrast", _read_zxing, {}),

@@ -104,6 +104,25 @@ def test_same_text_in_two_symbols_is_returned_once():
     assert [c.text for c in decode_image(page).codes] == [text]
 
 
+@pytest.mark.parametrize("turn", [None, Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270])
+def test_bar_code_beside_a_matrix_code_is_read_whichever_way_the_label_faces(turn):
+    qr = label_images.symbol("RE6LWUT4A5U", "qr_code", 6)
+    # A retail code also has to be confirmed by a second read at the spot the first one reported.
+    bars = label_images.symbol("4006381333931", "ean_13", 3, bar_height=150)
+    # Blank paper below the label keeps the codes off-centre, so a misplaced position shows.
+    page = Image.new("L", (qr.width + bars.width + 160, max(qr.height, bars.height) + 520), 255)
+    page.paste(qr, (40, 60))
+    page.paste(bars, (qr.width + 100, 60))
+    photo = page.transpose(turn) if turn else page
+    result = decode_photo(jpeg_bytes(photo))
+    assert {(c.text, c.format) for c in result.codes} == {("RE6LWUT4A5U", "qr_code"), ("4006381333931", "ean_13")}
+
+
+def test_two_codes_on_a_large_photo_are_both_found():
+    case = gen_label("dm_gs1+code128_native", seed=5, size=label_images.BIG, difficulty=0.3)
+    assert {c.text for c in decode_photo(case.photo).codes} == case.expected
+
+
 @pytest.mark.parametrize("pattern", label_images.CODE_FREE_PATTERNS)
 def test_photo_without_code_returns_nothing_and_a_hint(pattern):
     case = label_images.code_free_photo(pattern, "test", (900, 700))
