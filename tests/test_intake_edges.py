@@ -19,15 +19,15 @@ CLERK_HASH = accounts.hash_password(CLERK_PASSWORD)
 
 SUBMIT = "/api/ledger/submissions"
 UPLOAD = "/api/ledger/uploads"
-WATCHED = ("batches", "movements", "ledger_events", "ledger_undo", "monthly_reports", "production_periods", "quota_usage")
+WATCHED = ("batches", "movements", "ledger_events", "ledger_undo", "monthly_reports", "production_periods",
+           "quota_usage")
 
 
 def native(body):
     return body + batch_code.check_character(body)
 
 
-A, B, C, D, E, F, G = (native(b) for b in ("RE2345678C", "RE3456789D", "RE456789AE", "RE56789ABF", "RE6789ABCG",
-                                            "RE789ABCDH", "RE89ABCDEJ"))
+A, B, C = (native(b) for b in ("RE2345678C", "RE3456789D", "RE456789AE"))
 
 
 class Clerks(dict):
@@ -133,7 +133,7 @@ ORE_ROW = {"event_id": "U1", "event_type": "production", "occurred_at": "2026-11
            "reo_pct": "55"}
 
 
-# -- junk JSON: always a line error, never a 500, never a write -------------------------------------------------------
+# -- junk JSON: always a line error, never a 500, never a write --------------------------------------------------------
 def _junk_events():
     """(description, event, expected error code): wrong JSON types anywhere in each kind of event."""
     good_ship = ship("J", A, "ENT-BPS")
@@ -290,7 +290,7 @@ def test_a_json_client_cannot_set_the_line_numbers_of_its_errors(client, clerks,
     assert [e["line"] for e in errors_of(response)] == [2]
 
 
-# -- nothing half-written ------------------------------------------------------------------------------------------------
+# -- nothing half-written ----------------------------------------------------------------------------------------------
 def test_a_rejected_submission_writes_nothing_and_files_no_month(client, clerks, db):
     db.monthly_reports.delete_many({"enterprise_id": "ENT-NSM", "period": {"$in": ["2026-09", "2026-10", "2026-11"]}})
     assert post(client, clerks["ENT-NSM"], [ore("H0", A)]).status_code == 201
@@ -364,7 +364,8 @@ def test_recovering_a_stalled_submission_leaves_no_production_tally_behind(clien
 
     assert db.production_periods.find_one({"enterprise_id": "ENT-ERR", "period": "2026-11"}) is None
     factors = risk_factors()
-    response = post(client, clerks["ENT-ERR"], [ore("O1", mass=1_000_000, reo=90, product="ion_adsorption_mixed_oxide")])
+    big = ore("O1", mass=1_000_000, reo=90, product="ion_adsorption_mixed_oxide")
+    response = post(client, clerks["ENT-ERR"], [big])
     assert response.status_code == 201 and "over_quota" in {f["code"] for f in response.json["flags"]}
     sid = response.json["submission_id"]
     db.ledger_submissions.update_one({"_id": sid}, {"$set": {"state": "applying",
@@ -408,7 +409,8 @@ def test_one_submission_ships_receives_produces_splits_ships_a_child_and_exports
 
 def test_batches_merged_in_their_own_submission_and_consumed_to_zero_can_no_longer_ship(client, clerks, db):
     merge = {"event_id": "G3", "type": "merge", "occurred_at": "2026-11-04",
-             "inputs": [{"code": A, "mass_kg": 300}, {"code": B, "mass_kg": 200}], "outputs": [{"code": C, "mass_kg": 500}]}
+             "inputs": [{"code": A, "mass_kg": 300}, {"code": B, "mass_kg": 200}],
+             "outputs": [{"code": C, "mass_kg": 500}]}
     response = post(client, clerks["ENT-NSM"], [ore("G1", A, mass=300), ore("G2", B, mass=200, reo=60), merge])
     assert response.status_code == 201, response.json
     merged = db.batches.find_one({"_id": C})
@@ -464,7 +466,7 @@ def test_production_on_new_years_morning_in_china_uses_that_years_quota(client, 
     assert quota_used(db, "ENT-NSM", 2026) == pytest.approx(before[2026] + 1.0)
 
 
-# -- GS1 references ------------------------------------------------------------------------------------------------------
+# -- GS1 references ----------------------------------------------------------------------------------------------------
 def _nsm_gs1_batch(db):
     return db.batches.find_one({"holder_id": "ENT-NSM", "status": "active", "gs1.lot": {"$exists": True}})
 
@@ -512,7 +514,7 @@ def test_an_event_that_named_its_batch_by_gs1_exports_and_captures_again(client,
     assert again.json["duplicates"] == 1
 
 
-# -- months, nil reports and receipts ------------------------------------------------------------------------------------
+# -- months, nil reports and receipts ----------------------------------------------------------------------------------
 @pytest.mark.xfail(strict=True, reason="register() files the declared month of an enterprise_id nobody checked")
 def test_an_admins_nil_report_for_an_unknown_enterprise_is_refused(client, clerks, db):
     response = post(client, clerks["admin"], [], period="2026-10", enterprise_id="ENT-NOPE")
@@ -554,7 +556,7 @@ def test_an_all_duplicate_resend_after_the_deadline_keeps_the_month_on_time(app,
     assert mine["status"] == "on_time" and mine["submissions"] == 1
 
 
-# -- duplicates ----------------------------------------------------------------------------------------------------------
+# -- duplicates --------------------------------------------------------------------------------------------------------
 def test_a_resend_with_other_whitespace_case_and_number_forms_is_all_duplicates(client, clerks, db):
     events = [ore("W1", A), ship("W2", A, "ENT-BPS", doc="WB-77")]
     assert post(client, clerks["ENT-NSM"], events).status_code == 201
@@ -582,7 +584,8 @@ def test_event_ids_belong_to_their_enterprise(client, clerks, db):
 
 
 def test_the_same_events_sent_as_json_then_as_csv_are_duplicates(client, clerks, db):
-    assert post(client, clerks["ENT-NSM"], [ore("J1", A, reo=55), ship("J2", A, "ENT-BPS", doc="WB-J2")]).status_code == 201
+    sent = post(client, clerks["ENT-NSM"], [ore("J1", A, reo=55), ship("J2", A, "ENT-BPS", doc="WB-J2")])
+    assert sent.status_code == 201
     rows = [{**ORE_ROW, "event_id": "J1", "batch_code": A},
             {"event_id": "J2", "event_type": "shipment", "occurred_at": "2026-11-03", "batch_code": A,
              "mass_kg": "1000", "counterparty_id": "ENT-BPS", "doc_no": "WB-J2"}]
@@ -711,7 +714,7 @@ def test_the_line_limit_counts_file_lines_not_events(client, clerks, db):
     assert response.status_code == 413 and response.json["errors"]["error_code"] == "too_many_lines"
 
 
-# -- XLSX ----------------------------------------------------------------------------------------------------------------
+# -- XLSX --------------------------------------------------------------------------------------------------------------
 def _row(values):
     return [values.get(c, "") for c in COLUMNS]
 
