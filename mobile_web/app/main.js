@@ -17,12 +17,31 @@ const ROUTES = {
   case: () => import("./views/case.js"),
   cases: () => import("./views/log.js"),
   password: () => import("./views/password.js"),
+  ledger: () => import("./views/ledger.js"),
+  reporting: () => import("./views/reporting.js"),
+  risk: () => import("./views/risk.js"),
 };
 const PUBLIC = new Set(["login"]);
 const ALLOWED = {
   scan: roleCanScan, result: roleCanScan, finding: canLogFindings, history: roleCanScan,
   log: isReviewer, dashboard: isReviewer, cases: (r) => r === "enterprise", case: () => true, settings: () => true, password: () => true,
+  ledger: (r) => r === "enterprise", reporting: isReviewer, risk: isReviewer,
 };
+// Screens reached through another screen's tab: the monthly reports and the risk ranking share one.
+const TAB_OF = { risk: "reporting" };
+// Icons the tabs need beyond dom.js's set.
+const EXTRA_ICONS = {
+  upload: "M9 16h6v-6h4l-7-7-7 7h4v6zm-4 2h14v2H5v-2z",
+  file: "M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8l-6-6zm2 16H8v-2h8v2zm0-4H8v-2h8v2zm-3-5V3.5L18.5 9H13z",
+  calendar: "M19 4h-1V2h-2v2H8V2H6v2H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2zm0 16H5V9h14v11zM7 11h5v5H7v-5z",
+};
+
+/** An icon from dom.js, or one of the few extra ones above. */
+export function appIcon(name, label) {
+  const svg = icon(EXTRA_ICONS[name] ? "dot" : name, label);
+  if (EXTRA_ICONS[name]) svg.querySelector("path").setAttribute("d", EXTRA_ICONS[name]);
+  return svg;
+}
 
 export function homeFor(role) {
   if (role === "enterprise") return "#/cases";
@@ -31,9 +50,10 @@ export function homeFor(role) {
 }
 
 function tabsFor(role) {
-  if (role === "enterprise") return [["cases", "list", "nav.cases"], ["settings", "settings", "nav.settings"]];
+  if (role === "enterprise") return [["cases", "list", "nav.cases"], ["ledger", "upload", "nav.ledger"], ["settings", "settings", "nav.settings"]];
   if (isReviewer(role)) {
-    return [["log", "list", "nav.log"], ["dashboard", "chart", "nav.dashboard"], ["scan", "scan", "nav.scan"], ["settings", "settings", "nav.settings"]];
+    return [["log", "list", "nav.log"], ["dashboard", "chart", "nav.dashboard"], ["reporting", "calendar", "nav.reporting"],
+      ["scan", "scan", "nav.scan"], ["settings", "settings", "nav.settings"]];
   }
   return [["scan", "scan", "nav.scan"], ["history", "history", "nav.history"], ["settings", "settings", "nav.settings"]];
 }
@@ -92,12 +112,13 @@ function paintChrome() {
     els.pending.setAttribute("aria-label", t("outbox.pending_label", { n: state.pending, r: state.rejected }));
   }
   const route = currentRoute().name;
+  const tab = TAB_OF[route] || route;
   els.nav.hidden = !role;
   els.nav.setAttribute("aria-label", t("nav.label"));
   if (role) {
     mount(els.nav, tabsFor(role).map(([name, ic, key]) => h("a", {
-      href: "#/" + name, class: route === name ? "active" : null, "aria-current": route === name ? "page" : null,
-    }, icon(ic), h("span", t(key)))));
+      href: "#/" + name, class: tab === name ? "active" : null, "aria-current": tab === name ? "page" : null,
+    }, appIcon(ic), h("span", t(key)))));
   }
 }
 
