@@ -54,8 +54,11 @@ def import_row(event_id, enterprise_id, declaration):
             "doc_no": declaration, "port": "Shanghai", "country": "MY"}
 
 
-def upload(page, name, content):
-    page.set_input_files("#ledger-file", files=[{"name": name, "mimeType": "text/csv", "buffer": content}])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def upload(page, name, content, mime="text/csv"):
+    page.set_input_files("#ledger-file", files=[{"name": name, "mimeType": mime, "buffer": content}])
     page.click("form.ledger-upload button[type=submit]")
     page.wait_for_selector(f".receipt-box .receipt[data-status]:has-text('{name}')", timeout=30000)
     return page.locator(".receipt-box .receipt")
@@ -145,11 +148,31 @@ def test_a_bad_line_is_listed_and_nothing_is_stored(new_context):
     assert tile_value(receipt, "Accepted") == 1 and tile_value(receipt, "Duplicates") == 0, \
         "the good line of the rejected file was never stored"
 
-    page.set_input_files("#ledger-file", files=[{"name": "notes.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4"}])
-    page.click("form.ledger-upload button[type=submit]")
-    page.wait_for_selector(".receipt-box .receipt[data-status=refused]")
-    refused = page.locator(".receipt-box .receipt").inner_text()
-    assert "Upload the ledger as .csv or .xlsx" in refused, "a 415 shows the server's message as given"
+    # The XLSX template goes through the same checks.
+    with page.expect_download() as info:
+        page.click("button[data-template=xlsx]")
+    workbook = open(info.value.path(), "rb").read()
+    receipt = upload(page, "ledger-template.xlsx", workbook, XLSX)
+    assert receipt.get_attribute("data-status") == "rejected"
+    assert receipt.locator(".line-error").count() == len({r["event_id"] for r in examples})
+
+    def refused(name, content=b"event_id\n", mime="text/csv"):
+        page.set_input_files("#ledger-file", files=[{"name": name, "mimeType": mime, "buffer": content}])
+        page.click("form.ledger-upload button[type=submit]")
+        page.wait_for_selector(f".receipt-box .receipt[data-status=refused]:has-text('{name}')")
+        return page.locator(".receipt-box .receipt").inner_text()
+
+    assert "Upload the ledger as .csv or .xlsx" in refused("notes.pdf", b"%PDF-1.4", "application/pdf"), \
+        "a 415 shows the server's message as given"
+    # A 409 (the ledger changed meanwhile) and a bare 413 from the web server, as the browser would get them.
+    conflict = "The ledger changed while this submission was applied. Nothing of this submission was stored; submit it again."
+    page.route("**/api/ledger/uploads", lambda route: route.fulfill(status=409, json={
+        "code": 409, "status": "Conflict", "message": conflict, "errors": {"error_code": "ledger_conflict"}}))
+    assert conflict in refused("conflict.csv")
+    page.unroute("**/api/ledger/uploads")
+    page.route("**/api/ledger/uploads", lambda route: route.fulfill(status=413, json={"code": 413, "status": "Request Entity Too Large"}))
+    assert "larger than the server accepts" in refused("huge.csv")
+    page.unroute("**/api/ledger/uploads")
     assert not page.context.errors, page.context.errors
 
 
