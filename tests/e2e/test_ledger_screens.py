@@ -350,10 +350,12 @@ def test_ledger_screens_at_phone_and_desktop_size(new_context, api, viewport):
     me = own_enterprise(page)
     template, header, _ = download_template(page)
     upload(page, "ledger-template.csv", template)
+    page.wait_for_timeout(800)  # the app's own smooth scroll to the receipt ends first
     page.evaluate("document.querySelector('.receipt-box').scrollIntoView()")
     shoot(page, "ledger-rejected")
     tag = uuid.uuid4().hex[:8].upper()
     upload(page, "ledger.csv", ledger_csv(header, import_row(f"EV-E2E-{tag}", me, f"ID-E2E-{tag}")))
+    page.wait_for_timeout(800)  # the app's own smooth scroll to the receipt ends first
     page.evaluate("document.querySelector('.receipt-box').scrollIntoView()")
     shoot(page, "ledger-accepted")
     found = audit_a11y(page)
