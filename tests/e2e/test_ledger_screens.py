@@ -293,6 +293,15 @@ def test_supervisor_sees_where_to_inspect_next(new_context, api):
     table.wait_for()
     assert table.locator("tbody tr").count() == len(top["factors"])
     assert f"{factor['count']} × {factor['weight']} = {factor['points']}" in table.inner_text()
+    # A report factor counts over the due months, with the months named.
+    reporter = next((r for r in ranking["items"] for f in r["factors"] if f["factor"] == "missing_reports"), None)
+    if reporter:
+        item = page.locator(f".risk-list li.risk-item[data-enterprise='{reporter['enterprise_id']}']")
+        item.locator("summary").click()
+        row = item.locator(".factor-table tr[data-factor=missing_reports]")
+        n = next(f["count"] for f in reporter["factors"] if f["factor"] == "missing_reports")
+        assert f"{n} monthly report{'s' if n != 1 else ''} never entered in the last {len(ranking['due_periods'])} due months (" \
+            in row.inner_text()
     first.locator("a:has-text('Monthly reports')").click()
     page.wait_for_selector(".record li.record-month")
     assert top["enterprise_id"] in page.inner_text(".reporting-record")
