@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from inspector import audit, intake
+from inspector.periods import period_of
 from inspector.intake_files import FileError, csv_rows, events_from_rows, template_csv, template_xlsx, xlsx_rows
 
 from .auth import BEARER, principal, require
@@ -71,7 +72,10 @@ class ReceiptSchema(ma.Schema):
     duplicates = ma.fields.Integer()
     errors = ma.fields.List(ma.fields.Dict(), metadata={"description": "At most 1,000 listed; the counts are exact."})
     flags = ma.fields.List(ma.fields.Dict())
-    issued_codes = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()))
+    issued_codes = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()),
+                                  metadata={"description": "Codes the service issued, by event id."})
+    issued = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "The same, one entry per enterprise and event id (for submissions covering several)."})
     periods = ma.fields.List(ma.fields.String())
 
 
@@ -95,6 +99,10 @@ def run_submission(lines, channel, period=None, enterprise_id=None):
     enterprise_id = _actor_scope(enterprise_id)
     if period and not enterprise_id:
         fail(422, "enterprise_required", "Name the enterprise_id whose month this is.")
+    if enterprise_id and db().enterprises.count_documents({"_id": enterprise_id}, limit=1) == 0:
+        fail(422, "unknown_enterprise", f"{enterprise_id} is not a registered enterprise.")
+    if period and period > period_of(now()):
+        fail(422, "future_period", f"{period} has not begun yet; a month is reported once its flows happened.")
     try:
         receipt = intake.submit(db(), settings(), me, lines, channel, now(), period=period, enterprise_id=enterprise_id)
     except intake.TooManyLines as exc:
@@ -102,6 +110,9 @@ def run_submission(lines, channel, period=None, enterprise_id=None):
                                     "by site.", limit=exc.args[0])
     except FileError as exc:
         fail(exc.status, exc.code, exc.message)
+    except intake.EmptySubmission:
+        fail(422, "empty_submission", "The file holds no ledger lines. To report a month with no flows, send the "
+                                      "period with no lines (a nil report).")
     except intake.Conflict as exc:
         fail(409, "ledger_conflict", f"{exc} Nothing of this submission was stored; submit it again.")
     if receipt["status"] == "rejected":
@@ -181,11 +192,11 @@ class Uploads(MethodView):
             fail(422, "invalid_upload", "Send the ledger file as multipart/form-data in the field 'file'.",
                  files={"file": ["Missing data for required field."]})
         name = (upload.filename or "").lower()
-        stream = upload.stream
+        stream, limit = upload.stream, settings().intake_max_lines
         if name.endswith(".xlsx") or upload.mimetype == XLSX_TYPE:
-            channel, rows = "xlsx", lambda: xlsx_rows(stream)
+            channel, rows = "xlsx", lambda: xlsx_rows(stream, limit)
         elif name.endswith((".csv", ".txt")) or upload.mimetype in ("text/csv", "text/plain"):
-            channel, rows = "csv", lambda: csv_rows(stream)
+            channel, rows = "csv", lambda: csv_rows(stream, limit)
         else:
             fail(415, "unsupported_file", "Upload the ledger as .csv or .xlsx (download the template).")
         return run_submission(lambda: events_from_rows(rows()), channel, form.get("period"), form.get("enterprise_id"))

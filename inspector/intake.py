@@ -32,6 +32,10 @@ class TooManyLines(Exception):
     """The submission is longer than the configured limit."""
 
 
+class EmptySubmission(Exception):
+    """Nothing to record and no month named: not even a nil report."""
+
+
 class Conflict(Exception):
     """The ledger changed under the submission while it was applied; it was rolled back."""
 
@@ -96,7 +100,7 @@ class Book:
         self.registry = {e["_id"]: e for e in db.enterprises.find({}, {"_id": 1, "name": 1, "roles": 1, "province": 1})}
         self.producers = {}
         self.gs1_codes = {}      # GS1 stand-in -> native code, from the database or this submission
-        self.flags, self.issued, self.periods = [], {}, {}
+        self.flags, self.issued, self.periods, self.issued_by_event = [], {}, {}, []
         self.pending_events, self.pending_movements, self.receipts, self.undo = [], [], [], []
         self.quota_applied, self.accounts, self.undo_saved, self.booked = {}, {}, set(), []
         self.quota_rows = set()
@@ -119,7 +123,7 @@ class Book:
         receipts = sorted({self.gs1_codes.get(ev.code, ev.code) for ev in events if ev.type == "receipt"})
         if receipts:
             for m in self.db.movements.find({"batch_code": {"$in": receipts}, "kind": "transfer"},
-                                            {"batch_code": 1, "doc_no": 1, "to_id": 1, "received_at": 1}):
+                                            {"batch_code": 1, "doc_no": 1, "to_id": 1, "received_at": 1, "date": 1}):
                 self.shipments.setdefault((m["batch_code"], m["doc_no"]), {**m, "stored": True})
         keys = [(ev.enterprise_id, ev.event_id) for ev in events]
         unseen = [] if self.events_known else [k for k in keys if k not in self.events_seen]
@@ -169,13 +173,17 @@ class Book:
         self._event_issued = []
         self._accounting = {}
         getattr(self, "_" + ev.type)(ev)
-        # Resent as exported, the event names the codes the service issued for it: that is the same event too.
-        fingerprints = (fingerprint, ev.fingerprint(self._event_issued)) if self._event_issued else (fingerprint,)
+        # Resent as exported, the event names the codes the service issued for it and the native codes of the batches
+        # it named by GS1: that is the same event too.
+        fingerprints = tuple(dict.fromkeys(
+            (fingerprint, ev.fingerprint(self._event_issued, lambda c: self.gs1_codes.get(c, c)))))
         self.events_seen[(ev.enterprise_id, ev.event_id)] = tuple(fp[:_FP] for fp in fingerprints)
         self.accepted += 1
         self.periods.setdefault(ev.enterprise_id, set()).add(ev.period)
         if self._event_issued:
             self.issued[ev.event_id] = list(self._event_issued)
+            self.issued_by_event.append({"enterprise_id": ev.enterprise_id, "event_id": ev.event_id,
+                                         "codes": list(self._event_issued)})
         for f in self._event_flags:
             self.flags.append({"event_id": ev.event_id, "line": ev.line, **f})
         if self.apply:
@@ -183,7 +191,7 @@ class Book:
                 "_id": event_key(ev.enterprise_id, ev.event_id), "enterprise_id": ev.enterprise_id, "event_id": ev.event_id,
                 "submission_id": self.submission_id, "type": ev.type, "occurred_at": ev.occurred_at,
                 "period": ev.period, "recorded_at": self.now, "codes": [self.gs1_codes.get(c, c) for c in ev.codes()] + self._event_issued,
-                "payload": ev.payload(self._event_issued), "flags": self._event_flags, "fingerprints": list(fingerprints),
+                "payload": ev.payload(self._event_issued, lambda c: self.gs1_codes.get(c, c)), "flags": self._event_flags, "fingerprints": list(fingerprints),
                 "accounting": self._accounting})
         return "accepted"
 
@@ -307,7 +315,7 @@ class Book:
             self._create(self._new_code(o, "outputs"), ev, o.stage, o.product_type, o.reo_pct, o.mass_kg,
                          ev.enterprise_id, ev.occurred_at, parents, extra)
         if self.apply:
-            year = ev.occurred_at.year
+            year = ev.occurred_at.astimezone(CST).year
             for category in [k for k in quota if isinstance(k, str)]:
                 self.quota_queue.append({
                     "key": (ev.enterprise_id, year, category), "tonnes": quota[("t", category)],
@@ -385,8 +393,14 @@ class Book:
         self._enterprise(ev.from_id, "from_id")
         if held.status not in ("active",):
             raise LineError("batch_retired", f"Batch {held.code} is {held.status}; it cannot be received.", "code")
+        if ev.occurred_at < held.produced_on:
+            raise LineError("bad_field", f"occurred_at is before batch {held.code} was produced "
+                                         f"({held.produced_on.date().isoformat()}).", "occurred_at")
         shipment = self.shipments.get((held.code, ev.doc_no))
         if shipment and shipment["to_id"] == ev.enterprise_id:
+            if shipment.get("date") and ev.occurred_at < shipment["date"]:
+                raise LineError("bad_field", f"The receipt is dated before shipment {ev.doc_no} left "
+                                             f"({shipment['date'].date().isoformat()}).", "occurred_at")
             if shipment.get("received_at"):
                 raise LineError("bad_field", f"Shipment {ev.doc_no} of {held.code} was already received.", "doc_no")
             shipment["received_at"] = ev.occurred_at
@@ -483,6 +497,9 @@ class Book:
             if done.matched_count != 1:
                 raise Conflict(f"Batch {h.code} changed while this submission was being applied.")
             self.guards[h.code].update({k: state[k] for k in ("holder_id", "remaining_kg", "status")})
+            # Rollback restores the pre-image only while the batch still holds what this submission wrote.
+            db.ledger_undo.update_one({"submission_id": sid, "collection": "batches", "doc_id": h.code},
+                                      {"$set": {"written": dict(self.guards[h.code])}})
             h.dirty = False
         if self.pending_movements:
             db.movements.insert_many(self.pending_movements)
@@ -503,9 +520,14 @@ class Book:
             db.batches.insert_many(docs[i:i + 5000])
         for m in self.receipts:
             db.ledger_undo.insert_one({"submission_id": sid, "collection": "movements", "doc_id": m["_id"],
-                                       "before": {"received_at": None}})
+                                       "before": {"received_at": None}, "written": {"received_at": m["received_at"]}})
             db.movements.update_one({"_id": m["_id"]}, {"$set": {"received_at": m["received_at"]}})
         for (eid, period), row in self.accounts.items():
+            old = db.production_periods.find_one({"enterprise_id": eid, "period": period}, {"quota_used_t": 1})
+            db.ledger_undo.insert_one({"submission_id": sid, "collection": "production_periods",
+                                       "doc_id": f"PP-{eid}-{period}" if old is None else old["_id"],
+                                       "before": {"quota_used_t": (old or {}).get("quota_used_t")},
+                                       "created": old is None})
             update = {"$inc": {"output_reo_kg": round(row["output_reo_kg"], 3),
                                "input_reo_kg": round(row["input_reo_kg"], 3), "lots": row["lots"]},
                       "$setOnInsert": {"_id": f"PP-{eid}-{period}"}}
@@ -545,7 +567,8 @@ _RNG = secrets.SystemRandom()
 
 def _compact(movement):
     """What a receipt needs of a shipment."""
-    return {"_id": movement["_id"], "to_id": movement["to_id"], "received_at": movement.get("received_at")}
+    return {"_id": movement["_id"], "to_id": movement["to_id"], "received_at": movement.get("received_at"),
+            "date": movement["date"]}
 
 
 def _batch_doc(h, sid, inherited):
@@ -613,6 +636,8 @@ def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=
     default_enterprise = enterprise_id or actor.get("enterprise_id")
     sid = uuid.uuid4().hex
     check, errors, counts = dry_run(db, settings, actor, source, now, default_enterprise, sid)
+    if counts["lines"] == 0 and not period:
+        raise EmptySubmission()
     receipt = {"submission_id": sid, "channel": channel, "received_at": now, "enterprise_id": default_enterprise,
                "events": counts["lines"], "duplicates": check.duplicates, "flags": [], "issued_codes": {}}
     head = {"_id": sid, "enterprise_id": default_enterprise, "submitted_by": actor.get("username"),
@@ -644,7 +669,8 @@ def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=
         rollback(db, sid, book)
         raise
     receipt.update(status="accepted", accepted=book.accepted, rejected=0, duplicates=book.duplicates,
-                   errors=[], flags=sorted(book.flags, key=lambda f: f["line"]), issued_codes=book.issued, periods=periods)
+                   errors=[], flags=sorted(book.flags, key=lambda f: f["line"]), issued_codes=book.issued,
+                   issued=book.issued_by_event, periods=periods)
     db.ledger_submissions.update_one({"_id": sid}, {"$set": {"state": "accepted", "receipt": receipt}})
     return receipt
 
@@ -656,7 +682,7 @@ def rollback(db, sid, book=None):
         for e in db.ledger_events.find({"submission_id": sid}, {"accounting": 1, "occurred_at": 1,
                                                                 "enterprise_id": 1}):
             for category, t in (e.get("accounting") or {}).get("quota", {}).items():
-                key = (e["enterprise_id"], e["occurred_at"].year, category)
+                key = (e["enterprise_id"], e["occurred_at"].astimezone(CST).year, category)
                 applied[key] = applied.get(key, 0.0) + t
     for (eid, year, category), tonnes in applied.items():
         db.quota_usage.update_one({"enterprise_id": eid, "year": year, "category": category},
@@ -670,7 +696,13 @@ def rollback(db, sid, book=None):
         sets = {k: v for k, v in before.items() if v is not None}
         unsets = {k: "" for k, v in before.items() if v is None}
         update = {**({"$set": sets} if sets else {}), **({"$unset": unsets} if unsets else {})}
-        db[u["collection"]].update_one({"_id": u["doc_id"]}, update)
+        if u["collection"] == "production_periods":
+            if u.get("created"):
+                db.production_periods.delete_one({"_id": u["doc_id"], "lots": {"$lte": 0}})
+            else:
+                db.production_periods.update_one({"_id": u["doc_id"]}, update)
+        elif "written" in u:  # a guarded write that never happened has nothing to undo
+            db[u["collection"]].update_one({"_id": u["doc_id"], **u["written"]}, update)
     for name in ("batches", "movements", "ledger_events", "ledger_undo"):
         db[name].delete_many({"submission_id": sid})
     db.monthly_reports.delete_many({"first_submission_id": sid})

@@ -3,6 +3,7 @@ import hashlib
 import json
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
@@ -36,6 +37,14 @@ class LineError(Exception):
         if self.field:
             out["field"] = self.field
         return out
+
+
+class FileItem(dict):
+    """An input or output read from a file, which knows its own line."""
+
+    def __init__(self, values, line):
+        super().__init__(values)
+        self.line = line
 
 
 @dataclass
@@ -76,26 +85,27 @@ class Event:
     def period(self):
         return period_of(self.occurred_at)
 
-    def payload(self, issued=None):
-        """The event as stored and exported: plain JSON types, with issued output codes filled in."""
+    def payload(self, issued=None, resolve=None):
+        """The event as stored and exported: plain JSON types, issued output codes filled in, GS1 names resolved."""
         issued = list(issued or [])
+        resolve = resolve or (lambda code: code)
         out = {"event_id": self.event_id, "type": self.type, "enterprise_id": self.enterprise_id,
                "occurred_at": self.occurred_at.astimezone(CST).isoformat()}
         for name in ("code", "mass_kg", "to_id", "from_id", "doc_no", "port", "status"):
-            value = getattr(self, name)
+            value = resolve(self.code) if name == "code" and self.code else getattr(self, name)
             if value is not None:
                 out[DOC_NO_NAMES.get(self.type, "doc_no") if name == "doc_no" else name] = value
         if self.country is not None:
             out["origin_country" if self.type == "import" else "destination_country"] = self.country
         if self.inputs:
-            out["inputs"] = [{"code": i.code, "mass_kg": i.mass_kg} for i in self.inputs]
+            out["inputs"] = [{"code": resolve(i.code), "mass_kg": i.mass_kg} for i in self.inputs]
         if self.outputs:
             out["outputs"] = [_item_payload(o, o.code or (issued.pop(0) if issued else None)) for o in self.outputs]
         return out
 
-    def fingerprint(self, issued=None):
+    def fingerprint(self, issued=None, resolve=None):
         """A hash of what the event says, to tell a resent event from a different one under the same id."""
-        return hashlib.sha256(json.dumps(self.payload(issued), sort_keys=True).encode()).hexdigest()
+        return hashlib.sha256(json.dumps(self.payload(issued, resolve), sort_keys=True).encode()).hexdigest()
 
     def codes(self):
         """Every batch code the event names."""
@@ -126,8 +136,9 @@ def text(raw, name, required=True, max_len=_TEXT_MAX):
     value = str(raw).strip()
     if len(value) > max_len:
         raise LineError("bad_field", f"{name} is longer than {max_len} characters.", name)
-    if any(ord(ch) < 32 or ch == "\x7f" for ch in value):
-        raise LineError("bad_field", f"{name} contains control characters.", name)
+    # Control, format (zero-width, right-to-left override) and line-breaking characters hide what a text says.
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in value):
+        raise LineError("bad_field", f"{name} contains control or invisible characters.", name)
     if value[0] in "=@+" or (value[0] == "-" and not _numeric(value)):
         raise LineError("formula_cell", f"{name} looks like a spreadsheet formula ({value[:20]!r}); enter the plain value.",
                         name)
@@ -152,7 +163,7 @@ def mass(raw, name="mass_kg", required=True):
         raise LineError("bad_mass", f"{name} must be a number of kilograms.", name)
     try:
         value = float(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise LineError("bad_mass", f"{name} must be a number of kilograms, got {str(raw)[:30]!r}.", name) from None
     if not math.isfinite(value) or value <= 0:
         raise LineError("bad_mass", f"{name} must be more than zero, got {raw}.", name)
@@ -167,7 +178,7 @@ def percent(raw, name="reo_pct"):
         raise LineError("bad_field", f"{name} is required for a new batch.", name)
     try:
         value = float(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise LineError("bad_field", f"{name} must be a number, got {str(raw)[:30]!r}.", name) from None
     if not math.isfinite(value) or not 0 < value <= 120:
         raise LineError("bad_field", f"{name} must be above 0 and at most 120, got {raw}.", name)
@@ -276,7 +287,7 @@ def _items(raw, name, line, new):
         where = f"{name}[{i}]"
         if not isinstance(entry, dict):
             raise LineError("bad_field", f"{where} must be an object.", where)
-        item_line = entry.get("_line", line)
+        item_line = entry.line if isinstance(entry, FileItem) else line
         try:
             gs1 = gs1_reference(entry.get("gs1"), f"{where}.gs1")
             item = Item(code=code(entry.get("code"), f"{where}.code", required=not new and gs1 is None),

@@ -6,7 +6,7 @@ import zipfile
 from datetime import date, datetime
 
 from .batch_code import check_character
-from .intake_events import LineError
+from .intake_events import FileItem, LineError
 
 COLUMNS = ("event_id", "event_type", "occurred_at", "enterprise_id", "line_role", "batch_code", "mass_kg", "stage",
            "product_type", "reo_pct", "quota_category", "counterparty_id", "doc_no", "port", "country", "status")
@@ -48,22 +48,35 @@ class FileError(Exception):
 # -- rows -> canonical events ---------------------------------------------------------------------------------------
 def events_from_rows(rows):
     """Group consecutive rows of one event_id into canonical event dicts; yield (line, event | LineError)."""
-    group, first_line = [], None
+    group, first_line, finished = [], None, {}
     for line, row in rows:
         if isinstance(row, LineError):
             if group:
-                yield first_line, _event(group)
+                yield first_line, _finish(group, finished)
                 group = []
             yield line, row
             continue
         if group and row.get("event_id") != group[0][1].get("event_id"):
-            yield first_line, _event(group)
+            yield first_line, _finish(group, finished)
             group = []
         if not group:
             first_line = line
+            earlier = finished.get(row.get("event_id"))
+            if earlier:
+                yield line, LineError("bad_field", f"The lines of event {row.get('event_id')!r} are not together: it "
+                                                   f"began on line {earlier}. Keep all the lines of one event "
+                                                   "consecutive.", "event_id", row.get("event_id"), line)
+                continue
         group.append((line, row))
     if group:
-        yield first_line, _event(group)
+        yield first_line, _finish(group, finished)
+
+
+def _finish(group, finished):
+    """The group's event; multi-line events are remembered so that a stray later line of one is caught."""
+    if (group[0][1].get("event_type") or "").strip().lower() in MULTI_LINE:
+        finished[group[0][1].get("event_id")] = group[0][0]
+    return _event(group)
 
 
 def _event(group):
@@ -87,7 +100,7 @@ def _event(group):
             if role not in ("input", "output"):
                 return LineError("bad_field", "line_role must be input or output for a " + kind + ".", "line_role",
                                  first.get("event_id"), line)
-            item = {"code": row.get("batch_code") or None, "mass_kg": row.get("mass_kg"), "_line": line}
+            item = FileItem({"code": row.get("batch_code") or None, "mass_kg": row.get("mass_kg")}, line)
             if role == "output" and kind in ("production", "import"):
                 item.update(stage=row.get("stage"), product_type=row.get("product_type"), reo_pct=row.get("reo_pct"),
                             quota_category=row.get("quota_category") or None)
@@ -139,6 +152,8 @@ def sniff_encoding(head: bytes):
 
 def _header(names):
     seen = [(n or "").strip().lower().lstrip("\ufeff") for n in names]
+    while seen and seen[-1] == "":
+        seen.pop()  # spreadsheet exports add empty trailing columns
     missing = [c for c in COLUMNS if c not in seen]
     unknown = [n for n in seen if n not in COLUMNS]
     if missing or unknown or len(set(seen)) != len(seen):
@@ -154,11 +169,26 @@ def _header(names):
     return seen
 
 
-def csv_rows(stream):
-    """Yield (line, row dict | LineError) from a binary CSV stream; the stream is read again on every call."""
+def file_encoding(stream):
+    """UTF-8 when the whole file decodes as UTF-8 (read in chunks), else GBK/GB18030, else a clear refusal."""
     stream.seek(0)
     encoding = sniff_encoding(stream.read(SNIFF_BYTES))
+    if encoding == "utf-8":
+        stream.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := stream.read(SNIFF_BYTES):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            encoding = "gb18030"
     stream.seek(0)
+    return encoding
+
+
+def csv_rows(stream, max_lines=None):
+    """Yield (line, row dict | LineError) from a binary CSV stream; the stream is read again on every call."""
+    encoding = file_encoding(stream)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     try:
         reader = csv.reader(text)
@@ -167,10 +197,16 @@ def csv_rows(stream):
         except StopIteration:
             raise FileError("empty_file", "The file is empty; it needs the header line and one line per event "
                                           "item.") from None
+        start = reader.line_num + 1
         for row in reader:
-            line = reader.line_num
+            line, start = start, reader.line_num + 1  # a quoted newline makes a record span lines: blame its first
+            if max_lines and line > max_lines + 1:
+                raise FileError("too_many_lines", f"The file has more than {max_lines:,} lines; a submission holds at "
+                                                  "most that many. Split the file by month or by site.", status=413)
             if not any(cell.strip() for cell in row):
                 continue
+            if len(row) > len(header) and not any(cell.strip() for cell in row[len(header):]):
+                row = row[:len(header)]  # spreadsheet exports pad rows with empty cells
             if len(row) != len(header):
                 yield line, LineError("bad_field", f"The line has {len(row)} cells; the header has {len(header)}.",
                                       line=line)
@@ -211,7 +247,7 @@ def check_workbook(stream):
     stream.seek(0)
 
 
-def xlsx_rows(stream):
+def xlsx_rows(stream, max_lines=None):
     """Yield (line, row dict | LineError) from the first sheet of an XLSX workbook; formula cells are refused."""
     from openpyxl import load_workbook
 
@@ -220,14 +256,19 @@ def xlsx_rows(stream):
         book = load_workbook(stream, read_only=True, data_only=False)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a broken workbook
         raise FileError("bad_xlsx", f"The workbook cannot be opened: {type(exc).__name__}.") from None
+    line = 1
     try:
         sheet = book.worksheets[0]
+        _refuse_other_ledger_sheets(book)
         rows = sheet.iter_rows()
         try:
             header = _header([_plain(c.value) for c in next(rows)])
         except StopIteration:
             raise FileError("empty_file", "The first sheet is empty; it needs the header row.") from None
         for line, cells in enumerate(rows, start=2):
+            if max_lines and line > max_lines + 1:
+                raise FileError("too_many_lines", f"The sheet has more than {max_lines:,} lines; a submission holds "
+                                                  "at most that many. Split it by month or by site.", status=413)
             values = [_plain(c.value) for c in cells][:len(header)]
             if not any(values):
                 continue
@@ -238,8 +279,23 @@ def xlsx_rows(stream):
                 continue
             values += [""] * (len(header) - len(values))
             yield line, _cells(dict(zip(header, values)), line)
+    except FileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - read-only sheets are parsed while rows are read
+        raise FileError("bad_xlsx", f"The workbook cannot be read after row {line}: {type(exc).__name__}.") from None
     finally:
         book.close()
+
+
+def _refuse_other_ledger_sheets(book):
+    """Ledger lines on a second sheet would be silently left out: refuse the workbook instead."""
+    for other in book.worksheets[1:]:
+        first = next(other.iter_rows(max_row=1, values_only=True), ())
+        names = {_plain(v).strip().lower() for v in first}
+        if {"event_id", "event_type"} <= names:
+            raise FileError("bad_xlsx", f"Sheet {other.title!r} also holds ledger lines; only the first sheet is "
+                                        "read. Put every line on the first sheet, or upload each sheet as its own "
+                                        "file.")
 
 
 def _plain(value):

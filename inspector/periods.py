@@ -11,6 +11,11 @@ def period_of(moment: datetime) -> str:
     return f"{local.year:04d}-{local.month:02d}"
 
 
+def year_of(moment: datetime) -> int:
+    """The quota year of a moment: its calendar year in China time."""
+    return moment.astimezone(CST).year if moment.tzinfo else moment.year
+
+
 def next_period(period: str) -> str:
     """Return the period after YYYY-MM."""
     year, month = int(period[:4]), int(period[5:])

@@ -1,6 +1,7 @@
 """Quota status: allocated, used and remaining tonnes REO for a producer's categories and year."""
 from . import penalties
 from .penalties import used_t
+from .periods import year_of
 from .reasons import QUOTA_CATEGORY_NAMES
 from .rules import within_quota
 
@@ -57,7 +58,7 @@ def _fill(issues, cut, used):
 
 def batch_quota(batch, producer):
     """The producer's quota for the batch's production year, and whether the batch was within it."""
-    year = batch["produced_on"].year
+    year = year_of(batch["produced_on"])
     if not producer:
         return {"applies": False, "year": year, "categories": []}
     status = quota_status(producer, year)

@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from . import approvals
-from .periods import deadline_of, due_periods, period_of
+from .periods import deadline_of, due_periods, period_of, year_of
 from .reasons import QUOTA_CATEGORY_NAMES, REASONS
 
 STAGE_APPROVAL = {"ore": "mining", "compound": "separation"}
@@ -38,7 +38,7 @@ def within_quota(batch, producer):
     if not category or not produced_here(batch) \
             or approval_on(producer, batch["stage"], batch["produced_on"]) is False:
         return None
-    allocated = allocation_t(producer, category, batch["produced_on"].year)
+    allocated = allocation_t(producer, category, year_of(batch["produced_on"]))
     return allocated > 0 and batch["quota_used_t"] <= allocated
 
 
@@ -74,7 +74,7 @@ def _approval_evidence(entry):
 def over_quota(batch, enterprises):
     producer = enterprises.get(batch["producer_id"])
     if within_quota(batch, producer) is False:
-        year = batch["produced_on"].year
+        year = year_of(batch["produced_on"])
         return REASONS["over_quota"].found(
             producer_id=batch["producer_id"], producer_name=_name(producer, batch["producer_id"]), year=year,
             category=batch["quota_category"], category_name=QUOTA_CATEGORY_NAMES[batch["quota_category"]],

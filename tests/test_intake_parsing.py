@@ -10,7 +10,8 @@ from inspector.intake_events import Event, LineError, read_event
 from inspector.intake_files import COLUMNS, FileError, csv_rows, events_from_rows
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=30),
+    st.none() | st.booleans() | st.integers() | st.just(10**400) | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=20)
 FIELDS = ["event_id", "type", "enterprise_id", "occurred_at", "code", "mass_kg", "to_id", "from_id", "doc_no", "inputs",
