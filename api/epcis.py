@@ -5,14 +5,13 @@ import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from flask_smorest.error_handler import ErrorSchema
 
 from inspector import epcis, intake
 from inspector.code_intake import read_code
 
 from .auth import BEARER, principal, require
 from .context import db, now, settings
-from .errors import fail
+from .errors import error_docs, fail
 from .intake import EXAMPLE_RECEIPT, ReceiptSchema, run_submission
 
 blp = Blueprint("epcis", __name__, url_prefix="/api",
@@ -63,13 +62,7 @@ ERROR_ANSWERS = {
 }
 
 
-def errors(*codes):
-    """Document the error answers a view gives; all come in the {code, status, message, errors} shape."""
-    def decorator(view):
-        for code in codes:
-            view = blp.alt_response(code, schema=ErrorSchema, description=ERROR_ANSWERS[code])(view)
-        return view
-    return decorator
+errors = error_docs(blp, ERROR_ANSWERS)
 
 
 class CaptureQuery(ma.Schema):

@@ -4,6 +4,7 @@ import logging
 
 from flask import current_app, request
 from flask_smorest import abort
+from flask_smorest.error_handler import ErrorSchema
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from inspector.store import UNAVAILABLE_ERRORS
@@ -20,6 +21,18 @@ def fail(status, error_code, message, headers=None, **details):
     if headers:
         kwargs["headers"] = headers
     abort(status, **kwargs)
+
+
+def error_docs(blp, answers):
+    """Return errors(*codes), a decorator documenting the error answers of blp's views from answers[status]."""
+    def errors(*codes):
+        """Document the error answers a view gives; all come in the {code, status, message, errors} shape."""
+        def decorator(view):
+            for code in codes:
+                view = blp.alt_response(code, schema=ErrorSchema, description=answers[code])(view)
+            return view
+        return decorator
+    return errors
 
 
 def _store_unavailable(error):

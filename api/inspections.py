@@ -4,14 +4,13 @@ from datetime import datetime, timezone
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from flask_smorest.error_handler import ErrorSchema
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from inspector import audit, evidence_files, finding_exports, findings, workflow
 
 from .auth import principal, require
 from .context import db, settings
-from .errors import fail
+from .errors import error_docs, fail
 from .inspection_schemas import (CREATE_EXAMPLE, AttachmentSchema, ExportQuerySchema, FindingCreateSchema,
                                  FindingDraftSchema, FindingListQuerySchema, FindingSchema, FindingStatsSchema,
                                  FindingFilterSchema, PrefillQuerySchema, TransitionSchema)
@@ -46,13 +45,7 @@ ERROR_ANSWERS = {
 }
 
 
-def errors(*codes):
-    """Document the error answers a view gives; all come in the {code, status, message, errors} shape."""
-    def decorator(view):
-        for code in codes:
-            view = blp.alt_response(code, schema=ErrorSchema, description=ERROR_ANSWERS[code])(view)
-        return view
-    return decorator
+errors = error_docs(blp, ERROR_ANSWERS)
 
 
 def _visible_or_404(finding_id):

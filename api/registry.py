@@ -2,13 +2,12 @@
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from flask_smorest.error_handler import ErrorSchema
 
 from inspector import approvals, registry
 
 from .auth import BEARER, principal, require
 from .context import db, now
-from .errors import fail
+from .errors import error_docs, fail
 from .registry_schemas import (APPROVAL_EXAMPLE, ENTERPRISE_CREATE_EXAMPLE, PENALTY_EXAMPLE, QUOTA_EXAMPLE,
                                ApprovalActionSchema, ApprovalHistorySchema, ApprovalSchema, EnterpriseCreateSchema,
                                EnterprisePatchSchema, EnterpriseQuerySchema, PenaltyCreateSchema, PenaltySchema,
@@ -33,13 +32,7 @@ ERROR_ANSWERS = {
 }
 
 
-def errors(*codes):
-    """Document the error answers a view gives; all come in the {code, status, message, errors} shape."""
-    def decorator(view):
-        for code in codes:
-            view = blp.alt_response(code, schema=ErrorSchema, description=ERROR_ANSWERS[code])(view)
-        return view
-    return decorator
+errors = error_docs(blp, ERROR_ANSWERS)
 
 
 def _call(function, *args, **kwargs):

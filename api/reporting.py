@@ -1,7 +1,6 @@
 """Monthly reporting compliance and where to inspect next."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from flask_smorest.error_handler import ErrorSchema
 
 from inspector import reporting, risk
 from inspector.periods import CST, deadline_of, settings_deadline
@@ -9,7 +8,7 @@ from inspector.periods import CST, deadline_of, settings_deadline
 from . import reporting_schemas as schemas
 from .auth import BEARER, principal, require
 from .context import db, now, settings
-from .errors import fail
+from .errors import error_docs, fail
 
 blp = Blueprint("reporting", __name__, url_prefix="/api", description="Monthly reporting compliance and where to inspect next.")
 
@@ -23,13 +22,7 @@ ERROR_ANSWERS = {
 }
 
 
-def errors(*codes):
-    """Document the error answers a view gives; all come in the {code, status, message, errors} shape."""
-    def decorator(view):
-        for code in codes:
-            view = blp.alt_response(code, schema=ErrorSchema, description=ERROR_ANSWERS[code])(view)
-        return view
-    return decorator
+errors = error_docs(blp, ERROR_ANSWERS)
 
 
 def _deadline():

@@ -96,3 +96,32 @@ class AuthActions:
 def auth(client):
     """Sign-in helper."""
     return AuthActions(client)
+
+
+CLERK_PASSWORD = "clerk-password-1"
+_clerk_hash = []
+
+
+class Clerks(dict):
+    """Sign-in headers by enterprise id (a clerk of it) or demo staff name, signing in on first use."""
+
+    def __init__(self, db, auth):
+        super().__init__()
+        self.db, self.auth = db, auth
+
+    def __missing__(self, key):
+        if key in ("admin", "inspector", "supervisor"):
+            self[key] = self.auth.headers(key)
+        else:
+            if not _clerk_hash:
+                _clerk_hash.append(accounts.hash_password(CLERK_PASSWORD))
+            user = accounts.create_user(self.db, f"clerk-{key.lower()}", "unused", "enterprise", enterprise_id=key,
+                                        password_hash=_clerk_hash[0])
+            self[key] = self.auth.headers(user["username"], CLERK_PASSWORD)
+        return self[key]
+
+
+@pytest.fixture
+def clerks(seeded, db, auth):
+    """Sign-in headers for clerks of the demo enterprises and for the demo staff, on the seeded database."""
+    return Clerks(db, auth)

@@ -8,10 +8,8 @@ import zipfile
 import pytest
 from openpyxl import Workbook
 
-from inspector import accounts, batch_code, intake
+from inspector import batch_code, intake
 
-CLERK_PASSWORD = "clerk-password-1"
-CLERK_HASH = accounts.hash_password(CLERK_PASSWORD)
 
 SUBMIT = "/api/ledger/submissions"
 UPLOAD = "/api/ledger/uploads"
@@ -19,29 +17,6 @@ CODE_A = "RE2345678C" + batch_code.check_character("RE2345678C")
 CODE_B = "RE3456789D" + batch_code.check_character("RE3456789D")
 CODE_C = "RE456789AE" + batch_code.check_character("RE456789AE")
 CODE_D = "RE56789ABF" + batch_code.check_character("RE56789ABF")
-
-
-class Clerks(dict):
-    """Sign-in headers by enterprise id (or "admin", "inspector"), signing in on first use."""
-
-    def __init__(self, db, auth):
-        super().__init__()
-        self.db, self.auth = db, auth
-
-    def __missing__(self, key):
-        if key in ("admin", "inspector"):
-            self[key] = self.auth.headers(key)
-        else:
-            user = accounts.create_user(self.db, f"clerk-{key.lower()}", "unused", "enterprise", enterprise_id=key,
-                                        password_hash=CLERK_HASH)
-            self[key] = self.auth.headers(user["username"], CLERK_PASSWORD)
-        return self[key]
-
-
-@pytest.fixture
-def clerks(seeded, db, auth):
-    """Sign-in headers for clerks of the seed's enterprises, and the admin."""
-    return Clerks(db, auth)
 
 
 def ore(event_id, code=None, mass=25000, enterprise="ENT-NSM", day="2026-11-02", reo=55.5, product="bastnaesite_concentrate"):

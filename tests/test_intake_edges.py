@@ -11,11 +11,9 @@ from datetime import date, datetime, timezone
 import pytest
 from openpyxl import Workbook
 
-from inspector import accounts, batch_code, intake
+from inspector import batch_code, intake
 from inspector.intake_files import COLUMNS
 
-CLERK_PASSWORD = "clerk-password-1"
-CLERK_HASH = accounts.hash_password(CLERK_PASSWORD)
 
 SUBMIT = "/api/ledger/submissions"
 UPLOAD = "/api/ledger/uploads"
@@ -28,29 +26,6 @@ def native(body):
 
 
 A, B, C = (native(b) for b in ("RE2345678C", "RE3456789D", "RE456789AE"))
-
-
-class Clerks(dict):
-    """Sign-in headers by enterprise id (or "admin", "inspector", "supervisor"), signing in on first use."""
-
-    def __init__(self, db, auth):
-        super().__init__()
-        self.db, self.auth = db, auth
-
-    def __missing__(self, key):
-        if key in ("admin", "inspector", "supervisor"):
-            self[key] = self.auth.headers(key)
-        else:
-            user = accounts.create_user(self.db, f"clerk-{key.lower()}", "unused", "enterprise", enterprise_id=key,
-                                        password_hash=CLERK_HASH)
-            self[key] = self.auth.headers(user["username"], CLERK_PASSWORD)
-        return self[key]
-
-
-@pytest.fixture
-def clerks(seeded, db, auth):
-    """Sign-in headers for clerks of the seed's enterprises, and the demo staff."""
-    return Clerks(db, auth)
 
 
 def ore(event_id, code=None, mass=1000, enterprise=None, day="2026-11-02", reo=50.0,
