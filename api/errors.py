@@ -5,7 +5,7 @@ import logging
 from flask import current_app, request
 from flask_smorest import abort
 from flask_smorest.error_handler import ErrorSchema
-from werkzeug.exceptions import HTTPException, ServiceUnavailable
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUnavailable
 
 from inspector.store import UNAVAILABLE_ERRORS
 
@@ -46,11 +46,22 @@ def _store_unavailable(error):
     return current_app.extensions["smorest_api"].handle_http_exception(exc)
 
 
+def _too_large(error):
+    if getattr(error, "data", None):  # a view's own 413 already says what was too large
+        return current_app.extensions["smorest_api"].handle_http_exception(error)
+    limit_mb = current_app.config["MAX_CONTENT_LENGTH"] / (1024 * 1024)
+    exc = RequestEntityTooLarge()
+    exc.data = {"message": f"The request is larger than the {limit_mb:.0f} MB this service accepts; send a smaller "
+                           "file or split it.", "errors": {"error_code": "request_too_large"}}
+    return current_app.extensions["smorest_api"].handle_http_exception(exc)
+
+
 def register_error_handlers(app, api):
     """Map database outages to 503 + Retry-After; everything else HTTP stays in the smorest shape."""
     app.extensions["smorest_api"] = api
     for error_type in UNAVAILABLE_ERRORS:
         app.register_error_handler(error_type, _store_unavailable)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
 
 
 def refuse_unusable_json():

@@ -371,7 +371,8 @@ def test_a_million_line_upload_is_refused_by_the_documented_limits(client, clerk
     line = b"E,consumption,2026-11-02,ENT-NSM,,RE2345678CX,1,,,,,,,,,\n"
     big = _csv([]) + line * 1_000_000
     r = upload(client, clerks["ENT-NSM"], big, "big.csv")
-    assert r.status_code == 413
+    assert r.status_code == 413 and r.json["errors"]["error_code"] == "request_too_large"
+    assert "MB" in r.json["message"]
     before = counts(db)
     limited = client.application
     limited.config["SETTINGS"] = limited.config["SETTINGS"].with_overrides(intake_max_lines=50)
