@@ -30,9 +30,10 @@ _ZXING_NAMES = {
     _ZX.QRCode: "qr_code", _ZX.DataMatrix: "data_matrix", _ZX.Code128: "code_128",
     _ZX.EAN13: "ean_13", _ZX.EAN8: "ean_8", _ZX.UPCA: "upc_a",
 }
-_ZXING_ALL = list(_ZXING_NAMES)
-_ZXING_MATRIX = [_ZX.QRCode, _ZX.DataMatrix]
+# Searching for QRCode would also hunt Micro QR and rMQR symbols, which no label carries; hits still report QRCode.
+_ZXING_MATRIX = [_ZX.QRCodeModel2, _ZX.DataMatrix]
 _ZXING_LINEAR = [_ZX.Code128, _ZX.EAN13, _ZX.EAN8, _ZX.UPCA]
+_ZXING_ALL = _ZXING_MATRIX + _ZXING_LINEAR
 _ZXING_RETAIL = [_ZX.EAN13, _ZX.EAN8, _ZX.UPCA]
 _RETAIL_NAMES = {"ean_13", "ean_8", "upc_a"}
 _ZBAR_NAMES = {
@@ -122,7 +123,7 @@ def _to_gray(image: Image.Image) -> Image.Image:
         image = Image.alpha_composite(paper, rgba)
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
         return ImageOps.autocontrast(image.convert("I").point(lambda v: v / 256).convert("L"))
-    return image.convert("L")
+    return image if image.mode == "L" else image.convert("L")
 
 
 def _fit(gray: Image.Image, side: int) -> Image.Image:
@@ -174,12 +175,10 @@ def decode_image(image: Image.Image) -> DecodeResult:
 
 def _read_linear(views: "_Views", matrix_angles: list[float]) -> list["_Read"]:
     """Read bar codes on the full view, scanning only across the bars a label prints square to its matrix codes."""
-    if not matrix_angles:
-        return _read_zxing(views, "full", formats=_ZXING_LINEAR, try_rotate=True)
-    directions = [_across(angle) for angle in matrix_angles]
+    directions = [_across(angle) for angle in matrix_angles] or [(True, True)]
     reads = []
     if any(rows for rows, _ in directions):
-        reads += _read_zxing(views, "full", formats=_ZXING_LINEAR, try_rotate=False)
+        reads += _read_zxing(views, "rows", formats=_ZXING_LINEAR, try_rotate=False)
     if any(columns for _, columns in directions):
         reads += _read_zxing(views, "turned", formats=_ZXING_LINEAR, try_rotate=False)
     return reads
@@ -214,9 +213,12 @@ class _Views:
 
     def pixels(self, name: str) -> np.ndarray:
         if name not in self._pixels:
-            if name == "turned":
-                # A quarter turn lets a row-only scan cross bars that stand horizontally in the photo.
-                self._pixels[name] = np.ascontiguousarray(np.rot90(self.pixels("full")))
+            if name == "rows":
+                # Every other row: bars standing upright lose nothing, and a row scan costs half.
+                self._pixels[name] = np.ascontiguousarray(self.pixels("full")[::2])
+            elif name == "turned":
+                # Every other column, a quarter turn: the same for bars lying down in the photo.
+                self._pixels[name] = np.ascontiguousarray(np.rot90(self.pixels("full")[:, ::2]))
             else:
                 self._pixels[name] = np.asarray(self.image(name))
         return self._pixels[name]
@@ -256,10 +258,12 @@ def _read_zxing(views: _Views, view: str, formats=None, **options) -> list[_Read
             pos = barcode.position
             corners = [(p.x, p.y) for p in (pos.top_left, pos.top_right, pos.bottom_right, pos.bottom_left)]
             where, angle = view, barcode.orientation
-            if view == "turned":
-                # Back from the quarter-turned pixels to the full view's.
+            if view == "rows":
+                corners, where = [(x, 2 * y) for x, y in corners], "full"
+            elif view == "turned":
+                # Back from the quarter-turned, halved pixels to the full view's.
                 width = pixels.shape[0]
-                corners, where, angle = [(width - 1 - y, x) for x, y in corners], "full", angle + 90
+                corners, where, angle = [(2 * (width - 1 - y), x) for x, y in corners], "full", angle + 90
             box = _box([x for x, _ in corners], [y for _, y in corners])
             reads.append(_Read(code, f"zxing/{options.get('binarizer', 'local')}", where, box, angle))
     return reads
