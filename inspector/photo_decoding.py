@@ -161,7 +161,7 @@ def decode_image(image: Image.Image) -> DecodeResult:
     """Return every code found in an already opened image."""
     gray = _fit(_to_gray(image) if image.mode != "L" else image, WORKING_SIDE)
     views = _Views(gray)
-    # Matrix codes read well on the small view; bars need every pixel, so they are read on the full view.
+    # Matrix codes read well on the small view; bars need full resolution across them, so the full view.
     reads = _read_zxing(views, "small", formats=_ZXING_MATRIX, try_rotate=True)
     reads += _read_linear(views, [read.angle for read in reads])
     if not reads:
@@ -173,7 +173,7 @@ def decode_image(image: Image.Image) -> DecodeResult:
     return DecodeResult(codes, None if codes else _hint(gray))
 
 
-def _read_linear(views: "_Views", matrix_angles: list[float]) -> list["_Read"]:
+def _read_linear(views: _Views, matrix_angles: list[float]) -> list[_Read]:
     """Read bar codes on the full view, scanning only across the bars a label prints square to its matrix codes."""
     directions = [_across(angle) for angle in matrix_angles] or [(True, True)]
     reads = []
@@ -213,12 +213,8 @@ class _Views:
 
     def pixels(self, name: str) -> np.ndarray:
         if name not in self._pixels:
-            if name == "rows":
-                # Every other row: bars standing upright lose nothing, and a row scan costs half.
-                self._pixels[name] = np.ascontiguousarray(self.pixels("full")[::2])
-            elif name == "turned":
-                # Every other column, a quarter turn: the same for bars lying down in the photo.
-                self._pixels[name] = np.ascontiguousarray(np.rot90(self.pixels("full")[:, ::2]))
+            if name in _PIXEL_MAKERS:
+                self._pixels[name] = _PIXEL_MAKERS[name](self.pixels("full"))
             else:
                 self._pixels[name] = np.asarray(self.image(name))
         return self._pixels[name]
@@ -242,6 +238,20 @@ _VIEW_MAKERS = {
 }
 
 
+def _row_pairs(pixels: np.ndarray) -> np.ndarray:
+    """Average each pair of rows: upright bars lose nothing, noise drops, and a row scan costs half."""
+    even = pixels.shape[0] // 2 * 2
+    return ((pixels[0:even:2].astype(np.uint16) + pixels[1:even:2]) >> 1).astype(np.uint8)
+
+
+# Bar passes scan rows only: "rows" for bars standing upright in the photo, "turned" (a quarter turn
+# counter-clockwise first) for bars lying down.
+_PIXEL_MAKERS = {
+    "rows": _row_pairs,
+    "turned": lambda pixels: _row_pairs(np.ascontiguousarray(np.rot90(pixels))),
+}
+
+
 def _read_zxing(views: _Views, view: str, formats=None, **options) -> list[_Read]:
     options.setdefault("try_invert", False)
     # zxing-cpp's own pyramid repeats what the views already cover.
@@ -258,12 +268,12 @@ def _read_zxing(views: _Views, view: str, formats=None, **options) -> list[_Read
             pos = barcode.position
             corners = [(p.x, p.y) for p in (pos.top_left, pos.top_right, pos.bottom_right, pos.bottom_left)]
             where, angle = view, barcode.orientation
+            # Back from the paired rows (of the quarter-turned view) to the full view's pixels.
             if view == "rows":
                 corners, where = [(x, 2 * y) for x, y in corners], "full"
             elif view == "turned":
-                # Back from the quarter-turned, halved pixels to the full view's.
-                width = pixels.shape[0]
-                corners, where, angle = [(2 * (width - 1 - y), x) for x, y in corners], "full", angle + 90
+                width = views.pixels("full").shape[1]
+                corners, where, angle = [(width - 1 - 2 * y, x) for x, y in corners], "full", angle + 90
             box = _box([x for x, _ in corners], [y for _, y in corners])
             reads.append(_Read(code, f"zxing/{options.get('binarizer', 'local')}", where, box, angle))
     return reads

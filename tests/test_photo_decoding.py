@@ -109,10 +109,10 @@ def test_bar_code_beside_a_matrix_code_is_read_whichever_way_the_label_faces(tur
     qr = label_images.symbol("RE6LWUT4A5U", "qr_code", 6)
     # A retail code also has to be confirmed by a second read at the spot the first one reported.
     bars = label_images.symbol("4006381333931", "ean_13", 3, bar_height=150)
-    # Blank paper below the label keeps the codes off-centre, so a misplaced position shows.
-    page = Image.new("L", (qr.width + bars.width + 160, max(qr.height, bars.height) + 520), 255)
-    page.paste(qr, (40, 60))
-    page.paste(bars, (qr.width + 100, 60))
+    # Blank paper above and left of the label keeps the codes off-centre, so a misplaced position shows.
+    page = Image.new("L", (qr.width + bars.width + 560, max(qr.height, bars.height) + 620), 255)
+    page.paste(qr, (440, 560))
+    page.paste(bars, (qr.width + 500, 560))
     photo = page.transpose(turn) if turn else page
     result = decode_photo(jpeg_bytes(photo))
     assert {(c.text, c.format) for c in result.codes} == {("RE6LWUT4A5U", "qr_code"), ("4006381333931", "ean_13")}
