@@ -1,6 +1,6 @@
 """Decoding bench: our pipeline against pyzbar alone and zxing-cpp alone, on one core.
 
-    python -m bench.decode [--labels 220] [--code-free 45] [--no-cache]
+    python -m bench.decode [--labels 220] [--code-free 45] [--no-cache] [--passes] [--show-failures]
 
 Prints, for each reader: success rate (an image succeeds when every expected code is read), false
 positives (decoded texts that are not on the image), median ms per image and median ms for the
@@ -128,6 +128,7 @@ def main(argv=None) -> int:
     parser.add_argument("--code-free", type=int, default=45)
     parser.add_argument("--no-cache", action="store_true", help="regenerate the photos even if a cached set exists (in the temp folder)")
     parser.add_argument("--show-failures", action="store_true")
+    parser.add_argument("--passes", action="store_true", help="also print what each pass of our pipeline reads and costs")
     args = parser.parse_args(argv)
 
     # One core, so the figures mean the same on a laptop and on a busy server.
@@ -181,6 +182,11 @@ def main(argv=None) -> int:
     for name, r in results.items():
         for case_name, text in r["false_positives"]:
             print(f"false positive ({name}): {case_name}: {text!r}")
+    if args.passes:
+        from bench.decode_passes import pass_table
+
+        print("\nour pipeline, pass by pass (each fallback runs only while nothing is found)")
+        print("\n".join(pass_table(cases)))
     if args.show_failures:
         for case in cases:
             if case.expected and not case.expected <= set(read_pipeline(case.photo)):
