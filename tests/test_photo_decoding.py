@@ -131,6 +131,11 @@ def test_photo_without_code_returns_nothing_and_a_hint(pattern):
     assert result.hint == NO_CODE_HINT
 
 
+def test_large_photo_without_code_returns_nothing_and_a_hint():
+    case = label_images.code_free_photo("grid_table", "test", label_images.BIG)
+    assert decode_photo(case.photo) == DecodeResult([], NO_CODE_HINT)
+
+
 def test_dark_photo_gets_a_hint_about_light():
     rng = np.random.default_rng(1)
     dark = Image.fromarray(rng.normal(20, 5, (600, 800)).clip(0, 255).astype(np.uint8))
