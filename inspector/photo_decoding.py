@@ -262,6 +262,8 @@ def _read_zxing(views: _Views, view: str, formats=None, **options) -> list[_Read
     # zxing-cpp's own pyramid repeats what the views already cover.
     options.setdefault("try_downscale", False)
     pixels = views.pixels(view)
+    if 0 in pixels.shape[:2]:  # a photo one pixel high has no pair of rows to scan
+        return []
     reads = []
     for barcode in zxingcpp.read_barcodes(pixels, formats=formats or _ZXING_ALL, **options):
         fmt = _ZXING_NAMES.get(barcode.format)

@@ -240,3 +240,17 @@ def test_decompression_bomb_is_refused_before_decoding(size, max_pixels):
 def test_big_photo_is_downscaled_for_speed():
     big = Image.new("RGB", (4000, 3000), "white")
     assert max(open_photo(jpeg_bytes(big)).size) <= 2000
+
+
+def test_a_one_pixel_photo_decodes_to_nothing_without_failing():
+    from io import BytesIO
+
+    from PIL import Image
+
+    from inspector.photo_decoding import decode_photo
+
+    for size in ((1, 1), (1, 40), (40, 1)):
+        out = BytesIO()
+        Image.new("L", size, 255).save(out, "PNG")
+        result = decode_photo(out.getvalue(), 60_000_000)
+        assert result.codes == [] and result.hint
