@@ -53,7 +53,9 @@ def open_session(db, user, device_id, device_name, secret_key, access_minutes, n
 
 def tokens_for(session, refresh, secret_key, access_minutes):
     """The login/refresh response body for a session."""
-    access = _signer(secret_key).dumps({"sid": session["_id"], "uid": session["user_id"]})
+    # The nonce makes every issued token distinct, even two issued for one session within the same second.
+    access = _signer(secret_key).dumps({"sid": session["_id"], "uid": session["user_id"],
+                                        "n": secrets.token_urlsafe(6)})
     return {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
             "expires_in": access_minutes * 60, "role": session["role"], "username": session["username"],
             "enterprise_id": session.get("enterprise_id"), "provinces": session.get("provinces"),
