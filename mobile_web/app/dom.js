@@ -93,3 +93,16 @@ const ICONS = {
   download: ["M19 9h-4V3H9v6H5l7 7 7-7zM5 18v2h14v-2H5z"],
   torch: ["M6 2h12v5l-3 4v11H9V11L6 7V2zm6 11.5a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z"],
 };
+
+/** Save a fetched file the way a link download would, under its Content-Disposition name; return that name. */
+export async function saveResponse(res, fallbackName) {
+  const blob = await res.blob();
+  const name = ((res.headers.get("Content-Disposition") || "").match(/filename="?([^";]+)"?/) || [])[1] || fallbackName;
+  const url = URL.createObjectURL(blob);
+  const a = h("a", { href: url, download: name, hidden: true });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  return name;
+}

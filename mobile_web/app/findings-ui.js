@@ -1,5 +1,5 @@
 // Pieces the supervisor and enterprise screens share: status chips, deadlines, discrepancy names, exports.
-import { h, icon, toast } from "./dom.js";
+import { h, icon, saveResponse, toast } from "./dom.js";
 import { date, has, reasonTitle, t } from "./i18n.js";
 import { errorText } from "./main.js";
 import { REFI } from "./state.js";
@@ -37,15 +37,7 @@ export async function exportLog(format, query) {
   try {
     const res = await REFI.authFetch("/api/inspections/export?" + params.toString());
     if (!res.ok) throw new REFI.ApiError(res.status, await REFI.readBody(res));
-    const blob = await res.blob();
-    const disposition = res.headers.get("Content-Disposition") || "";
-    const name = (disposition.match(/filename="?([^";]+)"?/) || [])[1] || `findings.${format === "geojson" ? "geojson" : format}`;
-    const url = URL.createObjectURL(blob);
-    const a = h("a", { href: url, download: name, hidden: true });
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    const name = await saveResponse(res, `findings.${format}`);
     toast(t("export.done", { name }), "ok");
   } catch (err) {
     toast(errorText(err), "error");

@@ -1,7 +1,7 @@
 // The enterprise clerk's monthly ledger: the template, the upload (CSV or XLSX, all lines or none), the nil report
 // for a month with nothing to report, the receipt in plain words, the month-by-month record and recent submissions.
 // Everything here needs the server; offline, the screen says so instead of failing silently.
-import { h, icon, mount, toast } from "../dom.js";
+import { h, icon, mount, saveResponse, toast } from "../dom.js";
 import { has, month, num, t, tn } from "../i18n.js";
 import { appIcon, errorText } from "../main.js";
 import { REFI, state, subscribe } from "../state.js";
@@ -110,14 +110,7 @@ async function download(kind) {
   try {
     const res = await REFI.authFetch("/api/ledger/template." + kind);
     if (!res.ok) throw new REFI.ApiError(res.status, await REFI.readBody(res));
-    const blob = await res.blob();
-    const name = ((res.headers.get("Content-Disposition") || "").match(/filename="?([^";]+)"?/) || [])[1] || "ledger-template." + kind;
-    const url = URL.createObjectURL(blob);
-    const a = h("a", { href: url, download: name, hidden: true });
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    const name = await saveResponse(res, "ledger-template." + kind);
     toast(t("export.done", { name }), "ok");
   } catch (err) {
     if (err instanceof REFI.SignedOutError) throw err;
