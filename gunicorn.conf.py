@@ -1,23 +1,116 @@
-"""Gunicorn settings: bind from $PORT, and refuse several workers on the embedded demo store."""
+"""Gunicorn settings, each overridable from the environment; exactly one worker on the embedded demo store."""
 import os
 import sys
+import threading
+
+EMBEDDED = not os.environ.get("MONGO_URI")
+
+
+def _env_int(name, default):
+    """An integer setting from the environment; a bad value stops the start with one line."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        sys.stderr.write(f"configuration error: {name} must be a whole number, got {raw!r}\n")
+        sys.exit(2)
+
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2" if os.environ.get("MONGO_URI") else "1"))
-# The embedded store (mongomock) is not safe under concurrent writers, so it gets one thread.
-threads = int(os.environ.get("GUNICORN_THREADS", "4" if os.environ.get("MONGO_URI") else "1"))
-timeout = 60
-accesslog = "-"
+workers = _env_int("WEB_CONCURRENCY", 1 if EMBEDDED else 2)
+# Threaded workers keep answering the arbiter's heartbeat during a long request (a photo decode), so `timeout`
+# never kills a worker mid-request, and kept-alive connections wait in the poller instead of holding a thread.
+worker_class = "gthread"
+# On the embedded store the threads take turns inside the app (see post_worker_init); on MongoDB they overlap I/O.
+threads = _env_int("GUNICORN_THREADS", 4)
+# Seconds a worker may go silent before the arbiter replaces it; silent means stuck, not busy (see worker_class).
+timeout = _env_int("GUNICORN_TIMEOUT", 60)
+# On SIGTERM a worker stops accepting and finishes the requests in flight for at most this long.
+graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+# Phones and the load bench reuse connections; a little above a phone's pause between requests.
+keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
+# The heartbeat file is touched every second: keep it in memory, not on a possibly slow or full disk.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+if EMBEDDED:
+    # Recycling a worker would throw away the demo data, which lives in it.
+    max_requests = 0
+    max_requests_jitter = 0
+else:
+    # A fresh worker now and then returns memory that image decoding fragments; jitter keeps workers from recycling at once.
+    max_requests = _env_int("GUNICORN_MAX_REQUESTS", 2000)
+    max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+# Our longest request lines are filtered listings; 8 kB is gunicorn's cap too, and nothing of ours needs more fields.
+limit_request_line = _env_int("GUNICORN_LIMIT_REQUEST_LINE", 8190)
+limit_request_fields = _env_int("GUNICORN_LIMIT_REQUEST_FIELDS", 100)
+limit_request_field_size = _env_int("GUNICORN_LIMIT_REQUEST_FIELD_SIZE", 8190)
+# forwarded_allow_ips stays at gunicorn's default (127.0.0.1 and unix sockets): X-Forwarded-* from anyone else is
+# ignored, so a client cannot pick the address the per-address sign-in limit counts. Set FORWARDED_ALLOW_IPS to
+# the proxy's address when there is one.
+# The app writes one structured line per request (with its request id); gunicorn's access log would repeat it.
+accesslog = None
 errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Loading the app in the master would open the MongoDB client before fork; each worker opens its own.
 preload_app = False
+# gunicorn's control socket has one path per user: two instances on a machine (tests, demos) would fight over it.
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 
 
 def on_starting(server):
     """Stop before forking when the embedded store would be split across workers."""
-    if not os.environ.get("MONGO_URI") and server.cfg.workers > 1:
+    if EMBEDDED and server.cfg.workers > 1:
         sys.stderr.write(
             "refusing to start: the embedded demo store lives inside one process, so it needs exactly one "
             f"worker (got {server.cfg.workers}); set MONGO_URI for a real MongoDB or use --workers 1\n"
         )
         sys.exit(1)
+
+
+def post_worker_init(worker):
+    """On the embedded store, let one request at a time into the app."""
+    if EMBEDDED:
+        # mongomock updates stored documents in place without a lock: a read copying a document while another
+        # thread updates it can fail, and its guarded updates are not atomic. MongoDB needs none of this.
+        worker.wsgi = _OneAtATime(worker.wsgi)
+
+
+class _OneAtATime:
+    """A WSGI app that holds a lock from the call until the response has been written and closed."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        self.lock.acquire()
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            self.lock.release()
+            raise
+        return _ReleasedOnClose(body, self.lock)
+
+
+class _ReleasedOnClose:
+    """A response body that releases the lock when the server closes it (gunicorn always does)."""
+
+    def __init__(self, body, lock):
+        self.body = body
+        self.lock = lock
+        self.released = False
+
+    def __iter__(self):
+        return iter(self.body)
+
+    def close(self):
+        try:
+            if hasattr(self.body, "close"):
+                self.body.close()
+        finally:
+            if not self.released:
+                self.released = True
+                self.lock.release()
