@@ -11,11 +11,17 @@ Against a real MongoDB with several workers, start the service yourself and poin
 
     export MONGO_URI="mongodb://db1,db2,db3/?replicaSet=rs0" MONGO_DB=rare_earth_inspector SECRET_KEY=...
     .venv/bin/python -m seed load --scale small           # the dataset and its planted cases
-    .venv/bin/flask --app api users create --role inspector --username load-inspector
-    .venv/bin/flask --app api users create --role supervisor --username load-supervisor
+    export LOAD_PASSWORD="$(python3 -c 'import secrets; print(secrets.token_urlsafe(16))')"
+    echo "$LOAD_PASSWORD" | .venv/bin/flask --app api users create --role inspector --username load-inspector \\
+        --password-stdin
+    echo "$LOAD_PASSWORD" | .venv/bin/flask --app api users create --role supervisor --username load-supervisor \\
+        --password-stdin
     WEB_CONCURRENCY=4 PORT=8000 .venv/bin/gunicorn --config gunicorn.conf.py 'api:create_app()' &
-    LOAD_PASSWORD=... .venv/bin/python -m bench.load --url http://127.0.0.1:8000 \\
-        --user load-inspector --supervisor load-supervisor --concurrency 16
+    .venv/bin/python -m bench.load --url http://127.0.0.1:8000 --user load-inspector --supervisor load-supervisor \\
+        --concurrency 16
+
+(--user, --supervisor and --password default to $LOAD_USER, $LOAD_SUPERVISOR and $LOAD_PASSWORD.) With 4 workers
+of GUNICORN_THREADS (4) threads each, 16 clients keep every thread busy; raise it to see where latency bends.
 
 There /api/demo/cases does not exist, so the codes come from the same seed (`--scale` as loaded, same day).
 Each user signs in once (signing in again revokes the device's session), so keep --duration under
@@ -88,6 +94,24 @@ def start_gunicorn():
         time.sleep(0.3)
     process.kill()
     sys.exit(f"gunicorn was not ready within {STARTUP_SECONDS} s; log: {log.name}")
+
+
+def server_times(log_path):
+    """Per kind, the app's own request durations (seconds) from its JSON request log: service time without queueing."""
+    times = defaultdict(list)
+    for line in Path(log_path).read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+            method, path, ms = entry["method"], entry["path"], float(entry["duration_ms"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        kind = ("healthz" if path == "/healthz" else "scan" if (method, path) == ("POST", "/api/scans")
+                else "batch" if path.startswith("/api/batches/") else "photo" if path.endswith("/attachments")
+                else "finding" if (method, path) == ("POST", "/api/inspections")
+                else "listing" if method == "GET" and path in ("/api/inspections", "/api/scans") else None)
+        if kind:
+            times[kind].append(ms / 1000)
+    return times
 
 
 def stop_gunicorn(target):
@@ -341,6 +365,12 @@ def main(argv=None):
         if target.process:
             text, clean = stop_gunicorn(target)
             print(f"gunicorn: {text}")
+            inside = server_times(target.log_path)
+            if inside:
+                print("time inside the app per request (its JSON request log; the rest is queueing and transfer):")
+                for kind in ("healthz", "scan", "batch", "finding", "photo", "listing"):
+                    if inside.get(kind):
+                        print(f"  {kind:8} {len(inside[kind]):6}  {describe(inside[kind])}")
             failed = failed or not clean
     sys.exit(1 if failed else 0)
 
