@@ -27,8 +27,12 @@ def db():
 
 
 def ensure_ready():
-    """Apply indexes once per process, as soon as the database is reachable."""
+    """Apply indexes once per process, as soon as the database is reachable; finish rollbacks an outage interrupted."""
     state = current_app.extensions["inspector"]
+    resumed = intake.resume_rollbacks(db())
+    if resumed:
+        log.warning("finished rolling back %d ledger submission(s) the database outage interrupted: %s",
+                    len(resumed), ", ".join(resumed))
     if not state.get("indexes_applied"):
         apply_indexes(db())
         state["indexes_applied"] = True

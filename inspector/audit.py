@@ -2,6 +2,7 @@
 import hashlib
 import json
 import threading
+import uuid
 from datetime import datetime, timezone
 
 from pymongo.errors import DuplicateKeyError
@@ -11,7 +12,8 @@ from .store import evidence
 GENESIS = "0" * 64
 HEAD_COLLECTION = "audit_head"
 HEAD_ID = "audit_log"
-_lock = threading.Lock()
+_lock = threading.RLock()
+_stripes = [threading.Lock() for _ in range(64)]
 _heads = {}  # database name -> (seq, hash): this process's view of the chain's end, refreshed on conflict
 
 
@@ -48,11 +50,49 @@ def _advance_head(db, entry):
         pass  # a newer entry already moved the head
 
 
+def _ms(moment):
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)  # BSON keeps milliseconds; hash what is stored
+
+
+def exclusive(*key):
+    """A lock this process holds while it writes one keyed thing (a document, its links, its audit entry) or finishes it.
+
+    A retry or a concurrent copy of the same request waits for the first, then finds its work done; a real MongoDB
+    shared by several processes still has the unique indexes, and settle(check=True) below.
+    """
+    return _stripes[hash(key) % len(_stripes)]
+
+
+def pending(actor, action, target, details=None, now=None):
+    """The audit entry a write promises, stored on the written document (audit_pending) until settle() writes it."""
+    actor = actor or {}
+    return {"key": uuid.uuid4().hex, "action": action, "target": target, "details": details or {},
+            "at": _ms(now or datetime.now(timezone.utc)),
+            "actor": {k: actor.get(k) for k in ("user_id", "username", "role", "device_id") if k in actor}}
+
+
+def settle(db, collection, doc_id, promise, check=False):
+    """Write the promised entry, then clear the promise; check=True first looks whether an interrupted try wrote it."""
+    if not promise:
+        return
+    with _lock:
+        written = check and any(_same_moment(e["at"], promise["at"]) for e in db.audit_log.find(
+            {"action": promise["action"], "target": promise["target"]}, {"at": 1}))
+        if not written:
+            record(db, promise["actor"] or None, promise["action"], promise["target"], promise["details"],
+                   now=promise["at"])
+    evidence(db, collection).update_one({"_id": doc_id, "audit_pending.key": promise["key"]},
+                                        {"$unset": {"audit_pending": ""}})
+
+
+def _same_moment(a, b):
+    return a.replace(tzinfo=a.tzinfo or timezone.utc) == b.replace(tzinfo=b.tzinfo or timezone.utc)
+
+
 def record(db, actor, action, target, details=None, now=None):
     """Append one entry; actor is a session-like dict (user_id, username, role, device_id) or None for the system."""
     actor = actor or {}
-    now = now or datetime.now(timezone.utc)
-    now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # BSON keeps milliseconds; hash what is stored
+    now = _ms(now or datetime.now(timezone.utc))
     log = evidence(db, "audit_log")
     with _lock:
         head = _heads.get(db.name) or _read_head(db)

@@ -182,44 +182,60 @@ def _files(db):
 
 
 def attach(db, finding, actor, data, filename, max_pixels, now=None):
-    """Add a file to a finding; the same content again is a no-op. Return (attachment, created)."""
+    """Add a file to a finding; the same content again is a no-op. Return (attachment, created).
+
+    The attachment document is the commit point: it is written once its files are whole, and carries its audit
+    entry as a promise until the finding lists it. The files' ids follow from the finding and the content, so a retry
+    after an interruption replaces whatever part of them the first try left, instead of leaving orphans.
+    """
     now = now or datetime.now(timezone.utc)
     workflow.check_attach(finding, actor)
     sha256 = hashlib.sha256(data).hexdigest()
-    existing = db.finding_attachments.find_one({"finding_id": finding["_id"], "sha256": sha256})
-    if existing:
-        _link(db, finding, actor, existing, now)
-        return existing, False
-    if len(finding.get("attachments") or []) >= workflow.MAX_ATTACHMENTS:
-        raise workflow.TooManyAttachments(f"A finding holds at most {workflow.MAX_ATTACHMENTS} files.")
-    facts = examine(data, max_pixels)
-    files = _files(db)
-    file_meta = {"sha256": sha256, "content_type": facts.content_type, "finding_id": finding["_id"]}
-    file_id = files.put(data, filename=clean_filename(filename), metadata=file_meta)
-    thumbnail_id = files.put(facts.thumbnail, filename="thumbnail.jpg",
-                             metadata={**file_meta, "content_type": "image/jpeg", "thumbnail_of": sha256}) \
-        if facts.thumbnail else None
-    attachment = {
-        "_id": str(uuid.uuid4()), "finding_id": finding["_id"], "sha256": sha256, "file_id": file_id,
-        "thumbnail_id": thumbnail_id, "content_type": facts.content_type, "kind": facts.kind, "size": len(data),
-        "filename": clean_filename(filename), "width": facts.width, "height": facts.height, "photo": facts.photo,
-        "uploaded_at": now, "uploaded_by": actor.get("user_id"), "uploader": actor.get("username"),
-        "uploaded_role": actor.get("role"),
-    }
-    if facts.photo and facts.photo.get("gps") and finding.get("location"):
-        attachment["photo"]["distance_from_finding_m"] = round(distance_km(facts.photo["gps"], finding["location"]) * 1000)
-    try:
-        evidence(db, "finding_attachments").insert_one(attachment)
-    except DuplicateKeyError:
-        # The same bytes arrived twice at once: keep the first, drop our copy.
-        for orphan in (file_id, thumbnail_id):
-            if orphan is not None:
-                files.delete(orphan)
+    with audit.exclusive("attachment", finding["_id"], sha256):
         existing = db.finding_attachments.find_one({"finding_id": finding["_id"], "sha256": sha256})
-        _link(db, finding, actor, existing, now)
-        return existing, False
-    _link(db, finding, actor, attachment, now)
-    return attachment, True
+        if existing:
+            _link(db, finding, actor, existing, now, check=True)
+            return existing, False
+        if len(finding.get("attachments") or []) >= workflow.MAX_ATTACHMENTS:
+            raise workflow.TooManyAttachments(f"A finding holds at most {workflow.MAX_ATTACHMENTS} files.")
+        facts = examine(data, max_pixels)
+        files = _files(db)
+        file_meta = {"sha256": sha256, "content_type": facts.content_type, "finding_id": finding["_id"]}
+        file_id = _put(files, f"{finding['_id']}/{sha256}", data, filename=clean_filename(filename), metadata=file_meta)
+        thumbnail_id = _put(files, f"{file_id}/thumbnail", facts.thumbnail, filename="thumbnail.jpg",
+                            metadata={**file_meta, "content_type": "image/jpeg", "thumbnail_of": sha256}) \
+            if facts.thumbnail else None
+        attachment = {
+            "_id": str(uuid.uuid4()), "finding_id": finding["_id"], "sha256": sha256, "file_id": file_id,
+            "thumbnail_id": thumbnail_id, "content_type": facts.content_type, "kind": facts.kind, "size": len(data),
+            "filename": clean_filename(filename), "width": facts.width, "height": facts.height, "photo": facts.photo,
+            "uploaded_at": now, "uploaded_by": actor.get("user_id"), "uploader": actor.get("username"),
+            "uploaded_role": actor.get("role"),
+        }
+        if facts.photo and facts.photo.get("gps") and finding.get("location"):
+            attachment["photo"]["distance_from_finding_m"] = round(
+                distance_km(facts.photo["gps"], finding["location"]) * 1000)
+        attachment["audit_pending"] = audit.pending(
+            actor, "finding.attach", f"finding:{finding['_id']}",
+            {"attachment_id": attachment["_id"], "sha256": sha256, "kind": attachment["kind"], "size": len(data)}, now)
+        try:
+            evidence(db, "finding_attachments").insert_one(attachment)
+        except DuplicateKeyError:
+            # Another process stored the same bytes a moment ago (under the same file ids): keep its attachment.
+            existing = db.finding_attachments.find_one({"finding_id": finding["_id"], "sha256": sha256})
+            _link(db, finding, actor, existing, now, check=True)
+            return existing, False
+        _link(db, finding, actor, attachment, now)
+        return attachment, True
+
+
+def _put(files, file_id, data, **fields):
+    """Store data under file_id, first removing what an interrupted earlier try left under that id."""
+    try:
+        return files.put(data, _id=file_id, **fields)
+    except gridfs.errors.FileExists:
+        files.delete(file_id)
+        return files.put(data, _id=file_id, **fields)
 
 
 def summary(attachment):
@@ -230,7 +246,7 @@ def summary(attachment):
             "has_thumbnail": attachment.get("thumbnail_id") is not None}
 
 
-def _link(db, finding, actor, attachment, now):
+def _link(db, finding, actor, attachment, now, check=False):
     """List the attachment on its finding and timeline once (this also heals an upload interrupted in between).
 
     The ETag is left alone: it versions the finding's state, and added evidence conflicts with no decision, so an
@@ -244,7 +260,10 @@ def _link(db, finding, actor, attachment, now):
         {"_id": finding["_id"], "attachments.id": {"$ne": attachment["_id"]}},
         {"$push": {"attachments": summary(attachment), "timeline": entry},
          "$set": {"updated_at": now}})
-    if result.modified_count:
+    promise = attachment.pop("audit_pending", None)
+    if promise:
+        audit.settle(db, "finding_attachments", attachment["_id"], promise, check=check)
+    elif result.modified_count:  # an attachment stored before promises were kept on it
         audit.record(db, actor, "finding.attach", f"finding:{finding['_id']}",
                      {"attachment_id": attachment["_id"], "sha256": attachment["sha256"], "kind": attachment["kind"],
                       "size": attachment["size"]})

@@ -17,7 +17,7 @@ SEVERITIES = ("low", "medium", "high")
 SITE_TYPES = ("market", "port", "warehouse", "factory", "other")
 SORTS = ("observed_at", "received_at", "deadline", "updated_at")
 CLOCK_SKEW = timedelta(minutes=10)  # a device clock a little ahead is normal; a day ahead is not
-LIST_PROJECTION = {"timeline": 0, "payload_hash": 0}
+LIST_PROJECTION = {"timeline": 0, "payload_hash": 0, "audit_pending": 0, "last_change": 0}
 
 
 class FindingConflict(Exception):
@@ -104,21 +104,28 @@ def create(db, actor, body, now=None):
     key = {"inspector_id": actor["user_id"], "client_id": body["client_id"]}
     existing = db.findings.find_one(key)
     if existing:
-        return _replayed(existing, digest), False
+        return _replayed(db, existing, digest), False
     doc = _new_finding(db, actor, body, digest, now)
-    try:
-        evidence(db, "findings").insert_one(doc)
-    except DuplicateKeyError:
-        return _replayed(db.findings.find_one(key), digest), False  # the same finding raced in on another request
-    audit.record(db, actor, "finding.create", f"finding:{doc['_id']}",
-                 {"client_id": doc["client_id"], "enterprise_id": doc["enterprise_id"],
-                  "discrepancies": doc["discrepancies"], "severity": doc["severity"]})
+    # The finding is the commit point; it carries its audit entry as a promise until the entry is written.
+    promise = audit.pending(actor, "finding.create", f"finding:{doc['_id']}",
+                            {"client_id": doc["client_id"], "enterprise_id": doc["enterprise_id"],
+                             "discrepancies": doc["discrepancies"], "severity": doc["severity"]})
+    with audit.exclusive("finding", actor["user_id"], body["client_id"]):
+        try:
+            evidence(db, "findings").insert_one({**doc, "audit_pending": promise})
+        except DuplicateKeyError:
+            return _replayed(db, db.findings.find_one(key), digest), False  # the same finding raced in on another request
+        audit.settle(db, "findings", doc["_id"], promise)
     return doc, True
 
 
-def _replayed(existing, digest):
+def _replayed(db, existing, digest):
     if existing["payload_hash"] != digest:
         raise FindingConflict("This client_id was already used for a different finding: make a new client_id.")
+    promise = existing.pop("audit_pending", None)
+    if promise:  # an interrupted try stored the finding but maybe not its audit entry
+        with audit.exclusive("finding", existing["inspector_id"], existing["client_id"]):
+            audit.settle(db, "findings", existing["_id"], promise, check=True)
     return existing
 
 
@@ -250,7 +257,9 @@ def list_findings(db, query, sort, skip, limit):
     The page is found on ids alone, then its documents are read by _id: the sort never carries whole findings,
     which keeps deep pages cheap on MongoDB and on the embedded store alike.
     """
-    total = db.findings.count_documents(query)
+    # A reader whose scope and filters narrow nothing counts the whole log: from the collection's metadata, not a scan.
+    unfiltered = all(not clause for clause in query.get("$and", [query]))
+    total = db.findings.estimated_document_count() if unfiltered else db.findings.count_documents(query)
     spec = sort_spec(sort)
     page = [d["_id"] for d in db.findings.find(query, {"_id": 1, spec[0][0]: 1}).sort(spec).skip(skip).limit(limit)]
     docs = {d["_id"]: d for d in db.findings.find({"_id": {"$in": page}}, LIST_PROJECTION)} if page else {}
@@ -285,7 +294,7 @@ def stats(db, query, now=None):
 def view(doc, actor, now=None):
     """A finding as a reader sees it: ETag, overdue flag and the actions open to them."""
     now = now or datetime.now(timezone.utc)
-    out = {k: v for k, v in doc.items() if k not in ("_id", "_etag", "payload_hash")}
+    out = {k: v for k, v in doc.items() if k not in ("_id", "_etag", "payload_hash", "audit_pending", "last_change")}
     out.update(id=doc["_id"], etag=doc["_etag"], overdue=workflow.is_overdue(doc, now),
                allowed_actions=workflow.allowed_actions(doc, actor),
                attachment_count=len(doc.get("attachments") or []))

@@ -1,12 +1,13 @@
 """Ledger intake: check a submission's events against the ledger, then apply all of them or none."""
 import hashlib
 import secrets
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import islice
 
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from . import batch_code, rules
 from .intake_events import GS1_PREFIX, LineError, gs1_key, read_event
@@ -23,6 +24,7 @@ MASS_TOLERANCE_KG = 0.05
 _NO_EXTRA = {}  # checking keeps no write-only facts of new batches
 _FP = 16  # hex digits of an event's fingerprint kept in memory: 64 bits tell a resent event from a changed one
 FOREIGN = "FOREIGN"
+_REGISTRY_FIELDS = {"_id": 1, "name": 1, "roles": 1, "province": 1}
 _HELD_FIELDS = {"_id": 1, "stage": 1, "product_type": 1, "reo_pct": 1, "producer_id": 1, "producer_province": 1,
                 "produced_on": 1, "holder_id": 1, "remaining_kg": 1, "mass_kg": 1, "status": 1, "status_since": 1,
                 "quota_category": 1, "quota_used_t": 1, "within_quota": 1, "gs1": 1}
@@ -97,7 +99,7 @@ class Book:
         self.events_seen = {}    # (enterprise_id, event_id) -> its fingerprints, from the database or this submission
         self.stored_events = {}  # the part of events_seen read from the database
         self.events_known = False
-        self.registry = {e["_id"]: e for e in db.enterprises.find({}, {"_id": 1, "name": 1, "roles": 1, "province": 1})}
+        self.registry = {}       # enterprise id -> its name, roles and province, read for the enterprises events name
         self.producers = {}
         self.gs1_codes = {}      # GS1 stand-in -> native code, from the database or this submission
         self.flags, self.issued, self.periods, self.issued_by_event = [], {}, {}, []
@@ -109,7 +111,10 @@ class Book:
 
     # -- reading ahead, one query per collection and chunk ------------------------------------------------------------
     def prefetch(self, events):
-        """Load every batch, shipment and earlier event the chunk names that is not known yet."""
+        """Load every enterprise, batch, shipment and earlier event the chunk names that is not known yet."""
+        named = {n for ev in events for n in (ev.enterprise_id, ev.to_id, ev.from_id) if n} - self.registry.keys()
+        if named:
+            self.registry.update((e["_id"], e) for e in find_by_ids(self.db.enterprises, sorted(named), _REGISTRY_FIELDS))
         self._resolve_gs1(events)
         codes = {self.gs1_codes.get(c, c) for ev in events for c in ev.codes()} - self.batches.keys()
         codes = {c for c in codes if not c.startswith(GS1_PREFIX)}
@@ -647,6 +652,7 @@ def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=
                        errors=[e.as_dict() for e in errors[:MAX_LISTED_ERRORS]])
         db.ledger_submissions.insert_one({**head, "state": "rejected", "receipt": receipt})
         return receipt
+    resume_rollbacks(db)
     db.ledger_submissions.insert_one({**head, "state": "applying"})
     book = Book(db, settings, actor, now, sid, apply=True)
     # The checking pass already read which events are stored; a race since then meets the unique _id and rolls back.
@@ -659,20 +665,47 @@ def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=
             db.ledger_submissions.update_one({"_id": sid}, {"$set": {"booked": True}})
             declared = (default_enterprise, period) if period and default_enterprise else None
             periods = book.register(declared)
+            receipt.update(status="accepted", accepted=book.accepted, rejected=0, duplicates=book.duplicates,
+                           errors=[], flags=sorted(book.flags, key=lambda f: f["line"]), issued_codes=book.issued,
+                           issued=book.issued_by_event, periods=periods)
+            # The commit point: until this lands the submission is "applying", and rolled back if anything failed.
+            db.ledger_submissions.update_one({"_id": sid}, {"$set": {"state": "accepted", "receipt": receipt}})
     except LineError as exc:
-        rollback(db, sid, book)
+        _roll_back_or_remember(db, sid, book)
         raise Conflict(f"Line {exc.line}: {exc.message}") from None
     except DuplicateKeyError:
-        rollback(db, sid, book)
+        _roll_back_or_remember(db, sid, book)
         raise Conflict("Another submission registered the same batch code or event at the same time.") from None
     except Exception:
-        rollback(db, sid, book)
+        _roll_back_or_remember(db, sid, book)
         raise
-    receipt.update(status="accepted", accepted=book.accepted, rejected=0, duplicates=book.duplicates,
-                   errors=[], flags=sorted(book.flags, key=lambda f: f["line"]), issued_codes=book.issued,
-                   issued=book.issued_by_event, periods=periods)
-    db.ledger_submissions.update_one({"_id": sid}, {"$set": {"state": "accepted", "receipt": receipt}})
     return receipt
+
+
+_unfinished = {}  # (database name, submission id) -> its Book: rollbacks the database went away in the middle of
+_unfinished_lock = threading.Lock()
+
+
+def _roll_back_or_remember(db, sid, book):
+    """Roll a failed submission back; when the database is gone too, keep it to finish once the database is back."""
+    try:
+        rollback(db, sid, book)
+    except PyMongoError:
+        with _unfinished_lock:
+            _unfinished[(db.name, sid)] = book
+
+
+def resume_rollbacks(db):
+    """Finish the rollbacks this process could not complete while the database was unreachable; return their ids."""
+    with _unfinished_lock:
+        waiting = [(key, book) for key, book in _unfinished.items() if key[0] == db.name]
+    done = []
+    for key, book in waiting:
+        rollback(db, key[1], book)  # picks up where the interrupted rollback stopped: the book forgets what it undid
+        with _unfinished_lock:
+            _unfinished.pop(key, None)
+        done.append(key[1])
+    return done
 
 
 def rollback(db, sid, book=None):
@@ -687,10 +720,15 @@ def rollback(db, sid, book=None):
     for (eid, year, category), tonnes in applied.items():
         db.quota_usage.update_one({"enterprise_id": eid, "year": year, "category": category},
                                   {"$inc": {"used_t": -tonnes}})
-    for eid, period, row in _booked(db, sid, book):
+        if book:  # undone: a rollback resumed after an outage must not give these tonnes back twice
+            book.quota_applied.pop((eid, year, category), None)
+    for booked in list(_booked(db, sid, book)):
+        eid, period, row = booked
         db.production_periods.update_one({"enterprise_id": eid, "period": period},
                                          {"$inc": {"output_reo_kg": -row["output_reo_kg"],
                                                    "input_reo_kg": -row["input_reo_kg"], "lots": -row["lots"]}})
+        if book:
+            book.booked.remove(booked)
     for u in db.ledger_undo.find({"submission_id": sid}):
         before = u["before"]
         sets = {k: v for k, v in before.items() if v is not None}

@@ -121,15 +121,30 @@ def record_scan(db, principal, req: ScanRequest, settings, now):
     cloned = next((r for r in reasons if r["code"] == "cloned_code"), None)
     if cloned:
         scan["cloned_with"] = [cloned["evidence"]["other_scan_id"]]
-    try:
-        db.scans.insert_one(scan)
-    except DuplicateKeyError:
-        stored = db.scans.find_one({"inspector_id": principal["user_id"], "client_id": req.client_id})
-        if stored is None or stored["fingerprint"] != scan["fingerprint"]:
-            raise ScanConflict(req.client_id) from None
-        return stored, False
-    if cloned:
-        db.scans.update_one({"_id": cloned["evidence"]["other_scan_id"]}, {"$addToSet": {"cloned_with": scan["_id"]}})
-    audit.record(db, principal, "scan.create", {"scan_id": scan["_id"], "batch_code": scan["batch_code"]},
-                 {"status": scan["verdict"]["status"], "reasons": [r["code"] for r in reasons]}, now=now)
+    # The scan is the commit point: it carries its audit entry as a promise until the link and the entry are written,
+    # so a retry after an interruption finishes the job instead of finding a scan with no trace in the audit log.
+    scan["audit_pending"] = audit.pending(principal, "scan.create",
+                                          {"scan_id": scan["_id"], "batch_code": scan["batch_code"]},
+                                          {"status": scan["verdict"]["status"], "reasons": [r["code"] for r in reasons]},
+                                          now=now)
+    with audit.exclusive("scan", principal["user_id"], req.client_id):
+        try:
+            db.scans.insert_one(scan)
+        except DuplicateKeyError:
+            stored = db.scans.find_one({"inspector_id": principal["user_id"], "client_id": req.client_id})
+            if stored is None or stored["fingerprint"] != scan["fingerprint"]:
+                raise ScanConflict(req.client_id) from None
+            _finish(db, stored, check=True)
+            return stored, False
+        _finish(db, scan)
     return scan, True
+
+
+def _finish(db, scan, check=False):
+    """Link the clone both ways and write the promised audit entry (again safely after an interrupted try)."""
+    promise = scan.pop("audit_pending", None)
+    if not promise:
+        return
+    for other in scan["cloned_with"][:1]:
+        db.scans.update_one({"_id": other}, {"$addToSet": {"cloned_with": scan["_id"]}})
+    audit.settle(db, "scans", scan["_id"], promise, check=check)

@@ -209,17 +209,41 @@ def _aware(moment):
 
 
 def apply(db, finding, actor, request, expected_etag, now=None, response_days=14):
-    """Take a transition atomically; return the updated finding, or raise a WorkflowError."""
+    """Take a transition atomically; return the updated finding, or raise a WorkflowError.
+
+    A retry of a transition that went through (same action, same caller, the ETag it was made from) is answered with
+    the finding as it stands, so a lost answer never turns into a 412.
+    """
     now = now or datetime.now(timezone.utc)
-    action, changes, entry = plan(finding, actor, request, expected_etag, now, response_days)
-    changes.update(_etag=new_etag(), updated_at=now)
     findings = evidence(db, "findings")
-    # The ETag and the state the plan was made for are in the filter: a concurrent change makes this match nothing.
-    result = findings.update_one({"_id": finding["_id"], "_etag": expected_etag, "status": action.source},
-                                 {"$set": changes, "$push": {"timeline": entry}})
-    if result.matched_count != 1:
-        raise StaleFinding("This finding changed while you were saving: reload it and try again.")
-    audit.record(db, actor, f"finding.{action.name}", f"finding:{finding['_id']}",
-                 {"from": action.source, "to": action.target, "comment": entry["comment"],
-                  **{k: entry[k] for k in EXTRA_FIELDS + ("late",) if k in entry}})
+    if finding.get("audit_pending"):  # an interrupted transition: write its audit entry before anything else
+        with audit.exclusive("finding-transition", finding["_id"]):
+            audit.settle(db, "findings", finding["_id"], finding.pop("audit_pending"), check=True)
+    try:
+        action, changes, entry = plan(finding, actor, request, expected_etag, now, response_days)
+    except StaleFinding:
+        if _already_taken(finding, actor, request, expected_etag):
+            return findings.find_one({"_id": finding["_id"]})
+        raise
+    promise = audit.pending(actor, f"finding.{action.name}", f"finding:{finding['_id']}",
+                            {"from": action.source, "to": action.target, "comment": entry["comment"],
+                             **{k: entry[k] for k in EXTRA_FIELDS + ("late",) if k in entry}}, now=now)
+    changes.update(_etag=new_etag(), updated_at=now, audit_pending=promise,
+                   last_change={"from_etag": expected_etag, "action": action.name, "actor_id": actor.get("user_id")})
+    with audit.exclusive("finding-transition", finding["_id"]):
+        # The ETag and the state the plan was made for are in the filter: a concurrent change makes this match nothing.
+        result = findings.update_one({"_id": finding["_id"], "_etag": expected_etag, "status": action.source},
+                                     {"$set": changes, "$push": {"timeline": entry}})
+        if result.matched_count != 1:
+            current = findings.find_one({"_id": finding["_id"]}) or finding
+            if _already_taken(current, actor, request, expected_etag):  # the same request won a moment ago
+                return current
+            raise StaleFinding("This finding changed while you were saving: reload it and try again.")
+        audit.settle(db, "findings", finding["_id"], promise)
     return findings.find_one({"_id": finding["_id"]})
+
+
+def _already_taken(finding, actor, request, expected_etag):
+    last = finding.get("last_change") or {}
+    return (last.get("from_etag") == expected_etag and last.get("action") == request.get("action")
+            and last.get("actor_id") == actor.get("user_id"))
