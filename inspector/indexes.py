@@ -72,20 +72,35 @@ INDEXES = {
     ],
     "findings": [
         IndexModel([("inspector_id", ASC), ("client_id", ASC)], name="inspector_client_id", unique=True),
-        IndexModel([("status", ASC), ("observed_at", DESC)], name="status_observed_at"),
-        IndexModel([("enterprise_id", ASC), ("status", ASC), ("observed_at", DESC)], name="enterprise_status_observed_at"),
-        IndexModel([("province", ASC), ("status", ASC), ("observed_at", DESC)], name="province_status_observed_at"),
-        IndexModel([("inspector_id", ASC), ("observed_at", DESC)], name="inspector_observed_at"),
-        IndexModel([("discrepancies", ASC), ("observed_at", DESC)], name="discrepancies_observed_at"),
-        IndexModel([("status", ASC), ("deadline", ASC)], name="status_deadline"),  # overdue
-        IndexModel([("observed_at", DESC)], name="observed_at"),
+        # Listings sort on (field, _id) so pages stay stable: each index ends with the sort and _id, which lets
+        # MongoDB read a page in order instead of sorting every match (tests/test_query_coverage.py checks them).
+        IndexModel([("status", ASC), ("observed_at", DESC), ("_id", DESC)], name="status_observed_at_id"),
+        IndexModel([("enterprise_id", ASC), ("status", ASC), ("observed_at", DESC), ("_id", DESC)],
+                   name="enterprise_status_observed_at_id"),
+        IndexModel([("enterprise_id", ASC), ("status", ASC), ("received_at", DESC), ("_id", DESC)],
+                   name="enterprise_status_received_at_id"),  # an enterprise's history, newest first
+        IndexModel([("province", ASC), ("status", ASC), ("observed_at", DESC), ("_id", DESC)],
+                   name="province_status_observed_at_id"),
+        IndexModel([("inspector_id", ASC), ("observed_at", DESC), ("_id", DESC)], name="inspector_observed_at_id"),
+        IndexModel([("inspector_id", ASC), ("received_at", DESC), ("_id", DESC)], name="inspector_received_at_id"),
+        IndexModel([("discrepancies", ASC), ("observed_at", DESC), ("_id", DESC)], name="discrepancies_observed_at_id"),
+        IndexModel([("severity", ASC), ("observed_at", DESC), ("_id", DESC)], name="severity_observed_at_id"),
+        IndexModel([("site.type", ASC), ("observed_at", DESC), ("_id", DESC)], name="site_type_observed_at_id"),
+        IndexModel([("status", ASC), ("deadline", ASC), ("_id", ASC)], name="status_deadline_id"),  # overdue
+        # A reviewer's log in each sort order it offers.
+        IndexModel([("observed_at", DESC), ("_id", DESC)], name="observed_at_id"),
+        IndexModel([("received_at", DESC), ("_id", DESC)], name="received_at_id"),
+        IndexModel([("updated_at", DESC), ("_id", DESC)], name="updated_at_id"),
+        IndexModel([("deadline", ASC), ("_id", ASC)], name="deadline_id"),
     ],
     "finding_attachments": [
         IndexModel([("finding_id", ASC), ("sha256", ASC)], name="finding_sha256", unique=True),
     ],
     "scans": [
         IndexModel([("inspector_id", ASC), ("client_id", ASC)], name="inspector_client_id", unique=True),
-        IndexModel([("batch_code", ASC), ("scanned_at", DESC)], name="batch_scanned_at"),
+        # A batch's earlier scans (the scan's cloned-code look-back joins on batch_code) and its scan list.
+        IndexModel([("batch_code", ASC), ("received_at", DESC)], name="batch_received_at"),
+        IndexModel([("received_at", DESC)], name="received_at"),  # a reviewer's scan list, newest first
         IndexModel([("inspector_id", ASC), ("received_at", DESC)], name="inspector_received_at"),
         # Risk ranking: failing verdicts in a recent window.
         IndexModel([("verdict.status", ASC), ("received_at", DESC)], name="verdict_received_at"),
