@@ -8,7 +8,7 @@ from flask_smorest import Api
 
 from inspector.settings import SettingsError, load_settings
 
-from . import cli, docs_assets, errors, health, routes, web
+from . import cli, docs_assets, errors, health, logs, routes, web
 from .context import db, ensure_ready
 from .json import IsoJSONProvider
 
@@ -27,7 +27,7 @@ def create_app(config=None):
         sys.stderr.write(f"configuration error: {exc}\n")
         raise SystemExit(2) from None
 
-    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure_logging()
     Flask.json_provider_class = IsoJSONProvider
     app = Flask(__name__, static_folder=None)
     app.config.update(
@@ -35,6 +35,12 @@ def create_app(config=None):
         SECRET_KEY=settings.secret_key or secrets.token_hex(32),
         # Multipart framing adds a little over the file itself.
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 256 * 1024,
+        MAX_FORM_MEMORY_SIZE=settings.max_form_memory_bytes,
+        MAX_FORM_PARTS=settings.max_form_parts,
+        # Nothing sets a cookie today; should anything start to, it leaves HTTPS-only, script-proof and same-site.
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
         API_TITLE="Rare Earth Field Inspector",
         API_VERSION="1.0",
         OPENAPI_VERSION="3.0.3",
@@ -46,6 +52,8 @@ def create_app(config=None):
     )
     app.config.update(config)
     app.extensions["inspector"] = {}
+    # First, so that its request id and access line wrap every other hook.
+    logs.init_app(app)
 
     api = Api(app, spec_kwargs={"info": {"description": "Scan rare-earth batch codes, judge them, and work the findings."}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "opaque"})
@@ -55,6 +63,7 @@ def create_app(config=None):
     app.register_blueprint(docs_assets.blp)
     routes.register(app, api)
     # After the blueprints' own hooks, so that a missing sign-in still answers 401 first.
+    app.before_request(errors.limit_body)
     app.before_request(errors.refuse_unusable_json)
     cli.register(app)
 

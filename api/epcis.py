@@ -11,7 +11,7 @@ from inspector.code_intake import read_code
 
 from .auth import BEARER, principal, require
 from .context import db, now, settings
-from .errors import error_docs, fail
+from .errors import error_docs, fail, large_body
 from .intake import EXAMPLE_RECEIPT, ReceiptSchema, run_submission
 
 blp = Blueprint("epcis", __name__, url_prefix="/api",
@@ -94,6 +94,7 @@ def _too_large():
 
 @blp.route("/epcis/capture")
 class Capture(MethodView):
+    @large_body  # documents up to MAX_BYTES
     @blp.doc(security=BEARER, requestBody={"required": True, "content": {
         media: {"schema": DOCUMENT_SCHEMA, "example": CAPTURE_EXAMPLE} for media in MEDIA_TYPES}})
     @blp.arguments(CaptureQuery, location="query")

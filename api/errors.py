@@ -2,10 +2,11 @@
 import json
 import logging
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_smorest import abort
 from flask_smorest.error_handler import ErrorSchema
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUnavailable
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge, ServiceUnavailable
+from werkzeug.wsgi import LimitedStream
 
 from inspector.store import UNAVAILABLE_ERRORS
 
@@ -49,10 +50,79 @@ def _store_unavailable(error):
 def _too_large(error):
     if getattr(error, "data", None):  # a view's own 413 already says what was too large
         return current_app.extensions["smorest_api"].handle_http_exception(error)
-    limit_mb = current_app.config["MAX_CONTENT_LENGTH"] / (1024 * 1024)
+    stream = request.__dict__.get("stream")
+    over_body = (request.content_length or 0) > (request.max_content_length or float("inf")) or (
+        isinstance(stream, LimitedStream) and stream._limit_is_max and stream.is_exhausted)
+    if over_body or request.mimetype != "multipart/form-data":
+        return current_app.extensions["smorest_api"].handle_http_exception(_body_too_large(request.max_content_length))
+    field, parts = request.max_form_memory_size, request.max_form_parts
     exc = RequestEntityTooLarge()
-    exc.data = {"message": f"The request is larger than the {limit_mb:.0f} MB this service accepts; send a smaller "
-                           "file or split it.", "errors": {"error_code": "request_too_large"}}
+    exc.data = {"message": f"A form field other than a file is larger than {_size(field)}, or the form has more "
+                           f"than {parts} parts; send the text as a file or fewer fields.",
+                "errors": {"error_code": "form_too_large", "limit_field_bytes": field, "limit_parts": parts}}
+    return current_app.extensions["smorest_api"].handle_http_exception(exc)
+
+
+def _size(limit):
+    if limit >= 1024 * 1024:
+        return f"{limit / (1024 * 1024):.4g} MB"
+    return f"{limit / 1024:.4g} KB"
+
+
+def _body_too_large(limit):
+    exc = RequestEntityTooLarge()
+    exc.data = {"message": f"The request is larger than the {_size(limit)} this endpoint accepts; send a smaller file "
+                           "or split it.", "errors": {"error_code": "request_too_large", "limit_bytes": limit}}
+    return exc
+
+
+def large_body(view):
+    """Let a view take bodies up to the upload limit (MAX_UPLOAD_BYTES) instead of MAX_JSON_BYTES."""
+    view._large_body = True
+    return view
+
+
+def limit_body():
+    """Hold the request body to its endpoint's limit, before anything reads it (a before_request).
+
+    Uploads (multipart) and views marked large_body take MAX_CONTENT_LENGTH; every other body MAX_JSON_BYTES.
+    """
+    settings = current_app.config["SETTINGS"]
+    request.max_form_memory_size = settings.max_form_memory_bytes
+    request.max_form_parts = settings.max_form_parts
+    multipart = request.mimetype == "multipart/form-data"
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    small = not multipart and not _takes_large_body()
+    if small:
+        limit = min(settings.max_json_bytes, limit)
+    request.max_content_length = limit
+    if request.content_length is None and not multipart and "wsgi.input_terminated" in request.environ:
+        # A chunked body has no Content-Length, and werkzeug's get_data() silently stops reading it at the limit:
+        # read one byte more to tell a body that fits from a cut one. (Form parsing itself raises past the limit.)
+        request.max_content_length = limit + 1
+        if len(request.get_data(cache=True)) > limit:
+            raise _body_too_large(limit)
+        request.max_content_length = limit
+    elif small and (request.content_length or 0) > limit:
+        # Uploads and captures are left to werkzeug's check when the view reads them, so that the view can say which
+        # file was too large.
+        raise _body_too_large(limit)
+
+
+def _takes_large_body():
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        view = getattr(view_class, request.method.lower(), None)
+    return bool(getattr(view, "_large_body", False))
+
+
+def _internal_error(error):
+    # Flask has logged the traceback (with the request id); the caller gets the id to quote, never the trace.
+    exc = InternalServerError()
+    exc.data = {"message": "Something went wrong on our side, not in what you sent. Try again; if it happens again, "
+                           "report it with the request id.",
+                "errors": {"error_code": "internal_error", "request_id": g.get("request_id")}}
     return current_app.extensions["smorest_api"].handle_http_exception(exc)
 
 
@@ -62,6 +132,8 @@ def register_error_handlers(app, api):
     for error_type in UNAVAILABLE_ERRORS:
         app.register_error_handler(error_type, _store_unavailable)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
+    # Any exception no other handler takes (when not propagated, as in TESTING) answers 500 in the house shape.
+    app.register_error_handler(InternalServerError, _internal_error)
 
 
 def refuse_unusable_json():

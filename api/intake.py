@@ -12,7 +12,7 @@ from inspector.intake_files import FileError, csv_rows, events_from_rows, templa
 
 from .auth import BEARER, principal, require
 from .context import db, now, settings
-from .errors import fail
+from .errors import fail, large_body
 
 blp = Blueprint("intake", __name__, url_prefix="/api/ledger",
                 description="Ledger intake: enterprises report their monthly product flows, all or nothing per submission.")
@@ -127,6 +127,7 @@ def run_submission(lines, channel, period=None, enterprise_id=None):
 
 @blp.route("/submissions")
 class Submissions(MethodView):
+    @large_body  # a month of a big site's flows as JSON
     @blp.doc(security=BEARER)
     @blp.arguments(SubmissionSchema, example={"period": "2026-10", "events": EXAMPLE_EVENTS})
     @blp.response(201, ReceiptSchema, example=EXAMPLE_RECEIPT)

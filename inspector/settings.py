@@ -42,6 +42,11 @@ class Settings:
     secret_key: str | None = None
     server_selection_timeout_ms: int = 3000
     max_upload_bytes: int = 15 * 1024 * 1024
+    # MAX_JSON_BYTES: any request body but an upload or a ledger/EPCIS capture; MAX_FORM_MEMORY_BYTES and
+    # MAX_FORM_PARTS: a multipart form's text fields (each) and its number of parts.
+    max_json_bytes: int = 1024 * 1024
+    max_form_memory_bytes: int = 256 * 1024
+    max_form_parts: int = 100
     max_image_pixels: int = 60_000_000
     clone_speed_kmh: float = 150.0
     mass_tolerance_pct: float = 2.0
@@ -126,6 +131,9 @@ def load_settings(env=None) -> Settings:
         secret_key=secret,
         server_selection_timeout_ms=_int(env, "MONGO_TIMEOUT_MS", 3000, minimum=100),
         max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 15 * 1024 * 1024, minimum=1024),
+        max_json_bytes=_int(env, "MAX_JSON_BYTES", 1024 * 1024, minimum=1024),
+        max_form_memory_bytes=_int(env, "MAX_FORM_MEMORY_BYTES", 256 * 1024, minimum=1024),
+        max_form_parts=_int(env, "MAX_FORM_PARTS", 100, minimum=2),
         max_image_pixels=_int(env, "MAX_IMAGE_PIXELS", 60_000_000, minimum=10_000),
         clone_speed_kmh=_float(env, "CLONE_SPEED_KMH", 150.0, minimum=1.0),
         mass_tolerance_pct=_float(env, "MASS_TOLERANCE_PCT", 2.0),
