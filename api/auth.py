@@ -161,7 +161,10 @@ class Login(MethodView):
     @blp.arguments(LoginSchema, example={"username": "inspector", "password": "demo", "device_id": "phone-1"})
     @blp.response(200, TokensSchema)
     @blp.alt_response(401, description="Wrong password or username, or a disabled account (bad_credentials).")
-    @blp.alt_response(429, description="Too many wrong passwords in a row; wait for Retry-After seconds.")
+    @blp.alt_response(429, description="Too many wrong passwords in a row; wait for Retry-After seconds.",
+                      headers={"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}})
+    @blp.alt_response(503, description="The database is unreachable right now; try again after Retry-After seconds.",
+                      headers={"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}})
     def post(self, body):
         """Sign in with a username and password; returns an access token and this device's refresh token."""
         username = accounts.normalise_username(body["username"])
@@ -184,6 +187,8 @@ class Refresh(MethodView):
     @blp.arguments(RefreshSchema)
     @blp.response(200, TokensSchema)
     @blp.alt_response(401, description="The refresh token is unknown, already used, revoked or expired.")
+    @blp.alt_response(503, description="The database is unreachable right now; try again after Retry-After seconds.",
+                      headers={"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}})
     def post(self, body):
         """Trade this device's refresh token for a new access token (the refresh token rotates)."""
         try:

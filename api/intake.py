@@ -19,6 +19,9 @@ blp = Blueprint("intake", __name__, url_prefix="/api/ledger",
 REPORTERS = ("enterprise", "admin")
 PERIOD = re.compile(r"^(20\d\d)-(0[1-9]|1[0-2])$")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+NOT_YOURS = ("Your role may not report (forbidden_role), you named another enterprise than your own "
+             "(not_your_enterprise), or your password must be changed first (password_change_required).")
+LEDGER_CONFLICT = "The ledger changed while the submission was applied; nothing was stored, submit it again."
 
 EXAMPLE_EVENTS = [
     {"event_id": "EV-2026-10-0001", "type": "production", "enterprise_id": "ENT-NSM", "occurred_at": "2026-10-03",
@@ -131,6 +134,8 @@ class Submissions(MethodView):
     @blp.doc(security=BEARER)
     @blp.arguments(SubmissionSchema, example={"period": "2026-10", "events": EXAMPLE_EVENTS})
     @blp.response(201, ReceiptSchema, example=EXAMPLE_RECEIPT)
+    @blp.alt_response(403, description=NOT_YOURS)
+    @blp.alt_response(409, description=LEDGER_CONFLICT)
     @blp.alt_response(422, description="Rejected: the receipt with every line's error is in errors.receipt.")
     @require(*REPORTERS)
     def post(self, body):
@@ -164,6 +169,7 @@ class Submissions(MethodView):
 class Submission(MethodView):
     @blp.doc(security=BEARER)
     @blp.response(200, ReceiptSchema, example=EXAMPLE_RECEIPT)
+    @blp.alt_response(404, description="No such submission among the ones you may see.")
     @require("enterprise", "supervisor", "admin")
     def get(self, submission_id):
         """The receipt of one submission."""
@@ -184,7 +190,11 @@ class Uploads(MethodView):
             "enterprise_id": {"type": "string"}}}}}})
     @blp.arguments(UploadFormSchema, location="form")
     @blp.response(201, ReceiptSchema, example={**EXAMPLE_RECEIPT, "channel": "csv"})
-    @blp.alt_response(422, description="Rejected: the receipt with every line's error is in errors.receipt.")
+    @blp.alt_response(403, description=NOT_YOURS)
+    @blp.alt_response(409, description=LEDGER_CONFLICT)
+    @blp.alt_response(415, description="The file is neither .csv nor .xlsx (error_code unsupported_file).")
+    @blp.alt_response(422, description="Rejected: the receipt with every line's error is in errors.receipt; or no "
+                                       "file, or one that cannot be read.")
     @require(*REPORTERS)
     def post(self, form):
         """Upload the monthly ledger as a CSV or XLSX file; it is read as a stream, checked, then stored all or none."""

@@ -19,6 +19,9 @@ from .scan_schemas import (BatchViewSchema, DescendantsSchema, EnterpriseSchema,
 
 blp = Blueprint("ledger", __name__, url_prefix="/api", description="Batches, provenance, recalls, enterprises, quotas.")
 FIELD_ROLES = ("inspector", "supervisor", "admin")
+UNKNOWN_CODE = "The code is well formed but no batch has it (error_code unknown_code)."
+MALFORMED_CODE = "Not a batch code: wrong length, letters or check character (error_code malformed_code, with typo)."
+UNKNOWN_ENTERPRISE = "No such enterprise among the ones you may see (enterprise users see only their own)."
 
 
 def _intake(code):
@@ -41,6 +44,8 @@ def _judged(code):
 class Batch(MethodView):
     @blp.doc(security=BEARER)
     @blp.response(200, BatchViewSchema, example=examples.BATCH_VIEW)
+    @blp.alt_response(404, description=UNKNOWN_CODE)
+    @blp.alt_response(422, description=MALFORMED_CODE)
     @require(*FIELD_ROLES)
     def get(self, code):
         """A batch with its verdict outside any scan context, its provenance and its producer's quota."""
@@ -54,6 +59,8 @@ class Batch(MethodView):
 class Provenance(MethodView):
     @blp.doc(security=BEARER)
     @blp.response(200, ProvenanceViewSchema, example={"provenance": examples.PROVENANCE})
+    @blp.alt_response(404, description=UNKNOWN_CODE)
+    @blp.alt_response(422, description=MALFORMED_CODE)
     @require(*FIELD_ROLES)
     def get(self, code):
         """Ancestors back to the mine(s), each with producer, approval and mass share, and the chain of holders."""
@@ -64,6 +71,8 @@ class Provenance(MethodView):
 class Descendants(MethodView):
     @blp.doc(security=BEARER)
     @blp.response(200, DescendantsSchema, example=examples.DESCENDANTS)
+    @blp.alt_response(404, description=UNKNOWN_CODE)
+    @blp.alt_response(422, description=MALFORMED_CODE)
     @require(*FIELD_ROLES)
     def get(self, code):
         """Every batch made from this one, at any depth: the forward trace for a recall."""
@@ -113,6 +122,7 @@ def _visible_enterprise(enterprise_id):
 class Enterprise(MethodView):
     @blp.doc(security=BEARER)
     @blp.response(200, EnterpriseSchema, example=examples.ENTERPRISE)
+    @blp.alt_response(404, description=UNKNOWN_ENTERPRISE)
     @require("inspector", "supervisor", "admin", "enterprise")
     def get(self, enterprise_id):
         """An enterprise with its USCC and whitelist history (enterprise users see only their own); ETag in a header."""
@@ -128,6 +138,7 @@ class EnterpriseQuota(MethodView):
     @blp.doc(security=BEARER)
     @blp.arguments(QuotaQuerySchema, location="query")
     @blp.response(200, QuotaStatusSchema, example=examples.QUOTA)
+    @blp.alt_response(404, description=UNKNOWN_ENTERPRISE)
     @require("inspector", "supervisor", "admin", "enterprise")
     def get(self, query, enterprise_id):
         """Per category and issue batch, for a year (default: this one): issued, cut, effective, used, remaining, over."""

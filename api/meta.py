@@ -53,6 +53,7 @@ class Meta(MethodView):
 @blp.route("/demo/cases")
 class DemoCases(MethodView):
     @blp.response(200, DemoCaseSchema(many=True))
+    @blp.alt_response(404, description="Not the demo store: there are no demo cases (error_code not_demo).")
     def get(self):
         """List the planted demo cases, each with the verdict it must get (demo mode only)."""
         if not settings().demo:

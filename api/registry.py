@@ -149,7 +149,7 @@ class Approvals(MethodView):
 class Quotas(MethodView):
     @require(*READERS)
     @blp.doc(security=BEARER)
-    @errors(401, 403)
+    @errors(401, 403, 404)
     @blp.arguments(QuotaQuerySchema, location="query")
     @blp.response(200, QuotaIssueSchema(many=True))
     @blp.paginate()

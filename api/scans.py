@@ -125,6 +125,7 @@ class Scans(MethodView):
     @blp.response(201, ScanSchema, example=examples.SCAN,
                   description="The stored scan with its verdict (200 when a retry replays it).")
     @blp.alt_response(409, description="The client_id was already used for a different scan.")
+    @blp.alt_response(415, description="The photo is not JPEG, PNG or WebP (error_code unsupported_image).")
     @blp.alt_response(422, description="Bad fields, or a photo with no code (error_code no_code_found).")
     @require("inspector", "supervisor", "admin")
     def post(self):
@@ -162,6 +163,7 @@ class Scans(MethodView):
 class ScanById(MethodView):
     @blp.doc(security=BEARER)
     @blp.response(200, ScanSchema, example=examples.SCAN)
+    @blp.alt_response(404, description="No such scan among the ones you may see (inspectors see their own).")
     @require("inspector", "supervisor", "admin")
     def get(self, scan_id):
         """One scan with the verdict as it was when it was made."""
@@ -180,6 +182,9 @@ class Decode(MethodView):
     @blp.doc(security=BEARER, requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
         "type": "object", "properties": {"image": {"type": "string", "format": "binary"}}}}}})
     @blp.response(200, DecodeSchema, example={"codes": [{"text": "RE6LWUT4A5U", "format": "qr_code"}], "hint": None})
+    @blp.alt_response(415, description="The photo is not JPEG, PNG or WebP (error_code unsupported_image).")
+    @blp.alt_response(422, description="No photo in 'image' (invalid_upload), an empty one (empty_file), or one too "
+                                       "damaged or too many pixels to read (broken_image, image_too_large).")
     @require("inspector", "supervisor", "admin")
     def post(self):
         """Read every code in a photo (the PWA's fallback when the phone cannot decode)."""

@@ -1,7 +1,10 @@
 """Property-based fuzzing of every operation in the app's own OpenAPI document, in process, with schemathesis.
 
-The rule checked: no request may make the service fail. Whatever the input and whoever sends it, the answer is a
-2xx, 3xx or 4xx, never a 5xx (503 included: the store is always reachable here).
+The rules checked: no request may make the service fail, and every answer is the one the document describes.
+Whatever the input and whoever sends it, the answer is a 2xx, 3xx or 4xx, never a 5xx (503 included: the store is
+always reachable here); its status is one the document lists for that operation (there is no catch-all "default"),
+its Content-Type is one documented for that status, its body matches the documented schema, and its documented
+headers match theirs (X-Pagination, JSON text, is read and checked against its schema too).
 
 Every generated case is sent once per identity: signed in as admin, supervisor, inspector and enterprise (tokens from
 POST /api/auth/login with the password "demo") and without a token. The database is the demo one (dataset, demo users,
@@ -30,12 +33,14 @@ import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import jsonschema_rs
 import pytest
 import schemathesis
 from argon2 import PasswordHasher
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from PIL import Image
+from schemathesis import checks
 
 from api import create_app
 from api.context import db as current_db
@@ -287,7 +292,7 @@ def _current_etag(app, finding_id):
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
-def test_no_request_makes_the_service_fail(case, fuzz_app, identities):
+def test_no_request_fails_and_every_answer_is_documented(case, fuzz_app, identities):
     # Operations without a security requirement (meta, demo cases, login, refresh) never look at the token:
     # one signed-in call besides the anonymous one is enough there.
     secured = bool(case.operation.definition.raw.get("security"))
@@ -298,6 +303,37 @@ def test_no_request_makes_the_service_fail(case, fuzz_app, identities):
         assert response.status_code < 500, (
             f"{case.method} {case.formatted_path} as {username or 'anonymous'} answered {response.status_code}: "
             f"{response.text[:1000]}\nReproduce with: {case.as_curl_command()}")
+        _conforms(case, response, username)
+
+
+def _json_header_conformance(ctx, response, case):
+    """Documented headers that carry JSON text (content application/json) parse and match their schema."""
+    documented = case.operation.responses.find_by_status_code(response.status_code)
+    for name, header in (documented.headers.items() if documented is not None else ()):
+        header_schema = header.definition.get("content", {}).get("application/json", {}).get("schema")
+        values = response.headers.get(name.lower())
+        if header_schema is None or not values:
+            continue
+        try:
+            value = json.loads(values[0])
+        except ValueError:
+            raise AssertionError(f"{name} is not JSON: {values[0][:200]}") from None
+        validator = jsonschema_rs.validator_for({**header_schema, "components": schema.raw_schema["components"]})
+        problems = [error.message for error in validator.iter_errors(value)]
+        assert not problems, f"{name} does not match its schema: {problems}"
+
+
+CONFORMANCE = [checks.status_code_conformance, checks.content_type_conformance, checks.response_headers_conformance,
+               checks.response_schema_conformance, _json_header_conformance]
+
+
+def _conforms(case, response, username):
+    """Fail unless the answer is one the document describes for this operation (status, type, body, headers)."""
+    try:
+        case.validate_response(response, checks=CONFORMANCE)
+    except Exception as exc:
+        exc.add_note(f"Sent as: {username or 'anonymous'}")
+        raise
 
 
 def _send(case, app, identities, username):
@@ -360,7 +396,7 @@ def _confirmed_finding(app):
 @pytest.mark.parametrize("operation,where,field,example", [
     pytest.param(*found, id=f"{found[0].label} {found[1]} {found[2]}") for found in _date_time_fields()])
 @pytest.mark.parametrize("edge", EDGE_TIMES)
-def test_edge_times_do_not_make_the_service_fail(fuzz_app, identities, operation, where, field, example, edge):
+def test_edge_times_get_documented_answers(fuzz_app, identities, operation, where, field, example, edge):
     # The example transition sends a finding to its enterprise: a confirmed finding takes it as far as the deadline.
     path_parameters = {parameter.name: _confirmed_finding(fuzz_app) if parameter.name == "finding_id"
                        else _at(_Known.values(parameter.name), 0, "none") for parameter in operation.path_parameters}
@@ -377,3 +413,4 @@ def test_edge_times_do_not_make_the_service_fail(fuzz_app, identities, operation
             assert response.status_code < 500, (
                 f"{operation.label} with {field}={edge} as {username} answered {response.status_code}: "
                 f"{response.text[:1000]}")
+            _conforms(case, response, username)
