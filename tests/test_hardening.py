@@ -455,3 +455,56 @@ def test_gunicorn_log_config_makes_its_own_lines_json():
     assert lines[0]["logger"] == "gunicorn.error"
     assert "Gun-Pass-1" not in done.stdout + done.stderr
     assert len(lines) == 3, "the app adds no second handler under gunicorn's"
+
+
+# --- Dependency audit -------------------------------------------------------------------------------------------
+
+
+def run_audit(tmp_path, **env):
+    base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "AUDIT_PROBE_TIMEOUT": "3",
+            "AUDIT_PYPI_URL": "http://127.0.0.1:9/pypi", "AUDIT_OSV_URL": "http://127.0.0.1:9/v1/query"}
+    return subprocess.run(["bash", "scripts/audit.sh"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**base, **env})
+
+
+def test_an_unreachable_vulnerability_service_is_reported_as_not_audited_never_clean(tmp_path):
+    done = run_audit(tmp_path)
+    assert done.returncode == 0
+    assert "NOT AUDITED: the vulnerability service is unreachable from this machine" in done.stderr
+    assert "connection refused" in done.stderr.lower()
+    assert "no known vulnerabilities" not in (done.stdout + done.stderr).lower()
+    required = run_audit(tmp_path, AUDIT_REQUIRED="1")
+    assert required.returncode == 1 and "NOT AUDITED" in required.stderr
+
+
+def test_a_mirror_without_vulnerability_data_does_not_count_as_a_service(tmp_path):
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from threading import Thread
+
+    class Mirror(BaseHTTPRequestHandler):
+        def do_GET(self):  # a package page, as a mirror serves it: no vulnerabilities key
+            body = json.dumps({"info": {"name": "flask", "version": "0"}, "urls": []}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+    server = HTTPServer(("127.0.0.1", 0), Mirror)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        done = run_audit(tmp_path, AUDIT_PYPI_URL=f"http://127.0.0.1:{server.server_port}/pypi")
+    finally:
+        server.shutdown()
+    assert done.returncode == 0 and "NOT AUDITED" in done.stderr
+    assert "without vulnerability data" in done.stderr
+
+
+def test_an_accepted_vulnerability_needs_a_reason(tmp_path):
+    ignore = tmp_path / "ignore.txt"
+    ignore.write_text("# comment\nGHSA-aaaa-bbbb-cccc  not reachable from the service: only the CLI uses it\n"
+                      "PYSEC-2099-1\n")
+    done = run_audit(tmp_path, AUDIT_IGNORE_FILE=str(ignore))
+    assert done.returncode == 1 and "PYSEC-2099-1 has no reason" in done.stderr
