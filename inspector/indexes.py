@@ -75,10 +75,11 @@ INDEXES = {
         # Listings sort on (field, _id) so pages stay stable: each index ends with the sort and _id, which lets
         # MongoDB read a page in order instead of sorting every match (tests/test_query_coverage.py checks them).
         IndexModel([("status", ASC), ("observed_at", DESC), ("_id", DESC)], name="status_observed_at_id"),
-        IndexModel([("enterprise_id", ASC), ("status", ASC), ("observed_at", DESC), ("_id", DESC)],
-                   name="enterprise_status_observed_at_id"),
-        IndexModel([("enterprise_id", ASC), ("status", ASC), ("received_at", DESC), ("_id", DESC)],
-                   name="enterprise_status_received_at_id"),  # an enterprise's history, newest first
+        # One enterprise's findings (its own list, or a reviewer's filter); the status of its scope is checked
+        # on the entries read in order.
+        IndexModel([("enterprise_id", ASC), ("observed_at", DESC), ("_id", DESC)], name="enterprise_observed_at_id"),
+        IndexModel([("enterprise_id", ASC), ("received_at", DESC), ("_id", DESC)], name="enterprise_received_at_id"),
+        IndexModel([("province", ASC), ("observed_at", DESC), ("_id", DESC)], name="province_observed_at_id"),
         IndexModel([("province", ASC), ("status", ASC), ("observed_at", DESC), ("_id", DESC)],
                    name="province_status_observed_at_id"),
         IndexModel([("inspector_id", ASC), ("observed_at", DESC), ("_id", DESC)], name="inspector_observed_at_id"),

@@ -12,8 +12,9 @@ only narrows what an index already found. An index with keys K serves a query wh
 1. the sort follows K: after a leading run of K's keys that are equality fields, the next keys of K are the
    query's sort keys (sort keys on single-value equality fields dropped), all in the same or all in the reverse
    direction, so MongoDB needs no blocking SORT (an `$in` in the run is merged per value); and
-2. K's first key is an equality or range field of the filter, or, for a sorted query, a sort key (a paged,
-   index-ordered listing whose filter the index does not narrow).
+2. K's first key is an equality or range field of the filter; or, for a sorted query whose filter starts no
+   declared index at all, K's first key is the first sort key (a paged, index-ordered listing: the filter only
+   drops entries as the index is read in order).
 
 `_id` always has its implicit unique index. A filter whose conjuncts no index serves but which holds an `$or` is
 served when every branch (with the other conjuncts) is. A `$graphLookup`'s connectToField and a `$lookup`'s
@@ -29,13 +30,13 @@ import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
-import mongomock
 import mongomock.collection
 import pymongo.collection
 import pymongo.cursor
 import pytest
 
 from conftest import REAL_MONGO, gen_user
+from finding_helpers import act
 from inspector import batch_code, intake
 from inspector.indexes import INDEXES
 from seed.loader import build
@@ -232,9 +233,10 @@ def serving_index(collection, filt, sort=None, declared=None):
     """The name of a declared index that serves this query under the module's rule, or None."""
     fields, ors = analyse(filt)
     sort_fields = {f for f, _ in (sort or [])}
-    for name, keys in declared_indexes(collection, declared):
-        lead = keys[0][0]
-        if _sort_follows(keys, fields, sort) and (fields.get(lead) in ("eq", "in", "range") or lead in sort_fields):
+    indexes = declared_indexes(collection, declared)
+    narrowing = [(n, k) for n, k in indexes if fields.get(k[0][0]) in ("eq", "in", "range")]
+    for name, keys in narrowing or [(n, k) for n, k in indexes if k[0][0] in sort_fields]:
+        if _sort_follows(keys, fields, sort):
             return name
     if ors:
         rest = {k: v for k, v in (filt or {}).items() if k != "$or"} if "$or" in (filt or {}) else None
@@ -530,7 +532,7 @@ def staff(clerks, auth, db):
 
 @pytest.fixture
 def findings_logged(client, staff, db):
-    """A few findings in every listing's scope: logged by the inspector, one sent to the demo enterprise."""
+    """Findings in every listing's scope: three logged by the inspector, the last sent to the demo enterprise."""
     enterprise_id = db.users.find_one({"username": "enterprise"})["enterprise_id"]
     for n in range(3):
         r = client.post("/api/inspections", headers=staff["inspector"], json={
@@ -538,6 +540,9 @@ def findings_logged(client, staff, db):
             "site": {"type": "market", "name": f"Market {n}"},
             "observed_at": (datetime.now(timezone.utc) - timedelta(days=n)).isoformat()})
         assert r.status_code in (200, 201), r.json
+    for action in ("confirm", "send_to_enterprise"):  # the last one reaches the enterprise's list
+        sent = act(client, staff["supervisor"], r.json["id"], action)
+        assert sent.status_code == 200, sent.json
     return enterprise_id
 
 
