@@ -124,7 +124,8 @@ GUNICORN_LOGCONFIG = {
     "root": {"level": "INFO", "handlers": ["json"]},
     "loggers": {
         "gunicorn.error": {"level": "INFO", "handlers": ["json"], "propagate": False, "qualname": "gunicorn.error"},
-        "gunicorn.access": {"level": "INFO", "handlers": ["json"], "propagate": False, "qualname": "gunicorn.access"},
+        # The app's access line (api.access) is the one per request; gunicorn's would repeat it with the query string.
+        "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False, "qualname": "gunicorn.access"},
     },
 }
 

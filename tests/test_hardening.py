@@ -444,6 +444,7 @@ def test_gunicorn_log_config_makes_its_own_lines_json():
         "logging.config.dictConfig({**CONFIG_DEFAULTS, **GUNICORN_LOGCONFIG})\n"
         "logging.getLogger('gunicorn.error').info('Booting worker with pid: %s', 42)\n"
         "logging.getLogger('api').warning('password=%s', 'Gun-Pass-1')\n"
+        "logging.getLogger('gunicorn.access').info('GET /api/meta?x=1 200')\n"
         "from api import logs\n"
         "logs.configure_logging()\n"
         "logging.getLogger('inspector').info('after the app configured logging')\n"
@@ -454,7 +455,7 @@ def test_gunicorn_log_config_makes_its_own_lines_json():
     assert [e["message"] for e in lines][0] == "Booting worker with pid: 42"
     assert lines[0]["logger"] == "gunicorn.error"
     assert "Gun-Pass-1" not in done.stdout + done.stderr
-    assert len(lines) == 3, "the app adds no second handler under gunicorn's"
+    assert len(lines) == 3, "gunicorn's access line is dropped, and the app adds no second handler under gunicorn's"
 
 
 # --- Dependency audit -------------------------------------------------------------------------------------------
