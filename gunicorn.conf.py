@@ -49,6 +49,8 @@ limit_request_field_size = _env_int("GUNICORN_LIMIT_REQUEST_FIELD_SIZE", 8190)
 # ignored, so a client cannot pick the address the per-address sign-in limit counts. Set FORWARDED_ALLOW_IPS to
 # the proxy's address when there is one.
 # The app writes one structured line per request (with its request id); gunicorn's access log would repeat it.
+from api.logs import GUNICORN_LOGCONFIG as logconfig_dict  # noqa: E402 - gunicorn's own lines as JSON, its access line dropped
+
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
