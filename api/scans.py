@@ -154,7 +154,9 @@ class Scans(MethodView):
         if query.get("batch_code"):
             filters["batch_code"] = query["batch_code"]
         cursor = db().scans.find(filters, {"provenance": 0}).sort("received_at", -1)
-        pagination_parameters.item_count = db().scans.count_documents(filters)
+        # An unfiltered count comes from the collection's metadata instead of a read of every scan.
+        pagination_parameters.item_count = (db().scans.count_documents(filters) if filters
+                                            else db().scans.estimated_document_count())
         skip = (pagination_parameters.page - 1) * pagination_parameters.page_size
         return list(cursor.skip(skip).limit(pagination_parameters.page_size))
 

@@ -97,6 +97,10 @@ INDEXES = {
     "finding_attachments": [
         IndexModel([("finding_id", ASC), ("sha256", ASC)], name="finding_sha256", unique=True),
     ],
+    # A retried write looks for the audit entry its interrupted try may have written before writing it again.
+    "audit_log": [
+        IndexModel([("target", ASC), ("action", ASC)], name="target_action"),
+    ],
     "scans": [
         IndexModel([("inspector_id", ASC), ("client_id", ASC)], name="inspector_client_id", unique=True),
         # A batch's earlier scans (the scan's cloned-code look-back joins on batch_code) and its scan list.

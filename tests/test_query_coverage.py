@@ -485,23 +485,11 @@ EXPECTED = {
     "provenance": [("batches", "$graphLookup connectToField _id")],
     "descendants": [("batches", "$graphLookup connectToField parent_codes")],
     "findings": [("findings", "find")],
-    "scans": [("scans", "count_documents"), ("scans", "find")],
+    "scans": [("scans", "find")],
     "quota-update": [("quota_usage", "find_one_and_update"), ("ledger_events", "find")],
     "intake-prefetch": [("movements", "find"), ("ledger_events", "find"), ("batches", "find"),
                         ("enterprises", "find")],
 }
-
-
-# GET /api/scans counts an unscoped reviewer's list with count_documents({}), a read of every scan, in api/scans.py
-# (outside inspector/, which this test's owner may not edit). The fix: count with estimated_document_count() when
-# the filter is empty, as inspector.findings.list_findings does. Strict: once fixed, this marker must go.
-UNSCOPED_SCAN_COUNT = pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "api/scans.py counts an unscoped scan list with count_documents({}) (a whole-collection read); "
-    "use estimated_document_count() when the filter is empty"))
-
-
-def _hot_paths():
-    return [pytest.param(p, marks=UNSCOPED_SCAN_COUNT) if p == "scans-supervisor" else p for p in HOT_PATHS]
 
 
 class Staff(dict):
@@ -550,7 +538,7 @@ def _recorded_kinds(ops):
     return {(c, w) for op in ops for c, _, _, w in queries_of(op)}
 
 
-@pytest.mark.parametrize("path", _hot_paths())
+@pytest.mark.parametrize("path", HOT_PATHS)
 def test_every_hot_path_query_is_served_by_a_declared_index(path, client, staff, db, query_log, findings_logged):
     with query_log() as log:
         staff.log = log
@@ -624,7 +612,7 @@ def _explain(db, op):
 
 
 @pytest.mark.requires_mongo
-@pytest.mark.parametrize("path", _hot_paths())
+@pytest.mark.parametrize("path", HOT_PATHS)
 def test_real_mongodb_plans_no_collection_scan(path, client, staff, db, query_log, findings_logged):
     with query_log() as log:
         staff.log = log
