@@ -1,8 +1,8 @@
-"""Flask CLI commands: `flask --app api db init`."""
+"""Flask CLI commands: `flask --app api db init`, `users create`, `users sign-out-all`."""
 import click
 from flask.cli import AppGroup
 
-from inspector import accounts
+from inspector import accounts, audit, sessions
 from inspector.indexes import apply_indexes
 from inspector.store import UNAVAILABLE_ERRORS
 
@@ -43,6 +43,19 @@ def users_create(username, role, enterprise_id, provinces, display_name, passwor
     except (accounts.AccountError, *UNAVAILABLE_ERRORS) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created {user['role']} {user['username']} ({user['_id']})")
+
+
+@users_cli.command("sign-out-all")
+@click.option("--reason", required=True, help="Kept on every revoked session, e.g. 'restored from backup'.")
+def users_sign_out_all(reason):
+    """Revoke every live session, so that every device signs in again (after a restore, or a leaked key)."""
+    try:
+        revoked = sessions.revoke(db(), {}, reason)
+        audit.record(db(), {"username": "cli", "role": "system"}, "sessions.revoke_all", {"sessions": revoked},
+                     {"reason": reason})
+    except UNAVAILABLE_ERRORS as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"revoked {revoked} live session(s)")
 
 
 def register(app):

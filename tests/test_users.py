@@ -192,6 +192,27 @@ def test_cli_prompts_for_the_password_twice(runner, auth):
     assert auth.login("sup", "a long password")["provinces"] == ["Jiangxi"]
 
 
+def test_cli_signs_every_device_out_after_a_restore(runner, client, auth, db):
+    """Sessions restored from a backup may include ones revoked since: one command ends them all."""
+    user, password = gen_user(db, role="supervisor")
+    phone = auth.headers(user["username"], password, device_id="phone")
+    laptop = auth.headers(user["username"], password, device_id="laptop")
+    assert client.get("/api/inspections", headers=phone).status_code == 200
+    result = runner.invoke(args=["users", "sign-out-all", "--reason", "restored from backup"])
+    assert result.exit_code == 0, result.output
+    assert "revoked 2 live session(s)" in result.output
+    for headers in (phone, laptop):
+        answer = client.get("/api/inspections", headers=headers)
+        assert answer.status_code == 401 and answer.json["errors"]["error_code"] == "invalid_token"
+    assert db.audit_log.find_one({"action": "sessions.revoke_all"})["details"] == {"reason": "restored from backup"}
+    assert auth.login(user["username"], password)["role"] == "supervisor", "signing in again works"
+
+
+def test_cli_sign_out_all_needs_a_reason(runner):
+    result = runner.invoke(args=["users", "sign-out-all"])
+    assert result.exit_code != 0 and "--reason" in result.output
+
+
 @pytest.mark.parametrize("args,stdin,needle", [
     (["--role", "admin", "--username", "a"], "short\n", "at least"),
     (["--role", "enterprise", "--username", "e"], "a long password\n", "bound to an enterprise"),
