@@ -10,6 +10,7 @@ import math
 import string
 import zipfile
 from datetime import date
+from urllib.parse import quote
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import event as note_outcome
@@ -35,8 +36,16 @@ def _typed(code):
                             f"  {code} ", code[:-1], code + "A", code[:4] + code[5] + code[4] + code[6:]])
 
 
+GTIN = "09521234543213"
+GS1_CHARACTERS = "!\"%&'()*+,-./:;<=>?_" + string.digits + string.ascii_letters
 near_codes = issued_codes.flatmap(_typed)
-any_text = st.text(max_size=40) | st.text(alphabet=ALPHABET + "RE -01OIre", max_size=16) | near_codes
+gs1_parts = st.text(alphabet=GS1_CHARACTERS, min_size=1, max_size=22)
+gs1_texts = st.builds(lambda gtin, lot, serial, form: form.format(gtin=gtin, lot=lot, serial=serial),
+                      st.sampled_from([GTIN, GTIN[1:], "09521234543214"]), gs1_parts, gs1_parts,
+                      st.sampled_from(["01{gtin}10{lot}", "01{gtin}10{lot}\x1d21{serial}", "(01){gtin}(21){serial}",
+                                       "]Q3https://example.com/01/{gtin}/10/{lot}", "https://id.gs1.org/01/{gtin}"]))
+any_text = (st.text(max_size=40) | st.text(alphabet=ALPHABET + "RE -01OIre", max_size=16) | near_codes
+            | gs1_texts)
 
 
 @settings(max_examples=400)
@@ -59,12 +68,13 @@ def test_normalise_accepts_a_code_or_says_why_not(text):
 @given(any_text)
 def test_what_the_scan_intake_reads_it_reads_again_from_its_own_rendering(text):
     intake = read_code(text)
+    note_outcome(intake.kind)
     if intake.kind == "native":
         assert read_code(batch_code.display(intake.batch_code)).lookup() == intake.lookup()
     elif intake.kind == "gs1":
         again = read_code(f"https://id.gs1.org/01/{intake.gtin}"
-                          + (f"/10/{intake.lot}" if intake.lot is not None else "")
-                          + (f"/21/{intake.serial}" if intake.serial is not None else ""))
+                          + (f"/10/{quote(intake.lot, safe='')}" if intake.lot is not None else "")
+                          + (f"/21/{quote(intake.serial, safe='')}" if intake.serial is not None else ""))
         assert again.lookup() == intake.lookup()
     else:
         assert intake.lookup() is None and intake.error
