@@ -29,11 +29,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def make_app(db_name=None, **config):
+    """An app for tests on the named database (a fresh uuid-named one by default), without the demo data."""
+    return create_app({"MONGO_DB": db_name or f"test_{uuid.uuid4().hex}", "SEED_DEMO": False, "TESTING": True,
+                       "SECRET_KEY": TEST_SECRET, **config})
+
+
 @pytest.fixture
 def app():
     """An app on a fresh, empty database (indexes applied, no demo data)."""
     name = f"test_{uuid.uuid4().hex}"
-    app = create_app({"MONGO_DB": name, "SEED_DEMO": False, "TESTING": True, "SECRET_KEY": TEST_SECRET})
+    app = make_app(name)
     yield app
     with app.app_context():
         database = current_db()

@@ -8,7 +8,7 @@ from itsdangerous import URLSafeTimedSerializer
 from limits.storage import MongoDBStorage
 
 from api import create_app
-from conftest import REAL_MONGO, TEST_SECRET, gen_user
+from conftest import REAL_MONGO, gen_user, make_app
 from inspector import accounts
 
 
@@ -82,8 +82,7 @@ def test_expired_access_token_is_401_and_refresh_still_works(client, user, monke
 
 
 def test_access_token_lifetime_follows_the_setting():
-    app = create_app({"SEED_DEMO": False, "TESTING": True, "SECRET_KEY": TEST_SECRET, "ACCESS_TOKEN_MINUTES": 2,
-                      "MONGO_DB": f"test_minutes_{time.time_ns()}"})
+    app = make_app(ACCESS_TOKEN_MINUTES=2)
     with app.app_context():
         from api.context import db
 
@@ -163,8 +162,7 @@ def test_ten_wrong_passwords_in_a_row_give_429_with_retry_after(client, db, user
 @pytest.fixture
 def strict(app):
     """A second app on the same database that pauses sign-in after 3 wrong passwords (fewer slow hashes)."""
-    other = create_app({"SEED_DEMO": False, "TESTING": True, "SECRET_KEY": TEST_SECRET, "LOGIN_FAILURE_LIMIT": 3,
-                        "MONGO_DB": app.config["SETTINGS"].mongo_db})
+    other = make_app(app.config["SETTINGS"].mongo_db, LOGIN_FAILURE_LIMIT=3)
     return other.test_client()
 
 
@@ -187,8 +185,7 @@ def test_wrong_passwords_for_unknown_users_are_limited_too(strict):
 
 
 def test_guessing_across_many_usernames_from_one_address_is_limited(app, user):
-    spray = create_app({"SEED_DEMO": False, "TESTING": True, "SECRET_KEY": TEST_SECRET,
-                        "LOGIN_ADDRESS_FAILURE_LIMIT": 4, "MONGO_DB": app.config["SETTINGS"].mongo_db}).test_client()
+    spray = make_app(app.config["SETTINGS"].mongo_db, LOGIN_ADDRESS_FAILURE_LIMIT=4).test_client()
     for n in range(4):
         assert login(spray, f"guess{n}", "password1").status_code == 401
     assert_error(login(spray, "li.wei", "password1"), 429, "too_many_attempts")
@@ -230,8 +227,7 @@ def test_production_limiter_counts_in_mongodb_shared_by_workers(monkeypatch):
 
 @pytest.mark.requires_mongo
 def test_two_workers_share_one_count_of_wrong_passwords(app, client, user):
-    worker2 = create_app({"SEED_DEMO": False, "TESTING": True, "SECRET_KEY": TEST_SECRET,
-                          "MONGO_DB": app.config["SETTINGS"].mongo_db}).test_client()
+    worker2 = make_app(app.config["SETTINGS"].mongo_db).test_client()
     for n in range(10):
         login(client if n % 2 else worker2, password="wrong")
     assert_error(login(client), 429, "too_many_attempts")

@@ -6,9 +6,8 @@ import uuid
 import pytest
 from PIL import Image, TiffImagePlugin
 
-from api import create_app
 from api.context import db as current_db
-from conftest import TEST_SECRET, AuthActions
+from conftest import AuthActions, make_app
 from finding_helpers import Crew, act, crew, log_finding, minimal_pdf, photo, read, sent_finding, upload  # noqa: F401
 from inspector import accounts, evidence_files
 from seed.enterprises import enterprise_docs
@@ -132,8 +131,7 @@ def test_exif_gps_with_impossible_values_is_ignored():
 @pytest.fixture
 def tight(db):
     """A second app on the same database with a 50 kB upload limit and a 10,000-pixel photo limit."""
-    app = create_app({"MONGO_DB": db.name, "SEED_DEMO": False, "TESTING": True, "SECRET_KEY": TEST_SECRET,
-                      "MAX_UPLOAD_BYTES": 50_000, "MAX_IMAGE_PIXELS": 10_000})
+    app = make_app(db.name, MAX_UPLOAD_BYTES=50_000, MAX_IMAGE_PIXELS=10_000)
     with app.app_context():
         current_db().enterprises.insert_many(enterprise_docs())
         accounts.ensure_demo_users(current_db())

@@ -13,11 +13,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from api import create_app
 from api.context import db as current_db
 from inspector import accounts, batch_code
 from seed.enterprises import enterprise_docs
-from tests.conftest import TEST_SECRET
+from tests.conftest import make_app
 from tests.fault_tools import DROP_AFTER_REQUEST, DROP_MID_RESPONSE, PASS, AppServer, TcpProxy, multipart
 from tests.finding_helpers import finding_body, photo
 
@@ -31,7 +30,7 @@ N = 8
 def served():
     """The app on a fresh database with the demo enterprises and users, served on loopback."""
     name = f"test_once_{uuid.uuid4().hex}"
-    app = create_app({"MONGO_DB": name, "SEED_DEMO": False, "TESTING": True, "SECRET_KEY": TEST_SECRET})
+    app = make_app(name)
     with app.app_context():
         database = current_db()
     database.enterprises.insert_many(enterprise_docs())

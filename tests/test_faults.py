@@ -18,7 +18,7 @@ from api import create_app
 from api.context import db as current_db
 from inspector import accounts, audit, batch_code
 from seed.loader import load
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, make_app
 from tests.fault_tools import StoreFaults, TcpProxy
 from tests.finding_helpers import finding_body, photo
 
@@ -38,7 +38,7 @@ def _sign_in(client, username, password="demo", device_id=None):
 def world():
     """One seeded app for the module (seeding and signing in per test would cost more than the tests)."""
     name = f"test_faults_{uuid.uuid4().hex}"
-    app = create_app({"MONGO_DB": name, "SEED_DEMO": False, "TESTING": True, "SECRET_KEY": TEST_SECRET})
+    app = make_app(name)
     with app.app_context():
         database = current_db()
     load(database, "small")

@@ -12,9 +12,12 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from PIL import Image
+
+from bench.load import call
 
 ROOT = Path(__file__).resolve().parent.parent
 GRACEFUL_TIMEOUT = 10
@@ -33,13 +36,7 @@ def _embedded_env(**extra):
 
 
 def _request(port, method, path, body=None, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
+    return call(SimpleNamespace(host="127.0.0.1", port=port), method, path, body, headers)
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ import pytest
 from flask import session
 from pymongo.errors import ServerSelectionTimeoutError
 
-from api import create_app
 from api.context import db as current_db
 from inspector import store
 from inspector.settings import SettingsError, load_settings
 from tests.conftest import TEST_SECRET, gen_user
+from tests.conftest import make_app as new_app
 
 ROOT = Path(__file__).resolve().parent.parent
 EVIL = "https://evil.example"
@@ -31,7 +31,7 @@ def make_app():
 
     def make(**config):
         name = f"test_{uuid.uuid4().hex}"
-        app = create_app({"MONGO_DB": name, "SEED_DEMO": False, "TESTING": True, "SECRET_KEY": TEST_SECRET, **config})
+        app = new_app(name, **config)
         made.append((app, name))
         return app
     yield make
