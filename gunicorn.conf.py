@@ -1,4 +1,5 @@
 """Gunicorn settings, each overridable from the environment; exactly one worker on the embedded demo store."""
+import itertools
 import os
 import sys
 import threading
@@ -81,7 +82,9 @@ def post_worker_init(worker):
 
 
 class _OneAtATime:
-    """A WSGI app that holds a lock from the call until the response has been written and closed."""
+    """A WSGI app that holds a lock from the call until the response is read: buffered when small, else streamed."""
+
+    BUFFER_BYTES = 1024 * 1024
 
     def __init__(self, app):
         self.app = app
@@ -91,22 +94,34 @@ class _OneAtATime:
         self.lock.acquire()
         try:
             body = self.app(environ, start_response)
+            chunks, size, rest = [], 0, iter(body)
+            for chunk in rest:
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > self.BUFFER_BYTES:
+                    # A big or streamed body (an export) reads the store as it goes: the lock stays until it is closed.
+                    return _ReleasedOnClose(body, itertools.chain(chunks, rest), self.lock)
+            if hasattr(body, "close"):
+                body.close()
         except BaseException:
             self.lock.release()
             raise
-        return _ReleasedOnClose(body, self.lock)
+        # Written after the lock is released, so a slow reader on a phone does not hold up everyone else.
+        self.lock.release()
+        return chunks
 
 
 class _ReleasedOnClose:
     """A response body that releases the lock when the server closes it (gunicorn always does)."""
 
-    def __init__(self, body, lock):
+    def __init__(self, body, chunks, lock):
         self.body = body
+        self.chunks = chunks
         self.lock = lock
         self.released = False
 
     def __iter__(self):
-        return iter(self.body)
+        return self.chunks
 
     def close(self):
         try:

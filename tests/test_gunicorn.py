@@ -91,6 +91,24 @@ def test_the_service_answers_health_and_scans_under_gunicorn(server):
     assert json.loads(body)["verdict"]["status"] == case["expected_status"]
 
 
+def test_a_phone_that_stops_reading_does_not_hold_up_the_others(server):
+    """The demo store lets one request at a time into the app: a client gone mid-download must not keep it."""
+    _, port = server
+    stalled = []
+    for _ in range(3):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(b"GET /vendor/zxing/zxing_reader.wasm HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(1024).startswith(b"HTTP/1.1 200")
+        stalled.append(sock)  # never read further
+    started = time.monotonic()
+    assert _request(port, "GET", "/healthz")[0] == 200
+    assert _request(port, "GET", "/api/meta")[0] == 200
+    assert time.monotonic() - started < 5
+    for sock in stalled:  # gone mid-response
+        sock.close()
+    assert _request(port, "GET", "/api/meta")[0] == 200
+
+
 def test_sigterm_lets_the_request_in_flight_finish_then_exits_cleanly(server):
     process, port = server
     headers = _sign_in(port, "inspector")
