@@ -100,7 +100,11 @@ def limit_body():
         # A chunked body has no Content-Length, and werkzeug's get_data() silently stops reading it at the limit:
         # read one byte more to tell a body that fits from a cut one. (Form parsing itself raises past the limit.)
         request.max_content_length = limit + 1
-        if len(request.get_data(cache=True)) > limit:
+        try:
+            cut = len(request.get_data(cache=True)) > limit
+        except RequestEntityTooLarge:
+            cut = True
+        if cut:
             raise _body_too_large(limit)
         request.max_content_length = limit
     elif small and (request.content_length or 0) > limit:
