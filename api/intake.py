@@ -6,7 +6,7 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inspector import audit, intake
+from inspector import intake
 from inspector.periods import period_of
 from inspector.intake_files import FileError, csv_rows, events_from_rows, template_csv, template_xlsx, xlsx_rows
 
@@ -21,7 +21,11 @@ PERIOD = re.compile(r"^(20\d\d)-(0[1-9]|1[0-2])$")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NOT_YOURS = ("Your role may not report (forbidden_role), you named another enterprise than your own "
              "(not_your_enterprise), or your password must be changed first (password_change_required).")
-LEDGER_CONFLICT = "The ledger changed while the submission was applied; nothing was stored, submit it again."
+LEDGER_CONFLICT = ("The ledger changed while the submission was applied; nothing was stored, submit it again "
+                   "(ledger_conflict). Or an earlier try of these events is still being applied or undone; retry "
+                   "after Retry-After seconds (submission_in_progress).")
+IN_PROGRESS_HEADERS = {"Retry-After": {"description": "Seconds to wait (submission_in_progress only).",
+                                       "schema": {"type": "integer"}}}
 
 EXAMPLE_EVENTS = [
     {"event_id": "EV-2026-10-0001", "type": "production", "enterprise_id": "ENT-NSM", "occurred_at": "2026-10-03",
@@ -118,13 +122,14 @@ def run_submission(lines, channel, period=None, enterprise_id=None):
                                       "period with no lines (a nil report).")
     except intake.Conflict as exc:
         fail(409, "ledger_conflict", f"{exc} Nothing of this submission was stored; submit it again.")
+    except intake.InProgress as exc:
+        fail(409, "submission_in_progress", "An earlier try of these events is still being applied or undone; "
+                                            f"retry in {exc.args[0]} seconds.", headers={"Retry-After": str(exc.args[0])},
+             retry_after=exc.args[0])
     if receipt["status"] == "rejected":
         fail(422, "submission_rejected", f"{receipt['rejected']} line(s) cannot be accepted; nothing of this "
                                          "submission was stored. Fix them and submit the whole file again.",
              receipt=receipt)
-    audit.record(db(), me, "ledger.submit", {"submission_id": receipt["submission_id"]},
-                 {"channel": channel, "accepted": receipt["accepted"], "duplicates": receipt["duplicates"],
-                  "flags": len(receipt["flags"]), "periods": receipt["periods"]})
     return receipt
 
 
@@ -135,7 +140,7 @@ class Submissions(MethodView):
     @blp.arguments(SubmissionSchema, example={"period": "2026-10", "events": EXAMPLE_EVENTS})
     @blp.response(201, ReceiptSchema, example=EXAMPLE_RECEIPT)
     @blp.alt_response(403, description=NOT_YOURS)
-    @blp.alt_response(409, description=LEDGER_CONFLICT)
+    @blp.alt_response(409, description=LEDGER_CONFLICT, headers=IN_PROGRESS_HEADERS)
     @blp.alt_response(422, description="Rejected: the receipt with every line's error is in errors.receipt.")
     @require(*REPORTERS)
     def post(self, body):
@@ -191,7 +196,7 @@ class Uploads(MethodView):
     @blp.arguments(UploadFormSchema, location="form")
     @blp.response(201, ReceiptSchema, example={**EXAMPLE_RECEIPT, "channel": "csv"})
     @blp.alt_response(403, description=NOT_YOURS)
-    @blp.alt_response(409, description=LEDGER_CONFLICT)
+    @blp.alt_response(409, description=LEDGER_CONFLICT, headers=IN_PROGRESS_HEADERS)
     @blp.alt_response(415, description="The file is neither .csv nor .xlsx (error_code unsupported_file).")
     @blp.alt_response(422, description="Rejected: the receipt with every line's error is in errors.receipt; or no "
                                        "file, or one that cannot be read.")

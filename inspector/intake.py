@@ -4,12 +4,12 @@ import secrets
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from itertools import islice
 
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from . import batch_code, rules
+from . import audit, batch_code, rules
 from .intake_events import GS1_PREFIX, LineError, gs1_key, read_event
 from .lineage import fetch_enterprises
 from .penalties import effective_t
@@ -24,6 +24,8 @@ MASS_TOLERANCE_KG = 0.05
 _NO_EXTRA = {}  # checking keeps no write-only facts of new batches
 _FP = 16  # hex digits of an event's fingerprint kept in memory: 64 bits tell a resent event from a changed one
 FOREIGN = "FOREIGN"
+UNSETTLED = ("applying", "rolling_back")  # a submission in these states has events that are not stored yet
+LEASE = timedelta(minutes=2)  # a claim (applying or undoing a submission) not renewed for this long is abandoned
 _REGISTRY_FIELDS = {"_id": 1, "name": 1, "roles": 1, "province": 1}
 _HELD_FIELDS = {"_id": 1, "stage": 1, "product_type": 1, "reo_pct": 1, "producer_id": 1, "producer_province": 1,
                 "produced_on": 1, "holder_id": 1, "remaining_kg": 1, "mass_kg": 1, "status": 1, "status_since": 1,
@@ -40,6 +42,15 @@ class EmptySubmission(Exception):
 
 class Conflict(Exception):
     """The ledger changed under the submission while it was applied; it was rolled back."""
+
+
+class InProgress(Exception):
+    """An earlier try holding some of these events is still applied or undone by a live attempt; args[0]: seconds."""
+
+
+def _clock():
+    """Wall time for leases: a request's business clock may stand still (tests), a lease must not."""
+    return datetime.now(timezone.utc)
 
 
 @dataclass(slots=True)
@@ -89,9 +100,12 @@ def _guard(held):
 class Book:
     """The ledger as a submission sees it: the database plus what earlier lines of the submission did."""
 
-    def __init__(self, db, settings, actor, now, submission_id=None, apply=False):
+    def __init__(self, db, settings, actor, now, submission_id=None, apply=False, owner=None):
         self.db, self.settings, self.actor, self.now = db, settings, actor, now
-        self.submission_id, self.apply = submission_id, apply
+        self.submission_id, self.apply, self.owner, self.claimed_at = submission_id, apply, owner, _clock()
+        self.submissions = {}    # id of a submission that wrote events named here -> its state
+        self.unsettled = set()   # those still applying or being undone: their events are not stored (yet)
+        self.promises = {}       # accepted ones whose ledger.submit audit entry an interrupted try left unwritten
         self.batches = {}        # code -> Held, or None when the database has no such batch
         self.guards = {}         # code -> database state the guarded update expects
         self.before = {}         # code -> the stored state before this submission, for rollback
@@ -135,10 +149,37 @@ class Book:
         if unseen:
             query = {"enterprise_id": {"$in": sorted({k[0] for k in unseen})},
                      "event_id": {"$in": sorted({k[1] for k in unseen})}}
-            for e in self.db.ledger_events.find(query, {"enterprise_id": 1, "event_id": 1, "fingerprints": 1}):
+            found = list(self.db.ledger_events.find(query, {"enterprise_id": 1, "event_id": 1, "fingerprints": 1,
+                                                            "submission_id": 1}))
+            self._learn_submissions({e.get("submission_id") for e in found})
+            for e in found:
+                if self.submissions.get(e.get("submission_id")) in UNSETTLED:
+                    self.unsettled.add(e["submission_id"])
+                    continue  # only an accepted submission's events are stored; submit() settles this one first
                 known = tuple(fp[:_FP] for fp in e["fingerprints"])
                 self.events_seen[(e["enterprise_id"], e["event_id"])] = known
                 self.stored_events[(e["enterprise_id"], e["event_id"])] = known
+
+    def _learn_submissions(self, ids):
+        """The state of each submission that wrote events this chunk names (seeded events have none)."""
+        ids = sorted(i for i in ids if i and i not in self.submissions)
+        if not ids:
+            return
+        for s in find_by_ids(self.db.ledger_submissions, ids, {"_id": 1, "state": 1, "audit_pending": 1}):
+            self.submissions[s["_id"]] = s["state"]
+            if s["state"] == "accepted" and s.get("audit_pending"):
+                self.promises[s["_id"]] = s["audit_pending"]
+
+    def renew(self):
+        """Renew this attempt's claim on its submission now and then; a lost claim means another process undid it."""
+        if _clock() - self.claimed_at < LEASE / 4:
+            return
+        self.claimed_at = _clock()
+        done = self.db.ledger_submissions.update_one(
+            {"_id": self.submission_id, "state": "applying", "owner": self.owner},
+            {"$set": {"claimed_at": self.claimed_at}})
+        if done.matched_count != 1:
+            raise Conflict("The submission took too long to apply and was given up.")
 
     def _resolve_gs1(self, events):
         """Find the batches that GS1 references (and new GS1-labelled outputs) name, in one query."""
@@ -620,6 +661,7 @@ def _pass(book, lines, default_enterprise, max_lines, errors, counts, apply):
                     raise
                 errors.append(exc)
         if apply:
+            book.renew()
             book.settle_quota()
             book.flush()
     counts["lines"] = total
@@ -639,8 +681,17 @@ def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=
     """Check every line, then apply the submission atomically; return the receipt."""
     source = lines if callable(lines) else (lambda: iter(lines))
     default_enterprise = enterprise_id or actor.get("enterprise_id")
-    sid = uuid.uuid4().hex
+    sid, owner = uuid.uuid4().hex, uuid.uuid4().hex
+    # Undo abandoned tries first: checking against their leftovers would count them as stored.
+    resume_rollbacks(db)
     check, errors, counts = dry_run(db, settings, actor, source, now, default_enterprise, sid)
+    if check.unsettled:
+        _settle_earlier(db, check.unsettled)
+        check, errors, counts = dry_run(db, settings, actor, source, now, default_enterprise, sid)
+        if check.unsettled:
+            raise InProgress(_wait_for(db, check.unsettled))
+    for earlier, promise in check.promises.items():  # a retry writes what its interrupted try promised
+        audit.settle(db, "ledger_submissions", earlier, promise, check=True)
     if counts["lines"] == 0 and not period:
         raise EmptySubmission()
     receipt = {"submission_id": sid, "channel": channel, "received_at": now, "enterprise_id": default_enterprise,
@@ -652,9 +703,8 @@ def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=
                        errors=[e.as_dict() for e in errors[:MAX_LISTED_ERRORS]])
         db.ledger_submissions.insert_one({**head, "state": "rejected", "receipt": receipt})
         return receipt
-    resume_rollbacks(db)
-    db.ledger_submissions.insert_one({**head, "state": "applying"})
-    book = Book(db, settings, actor, now, sid, apply=True)
+    book = Book(db, settings, actor, now, sid, apply=True, owner=owner)
+    db.ledger_submissions.insert_one({**head, "state": "applying", "owner": owner, "claimed_at": book.claimed_at})
     # The checking pass already read which events are stored; a race since then meets the unique _id and rolls back.
     book.events_seen, book.events_known = dict(check.stored_events), True
     del check
@@ -668,8 +718,17 @@ def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=
             receipt.update(status="accepted", accepted=book.accepted, rejected=0, duplicates=book.duplicates,
                            errors=[], flags=sorted(book.flags, key=lambda f: f["line"]), issued_codes=book.issued,
                            issued=book.issued_by_event, periods=periods)
+            promise = audit.pending(actor, "ledger.submit", {"submission_id": sid},
+                                    {"channel": channel, "accepted": receipt["accepted"],
+                                     "duplicates": receipt["duplicates"], "flags": len(receipt["flags"]),
+                                     "periods": periods}, now)
             # The commit point: until this lands the submission is "applying", and rolled back if anything failed.
-            db.ledger_submissions.update_one({"_id": sid}, {"$set": {"state": "accepted", "receipt": receipt}})
+            # Only while this attempt still holds it: one whose claim lapsed may have been undone by another process.
+            done = db.ledger_submissions.update_one(
+                {"_id": sid, "state": "applying", "owner": owner},
+                {"$set": {"state": "accepted", "receipt": receipt, "audit_pending": promise}})
+            if done.matched_count != 1:
+                raise Conflict("The submission took too long to apply and was given up.")
     except LineError as exc:
         _roll_back_or_remember(db, sid, book)
         raise Conflict(f"Line {exc.line}: {exc.message}") from None
@@ -679,37 +738,110 @@ def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=
     except Exception:
         _roll_back_or_remember(db, sid, book)
         raise
+    # Accepted: a failure from here on leaves the promise on the submission, for a retry or the start-up sweep.
+    audit.settle(db, "ledger_submissions", sid, promise)
     return receipt
 
 
-_unfinished = {}  # (database name, submission id) -> its Book: rollbacks the database went away in the middle of
+_unfinished = {}  # (database name, submission id) -> (owner, Book): a hint of this process's own abandoned tries
 _unfinished_lock = threading.Lock()
 
 
 def _roll_back_or_remember(db, sid, book):
-    """Roll a failed submission back; when the database is gone too, keep it to finish once the database is back."""
+    """Roll a failed submission back; when the database is gone too, remember that this try is dead."""
     try:
-        rollback(db, sid, book)
+        _undo(db, sid, book, previous_owner=book.owner)
     except PyMongoError:
+        with _unfinished_lock:  # unless the rollback's own claim got through and is remembered already
+            _unfinished.setdefault((db.name, sid), (book.owner, book))
+
+
+def _settle_earlier(db, sids):
+    """Finish undoing the earlier tries whose events a submission names, when no live attempt holds them."""
+    for sid in sorted(sids):
         with _unfinished_lock:
-            _unfinished[(db.name, sid)] = book
+            owner, book = _unfinished.get((db.name, sid), (None, None))
+        _undo(db, sid, book, previous_owner=owner)
+        with _unfinished_lock:
+            _unfinished.pop((db.name, sid), None)
+
+
+def _wait_for(db, sids):
+    """Seconds until the claims on these submissions lapse if their holders stop renewing them (at least 1)."""
+    claims = [s.get("claimed_at") for s in find_by_ids(db.ledger_submissions, sorted(sids), {"claimed_at": 1})]
+    now = _clock()
+    left = [(_aware(c) + LEASE - now).total_seconds() for c in claims if c]
+    return max(1, min(int(LEASE.total_seconds()), int(max(left, default=1)) + 1))
+
+
+def _aware(moment):
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def resume_rollbacks(db):
-    """Finish the rollbacks this process could not complete while the database was unreachable; return their ids."""
+    """Finish the rollbacks abandoned by this process's failed tries or by any process whose claim lapsed."""
     with _unfinished_lock:
-        waiting = [(key, book) for key, book in _unfinished.items() if key[0] == db.name]
+        hinted = {key[1]: value for key, value in _unfinished.items() if key[0] == db.name}
+    lapsed = [s["_id"] for s in db.ledger_submissions.find(
+        {"state": {"$in": list(UNSETTLED)}, "claimed_at": {"$lt": _clock() - LEASE}}, {"_id": 1})]
     done = []
-    for key, book in waiting:
-        rollback(db, key[1], book)  # picks up where the interrupted rollback stopped: the book forgets what it undid
-        with _unfinished_lock:
-            _unfinished.pop(key, None)
-        done.append(key[1])
+    for sid in dict.fromkeys([*hinted, *lapsed]):
+        owner, book = hinted.get(sid, (None, None))
+        if _undo(db, sid, book, previous_owner=owner):
+            done.append(sid)
+        with _unfinished_lock:  # undone, or claimed by another process: no longer this process's to finish
+            _unfinished.pop((db.name, sid), None)
     return done
 
 
 def rollback(db, sid, book=None):
-    """Undo whatever a failed submission wrote, from its pre-images and the accounts it booked."""
+    """Undo a stored submission, or an unfinished one no live attempt holds; False if another attempt holds it."""
+    return _undo(db, sid, book, accepted=True)
+
+
+def _claim(db, sid, previous_owner=None, stalled_before=None, accepted=False):
+    """Take the undoing of a submission in the database: one claimant at a time, whichever process it runs in.
+
+    An unfinished submission is taken from a try known to be dead (previous_owner), from a claim that lapsed, or,
+    at start-up, from one received long ago; a claim on its undoing that lapsed is taken over the same way.
+    """
+    now = _clock()
+    ways = [{"claimed_at": {"$lt": now - LEASE}}, {"claimed_at": None}]
+    if previous_owner:
+        ways.append({"owner": previous_owner})
+    if stalled_before:
+        ways.append({"received_at": {"$lt": stalled_before}})
+    query = {"_id": sid, "state": {"$in": list(UNSETTLED)}, "$or": ways}
+    if accepted:
+        query = {"_id": sid, "$or": [{"state": "accepted"}, {"state": {"$in": list(UNSETTLED)}, "$or": ways}]}
+    me = uuid.uuid4().hex
+    taken = db.ledger_submissions.find_one_and_update(
+        query, {"$set": {"state": "rolling_back", "owner": me, "claimed_at": now}})
+    return me if taken else None
+
+
+def _undo(db, sid, book=None, previous_owner=None, stalled_before=None, accepted=False):
+    """Claim the submission's undoing, then undo each step exactly once, even when a crashed claimant did part of it.
+
+    Quota and producer months are given back by one update of their own document that also marks the submission
+    as given back there, so a second claimant skips what the first did; the other steps restore guarded pre-images
+    or delete, and repeating them changes nothing.
+    """
+    me = _claim(db, sid, previous_owner, stalled_before, accepted)
+    if me is None:
+        return False
+    try:
+        _undo_steps(db, sid, book, me)
+    except _Lost:
+        return False
+    except PyMongoError:
+        with _unfinished_lock:  # this process may finish it as soon as the database is back, no need to wait
+            _unfinished[(db.name, sid)] = (me, book)
+        raise
+    return True
+
+
+def _undo_steps(db, sid, book, me):
     applied = dict(book.quota_applied) if book else {}
     if book is None:
         for e in db.ledger_events.find({"submission_id": sid}, {"accounting": 1, "occurred_at": 1,
@@ -717,18 +849,21 @@ def rollback(db, sid, book=None):
             for category, t in (e.get("accounting") or {}).get("quota", {}).items():
                 key = (e["enterprise_id"], e["occurred_at"].astimezone(CST).year, category)
                 applied[key] = applied.get(key, 0.0) + t
+    marked = []  # (collection, filter) of the documents that carry this submission's given-back marker
     for (eid, year, category), tonnes in applied.items():
-        db.quota_usage.update_one({"enterprise_id": eid, "year": year, "category": category},
-                                  {"$inc": {"used_t": -tonnes}})
-        if book:  # undone: a rollback resumed after an outage must not give these tonnes back twice
-            book.quota_applied.pop((eid, year, category), None)
-    for booked in list(_booked(db, sid, book)):
-        eid, period, row = booked
-        db.production_periods.update_one({"enterprise_id": eid, "period": period},
+        _hold(db, sid, me)
+        key = {"enterprise_id": eid, "year": year, "category": category}
+        db.quota_usage.update_one({**key, "given_back": {"$ne": sid}},
+                                  {"$inc": {"used_t": -tonnes}, "$addToSet": {"given_back": sid}})
+        marked.append((db.quota_usage, key))
+    for eid, period, row in list(_booked(db, sid, book)):
+        _hold(db, sid, me)
+        key = {"enterprise_id": eid, "period": period}
+        db.production_periods.update_one({**key, "given_back": {"$ne": sid}},
                                          {"$inc": {"output_reo_kg": -row["output_reo_kg"],
-                                                   "input_reo_kg": -row["input_reo_kg"], "lots": -row["lots"]}})
-        if book:
-            book.booked.remove(booked)
+                                                   "input_reo_kg": -row["input_reo_kg"], "lots": -row["lots"]},
+                                          "$addToSet": {"given_back": sid}})
+        marked.append((db.production_periods, key))
     for u in db.ledger_undo.find({"submission_id": sid}):
         before = u["before"]
         sets = {k: v for k, v in before.items() if v is not None}
@@ -744,7 +879,24 @@ def rollback(db, sid, book=None):
     for name in ("batches", "movements", "ledger_events", "ledger_undo"):
         db[name].delete_many({"submission_id": sid})
     db.monthly_reports.delete_many({"first_submission_id": sid})
-    db.ledger_submissions.update_one({"_id": sid}, {"$set": {"state": "rolled_back"}})
+    db.ledger_submissions.update_one({"_id": sid, "state": "rolling_back", "owner": me},
+                                     {"$set": {"state": "rolled_back"}})
+    # No claim on a rolled-back submission is possible any more: the markers may go, leaving the documents as before.
+    for collection, key in marked:
+        collection.update_one(key, {"$pull": {"given_back": sid}})
+        collection.update_one({**key, "given_back": {"$size": 0}}, {"$unset": {"given_back": ""}})
+
+
+class _Lost(Exception):
+    """The claim on a submission's undoing lapsed and another claimant took it over."""
+
+
+def _hold(db, sid, me):
+    """Renew the claim before a step that must not be done twice; stop if another claimant took it over."""
+    held = db.ledger_submissions.update_one({"_id": sid, "state": "rolling_back", "owner": me},
+                                            {"$set": {"claimed_at": _clock()}})
+    if held.matched_count != 1:
+        raise _Lost(sid)
 
 
 def _booked(db, sid, book):
@@ -765,12 +917,9 @@ def _booked(db, sid, book):
 
 
 def recover_stalled(db, now, older_than=timedelta(minutes=30)):
-    """Roll back submissions a crashed process left half-applied; returns their ids."""
-    stalled = [s["_id"] for s in db.ledger_submissions.find({"state": "applying", "received_at": {"$lt": now - older_than}},
-                                                            {"_id": 1})]
-    for sid in stalled:
-        rollback(db, sid)
-    return stalled
+    """Roll back submissions a stopped process left unfinished (received long ago, or their claim lapsed)."""
+    stalled = [s["_id"] for s in db.ledger_submissions.find({"state": {"$in": list(UNSETTLED)}}, {"_id": 1})]
+    return [sid for sid in stalled if _undo(db, sid, stalled_before=now - older_than)]
 
 
 def history(db, code):
