@@ -59,6 +59,7 @@ INDEXES = {
     "ledger_submissions": [
         IndexModel([("enterprise_id", ASC), ("received_at", DESC)], name="enterprise_received_at"),
         IndexModel([("state", ASC)], name="state"),
+        IndexModel([("audit_pending.at", ASC)], name="audit_pending_at", sparse=True),  # the start-up sweep
     ],
     "users": [
         IndexModel([("username", ASC)], name="username", unique=True),
