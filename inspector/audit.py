@@ -3,7 +3,7 @@ import hashlib
 import json
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from pymongo.errors import DuplicateKeyError
 
@@ -12,14 +12,20 @@ from .store import evidence
 GENESIS = "0" * 64
 HEAD_COLLECTION = "audit_head"
 HEAD_ID = "audit_log"
+STALE_AFTER = timedelta(minutes=2)  # a promise this old has no request left finishing it
+SWEEP_LIMIT = 1000  # per collection and process start: the sweep must never hold up a start for long
 _lock = threading.RLock()
-_stripes = [threading.Lock() for _ in range(64)]
+# Re-entrant: a write that finds its own earlier try (a replay inside the insert's lock) may take its lock again.
+_stripes = [threading.RLock() for _ in range(64)]
+_finishers = {}  # collection -> finish(db, doc) for documents whose promise needs more than its entry written
 _heads = {}  # database name -> (seq, hash): this process's view of the chain's end, refreshed on conflict
 
 
 def _canonical(entry):
     body = {k: entry[k] for k in ("_id", "at", "actor_id", "actor", "role", "device_id", "action", "target", "details",
                                   "prev_hash")}
+    if "key" in entry:  # the promise an entry settles; entries written without one keep their original form
+        body["key"] = entry["key"]
     return json.dumps(body, sort_keys=True, default=_iso, separators=(",", ":"))
 
 
@@ -72,25 +78,50 @@ def pending(actor, action, target, details=None, now=None):
 
 
 def settle(db, collection, doc_id, promise, check=False):
-    """Write the promised entry, then clear the promise; check=True first looks whether an interrupted try wrote it."""
+    """Write the promised entry once (keyed by the promise, so any number of tries write one), then clear the promise.
+
+    check is accepted for callers written before entries carried their promise's key; every settle now checks.
+    """
     if not promise:
         return
-    with _lock:
-        written = check and any(_same_moment(e["at"], promise["at"]) for e in db.audit_log.find(
-            {"action": promise["action"], "target": promise["target"]}, {"at": 1}))
-        if not written:
-            record(db, promise["actor"] or None, promise["action"], promise["target"], promise["details"],
-                   now=promise["at"])
+    record(db, promise["actor"] or None, promise["action"], promise["target"], promise["details"],
+           now=promise["at"], key=promise["key"])
     evidence(db, collection).update_one({"_id": doc_id, "audit_pending.key": promise["key"]},
                                         {"$unset": {"audit_pending": ""}})
 
 
-def _same_moment(a, b):
-    return a.replace(tzinfo=a.tzinfo or timezone.utc) == b.replace(tzinfo=b.tzinfo or timezone.utc)
+def finisher(collection):
+    """Register how the sweep finishes a document of this collection whose promise is still open (default: settle)."""
+    def register(finish):
+        _finishers[collection] = finish
+        return finish
+    return register
 
 
-def record(db, actor, action, target, details=None, now=None):
-    """Append one entry; actor is a session-like dict (user_id, username, role, device_id) or None for the system."""
+def sweep(db, now=None, collections=("scans", "findings", "finding_attachments")):
+    """Settle the promises of writes no client came back to retry; return how many documents were finished.
+
+    Runs once per process start: promises older than STALE_AFTER are no longer being settled by their request.
+    """
+    from . import evidence_files, scans  # noqa: F401 - importing them registers their finishers
+    cutoff = (now or datetime.now(timezone.utc)) - STALE_AFTER
+    finished = 0
+    for collection in dict.fromkeys((*collections, *_finishers)):
+        for doc in db[collection].find({"audit_pending.at": {"$lt": cutoff}}).limit(SWEEP_LIMIT):
+            finish = _finishers.get(collection)
+            if finish:
+                finish(db, doc)
+            else:
+                settle(db, collection, doc["_id"], doc["audit_pending"])
+            finished += 1
+    return finished
+
+
+def record(db, actor, action, target, details=None, now=None, key=None):
+    """Append one entry; actor is a session-like dict (user_id, username, role, device_id) or None for the system.
+
+    With a key (a promise's), the entry is written at most once: a second try returns the entry already written.
+    """
     actor = actor or {}
     now = _ms(now or datetime.now(timezone.utc))
     log = evidence(db, "audit_log")
@@ -101,11 +132,18 @@ def record(db, actor, action, target, details=None, now=None):
             entry = {"_id": seq + 1, "at": now, "actor_id": actor.get("user_id"), "actor": actor.get("username", "system"),
                      "role": actor.get("role", "system"), "device_id": actor.get("device_id"), "action": action,
                      "target": target, "details": details or {}, "prev_hash": prev}
+            if key is not None:
+                entry["key"] = key
             entry["hash"] = entry_hash(entry)
             try:
                 log.insert_one(entry)
             except DuplicateKeyError:
-                head = _read_head(db)  # another process appended first
+                # Either this promise's entry is already written (done), or another writer took this sequence
+                # number (append after the new head); the key tells which, on MongoDB and the embedded store alike.
+                written = db.audit_log.find_one({"key": key}) if key is not None else None
+                if written:
+                    return written
+                head = _read_head(db)
                 continue
             _advance_head(db, entry)
             _heads[db.name] = (entry["_id"], entry["hash"])

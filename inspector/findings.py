@@ -114,9 +114,11 @@ def create(db, actor, body, now=None):
         try:
             evidence(db, "findings").insert_one({**doc, "audit_pending": promise})
         except DuplicateKeyError:
-            return _replayed(db, db.findings.find_one(key), digest), False  # the same finding raced in on another request
-        audit.settle(db, "findings", doc["_id"], promise)
-    return doc, True
+            pass  # the same finding raced in on another request: answered as a replay, outside this lock
+        else:
+            audit.settle(db, "findings", doc["_id"], promise)
+            return doc, True
+    return _replayed(db, db.findings.find_one(key), digest), False
 
 
 def _replayed(db, existing, digest):
@@ -124,8 +126,7 @@ def _replayed(db, existing, digest):
         raise FindingConflict("This client_id was already used for a different finding: make a new client_id.")
     promise = existing.pop("audit_pending", None)
     if promise:  # an interrupted try stored the finding but maybe not its audit entry
-        with audit.exclusive("finding", existing["inspector_id"], existing["client_id"]):
-            audit.settle(db, "findings", existing["_id"], promise, check=True)
+        audit.settle(db, "findings", existing["_id"], promise)
     return existing
 
 

@@ -94,13 +94,19 @@ INDEXES = {
         IndexModel([("received_at", DESC), ("_id", DESC)], name="received_at_id"),
         IndexModel([("updated_at", DESC), ("_id", DESC)], name="updated_at_id"),
         IndexModel([("deadline", ASC), ("_id", ASC)], name="deadline_id"),
+        # Promises no request came back to settle, found by the sweep at process start (few, so sparse).
+        IndexModel([("audit_pending.at", ASC)], name="audit_pending_at", sparse=True),
     ],
     "finding_attachments": [
         IndexModel([("finding_id", ASC), ("sha256", ASC)], name="finding_sha256", unique=True),
+        # Promises no request came back to settle, found by the sweep at process start (few, so sparse).
+        IndexModel([("audit_pending.at", ASC)], name="audit_pending_at", sparse=True),
     ],
-    # A retried write looks for the audit entry its interrupted try may have written before writing it again.
+    # One target's history (what was done to a finding, a scan).
     "audit_log": [
         IndexModel([("target", ASC), ("action", ASC)], name="target_action"),
+        # An entry written for a promise carries its key: a second try at the same promise cannot write it again.
+        IndexModel([("key", ASC)], name="promise_key", unique=True, sparse=True),
     ],
     "scans": [
         IndexModel([("inspector_id", ASC), ("client_id", ASC)], name="inspector_client_id", unique=True),
@@ -110,6 +116,8 @@ INDEXES = {
         IndexModel([("inspector_id", ASC), ("received_at", DESC)], name="inspector_received_at"),
         # Risk ranking: failing verdicts in a recent window.
         IndexModel([("verdict.status", ASC), ("received_at", DESC)], name="verdict_received_at"),
+        # Promises no request came back to settle, found by the sweep at process start (few, so sparse).
+        IndexModel([("audit_pending.at", ASC)], name="audit_pending_at", sparse=True),
     ],
 }
 

@@ -134,17 +134,18 @@ def record_scan(db, principal, req: ScanRequest, settings, now):
             stored = db.scans.find_one({"inspector_id": principal["user_id"], "client_id": req.client_id})
             if stored is None or stored["fingerprint"] != scan["fingerprint"]:
                 raise ScanConflict(req.client_id) from None
-            _finish(db, stored, check=True)
+            _finish(db, stored)
             return stored, False
         _finish(db, scan)
     return scan, True
 
 
-def _finish(db, scan, check=False):
+@audit.finisher("scans")
+def _finish(db, scan):
     """Link the clone both ways and write the promised audit entry (again safely after an interrupted try)."""
     promise = scan.pop("audit_pending", None)
     if not promise:
         return
     for other in scan["cloned_with"][:1]:
         db.scans.update_one({"_id": other}, {"$addToSet": {"cloned_with": scan["_id"]}})
-    audit.settle(db, "scans", scan["_id"], promise, check=check)
+    audit.settle(db, "scans", scan["_id"], promise)
