@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 from flask import current_app
 
-from inspector import intake, store
+from inspector import audit, intake, store
 from inspector.indexes import apply_indexes
 
 log = logging.getLogger(__name__)
@@ -40,3 +40,8 @@ def ensure_ready():
         if stalled:
             log.warning("rolled back %d ledger submission(s) a stopped process left half-applied: %s",
                         len(stalled), ", ".join(stalled))
+    if not state.get("promises_swept"):  # once per process, and again after an outage cut it short
+        settled = audit.sweep(db(), now())
+        state["promises_swept"] = True
+        if settled:
+            log.warning("wrote the audit entries of %d write(s) no client came back to finish", settled)

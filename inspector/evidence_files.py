@@ -194,15 +194,16 @@ def attach(db, finding, actor, data, filename, max_pixels, now=None):
     with audit.exclusive("attachment", finding["_id"], sha256):
         existing = db.finding_attachments.find_one({"finding_id": finding["_id"], "sha256": sha256})
         if existing:
-            _link(db, finding, actor, existing, now, check=True)
+            _link(db, finding, actor, existing, now)
             return existing, False
         if len(finding.get("attachments") or []) >= workflow.MAX_ATTACHMENTS:
             raise workflow.TooManyAttachments(f"A finding holds at most {workflow.MAX_ATTACHMENTS} files.")
         facts = examine(data, max_pixels)
         files = _files(db)
         file_meta = {"sha256": sha256, "content_type": facts.content_type, "finding_id": finding["_id"]}
-        file_id = _put(files, f"{finding['_id']}/{sha256}", data, filename=clean_filename(filename), metadata=file_meta)
-        thumbnail_id = _put(files, f"{file_id}/thumbnail", facts.thumbnail, filename="thumbnail.jpg",
+        file_id = _put(db, files, f"{finding['_id']}/{sha256}", data, filename=clean_filename(filename),
+                       metadata=file_meta)
+        thumbnail_id = _put(db, files, f"{file_id}/thumbnail", facts.thumbnail, filename="thumbnail.jpg",
                             metadata={**file_meta, "content_type": "image/jpeg", "thumbnail_of": sha256}) \
             if facts.thumbnail else None
         attachment = {
@@ -223,19 +224,35 @@ def attach(db, finding, actor, data, filename, max_pixels, now=None):
         except DuplicateKeyError:
             # Another process stored the same bytes a moment ago (under the same file ids): keep its attachment.
             existing = db.finding_attachments.find_one({"finding_id": finding["_id"], "sha256": sha256})
-            _link(db, finding, actor, existing, now, check=True)
+            _link(db, finding, actor, existing, now)
             return existing, False
         _link(db, finding, actor, attachment, now)
         return attachment, True
 
 
-def _put(files, file_id, data, **fields):
-    """Store data under file_id, first removing what an interrupted earlier try left under that id."""
+def _put(db, files, file_id, data, **fields):
+    """Store data under file_id; a whole file already there (another worker's, same content) is kept as it is.
+
+    Only what an interrupted try left (a file whose chunks fall short of its length, or chunks with no file) is
+    removed before storing again: deleting a whole file could pull it from under an attachment another worker
+    is about to commit.
+    """
     try:
         return files.put(data, _id=file_id, **fields)
     except gridfs.errors.FileExists:
+        if _whole(db, file_id, len(data), fields["metadata"]["sha256"]):
+            return file_id
         files.delete(file_id)
         return files.put(data, _id=file_id, **fields)
+
+
+def _whole(db, file_id, length, sha256):
+    """True when GridFS holds a complete file under file_id: its length, its SHA-256 and chunks that add up."""
+    stored = db.fs.files.find_one({"_id": file_id}, {"length": 1, "chunkSize": 1, "metadata.sha256": 1})
+    if not stored or stored.get("length") != length or (stored.get("metadata") or {}).get("sha256") != sha256:
+        return False
+    expected = -(-length // stored["chunkSize"])  # GridFS chunks are full but for the last
+    return db.fs.chunks.count_documents({"files_id": file_id}) == expected
 
 
 def summary(attachment):
@@ -246,7 +263,7 @@ def summary(attachment):
             "has_thumbnail": attachment.get("thumbnail_id") is not None}
 
 
-def _link(db, finding, actor, attachment, now, check=False):
+def _link(db, finding, actor, attachment, now):
     """List the attachment on its finding and timeline once (this also heals an upload interrupted in between).
 
     The ETag is left alone: it versions the finding's state, and added evidence conflicts with no decision, so an
@@ -262,11 +279,21 @@ def _link(db, finding, actor, attachment, now, check=False):
          "$set": {"updated_at": now}})
     promise = attachment.pop("audit_pending", None)
     if promise:
-        audit.settle(db, "finding_attachments", attachment["_id"], promise, check=check)
+        audit.settle(db, "finding_attachments", attachment["_id"], promise)
     elif result.modified_count:  # an attachment stored before promises were kept on it
         audit.record(db, actor, "finding.attach", f"finding:{finding['_id']}",
                      {"attachment_id": attachment["_id"], "sha256": attachment["sha256"], "kind": attachment["kind"],
                       "size": attachment["size"]})
+
+
+@audit.finisher("finding_attachments")
+def _finish_abandoned(db, attachment):
+    """List an attachment whose upload no client came back to retry, as its uploader's retry would have."""
+    finding = db.findings.find_one({"_id": attachment["finding_id"]})
+    if finding is None:
+        return
+    actor = attachment["audit_pending"]["actor"] or {}
+    _link(db, finding, actor, attachment, attachment["uploaded_at"])
 
 
 def find_attachment(db, finding_id, attachment_id):

@@ -39,6 +39,7 @@ class StoreFaults:
         self.log = []
         self._down = False
         self._fail_from = None
+        self._fail_on = None
         self._lock = threading.Lock()
         self._depth = threading.local()
         self._patches = []
@@ -50,13 +51,19 @@ class StoreFaults:
 
     def come_back(self):
         """The store answers again, and no operation is scheduled to fail."""
-        self._down, self._fail_from = False, None
+        self._down, self._fail_from, self._fail_on = False, None, None
 
     def fail_from(self, k):
         """The k-th operation from now (1-based) and every one after it fail, until come_back()."""
         with self._lock:
             self.ops, self.log = 0, []
             self._fail_from = k
+
+    def fail_on(self, name):
+        """The first operation named name (as in log, e.g. "audit_log.insert_one") and every one after it fail."""
+        with self._lock:
+            self.ops, self.log = 0, []
+            self._fail_on = name
 
     @contextlib.contextmanager
     def down(self):
@@ -89,7 +96,7 @@ class StoreFaults:
         with self._lock:
             self.ops += 1
             self.log.append(name)
-            if self._fail_from is not None and self.ops >= self._fail_from:
+            if (self._fail_from is not None and self.ops >= self._fail_from) or self._fail_on == name:
                 self._down = True
         if self._down:
             self._raise(name)

@@ -203,6 +203,24 @@ def assert_audit_whole(db):
     assert audit.verify(db) == []
 
 
+def assert_one_entry(db, doc, action, target):
+    """A stored document whose write is finished is in the audit log exactly once."""
+    assert "audit_pending" not in doc, doc["_id"]
+    assert len(audit_entries(db, action, target)) == 1, (action, target)
+
+
+def assert_entries_so_far(db, doc, action, target):
+    """After an interrupted write: no entry without a stored document, one for a finished one, and for one whose
+    promise is still open only the promised entry (if the interruption came after it was written)."""
+    entries = audit_entries(db, action, target)
+    if doc is None:
+        assert entries == []
+    elif "audit_pending" not in doc:
+        assert len(entries) == 1
+    else:
+        assert [e.get("key") for e in entries] in ([], [doc["audit_pending"]["key"]])
+
+
 def test_a_scan_that_marks_a_clone_is_stored_whole_or_not_at_all(world, faults):
     c, h, db = world.client, world.heads, world.db
     current = {}
@@ -233,9 +251,8 @@ def test_a_scan_that_marks_a_clone_is_stored_whole_or_not_at_all(world, faults):
         found = stored()
         assert len(found) <= 1
         links_hold()
-        if found and "audit_pending" not in found[0]:  # whole: linked both ways and in the audit log
-            scan = found[0]
-            assert len(audit_entries(db, "scan.create", {"scan_id": scan["_id"], "batch_code": scan["batch_code"]})) == 1
+        for scan in found:
+            assert_entries_so_far(db, scan, "scan.create", {"scan_id": scan["_id"], "batch_code": scan["batch_code"]})
         assert_audit_whole(db)
 
     def retry_check(send, response):
@@ -246,9 +263,10 @@ def test_a_scan_that_marks_a_clone_is_stored_whole_or_not_at_all(world, faults):
         assert scan["_id"] in db.scans.find_one({"_id": scan["cloned_with"][0]})["cloned_with"]
         links_hold()
         target = {"scan_id": scan["_id"], "batch_code": scan["batch_code"]}
-        assert len(audit_entries(db, "scan.create", target)) == 1
+        assert_one_entry(db, scan, "scan.create", target)
         assert send().json["id"] == scan["_id"]  # and once more: still the one copy
         assert len(stored()) == 1
+        assert_one_entry(db, stored()[0], "scan.create", target)
         assert_audit_whole(db)
 
     assert sweep(faults, attempt, check, retry_check) > 5
@@ -266,11 +284,17 @@ def test_a_photo_scan_fails_cleanly_at_every_step(world, faults):
                               data={**data, "image": (io.BytesIO(jpeg(9)), "label.jpg")})
 
     def check(send, first, k):
-        assert db.scans.count_documents({"client_id": current["client_id"]}) <= 1
+        found = list(db.scans.find({"client_id": current["client_id"]}))
+        assert len(found) <= 1
+        for scan in found:
+            assert_entries_so_far(db, scan, "scan.create", {"scan_id": scan["_id"], "batch_code": scan["batch_code"]})
         assert_audit_whole(db)
 
     def retry_check(send, response):
-        assert db.scans.count_documents({"client_id": current["client_id"], "audit_pending": {"$exists": False}}) == 1
+        (scan,) = db.scans.find({"client_id": current["client_id"]})
+        assert response.json["id"] == scan["_id"] and "audit_pending" not in scan
+        assert_one_entry(db, scan, "scan.create", {"scan_id": scan["_id"], "batch_code": scan["batch_code"]})
+        assert_audit_whole(db)
 
     sweep(faults, attempt, check, retry_check)
 
@@ -304,14 +328,14 @@ def test_a_finding_and_its_photos_are_stored_whole_or_not_at_all(world, faults):
     def create_check(send, first, k):
         found = list(db.findings.find({"client_id": current["body"]["client_id"]}))
         assert len(found) <= 1
-        if found and "audit_pending" not in found[0]:
-            assert len(audit_entries(db, "finding.create", f"finding:{found[0]['_id']}")) == 1
+        for finding in found:
+            assert_entries_so_far(db, finding, "finding.create", f"finding:{finding['_id']}")
         assert_audit_whole(db)
 
     def create_retry_check(send, response):
         (finding,) = db.findings.find({"client_id": current["body"]["client_id"]})
-        assert response.json["id"] == finding["_id"] and "audit_pending" not in finding
-        assert len(audit_entries(db, "finding.create", f"finding:{finding['_id']}")) == 1
+        assert response.json["id"] == finding["_id"]
+        assert_one_entry(db, finding, "finding.create", f"finding:{finding['_id']}")
         assert_audit_whole(db)
 
     sweep(faults, create_attempt, create_check, create_retry_check)
@@ -330,12 +354,21 @@ def test_a_finding_and_its_photos_are_stored_whole_or_not_at_all(world, faults):
             url = f"/api/inspections/{current['finding']}/attachments/{listed['id']}"
             assert c.get(url, headers=h["supervisor"]).data == current["data"]
             assert c.get(url + "/thumbnail", headers=h["supervisor"]).status_code == 200
-        assert db.finding_attachments.count_documents({"finding_id": current["finding"]}) <= 1
+        stored = list(db.finding_attachments.find({"finding_id": current["finding"]}))
+        assert len(stored) <= 1
+        entries = audit_entries(db, "finding.attach", f"finding:{current['finding']}")
+        if not stored:
+            assert entries == []
+        elif "audit_pending" not in stored[0]:
+            assert [e["details"]["attachment_id"] for e in entries] == [stored[0]["_id"]]
+        else:
+            assert [e["key"] for e in entries] in ([], [stored[0]["audit_pending"]["key"]])
         assert_audit_whole(db)
 
     def upload_retry_check(send, response):
         (stored,) = db.finding_attachments.find({"finding_id": current["finding"]})
-        assert response.json["id"] == stored["_id"] and "audit_pending" not in stored
+        assert response.json["id"] == stored["_id"]
+        assert_one_entry(db, stored, "finding.attach", f"finding:{current['finding']}")
         finding = db.findings.find_one({"_id": current["finding"]})
         assert [a["id"] for a in finding["attachments"]] == [stored["_id"]]
         assert [e["attachment_id"] for e in finding["timeline"] if e["action"] == "attach"] == [stored["_id"]]
@@ -364,21 +397,81 @@ def test_a_transition_is_taken_once_and_a_retry_gets_the_result(world, faults):
 
     def check(send, first, k):
         finding = db.findings.find_one({"_id": current["id"]})
-        assert len(confirms(finding)) == (finding["status"] == "confirmed")
-        entries = audit_entries(db, "finding.confirm", f"finding:{current['id']}")
-        assert len(entries) == (1 if finding["status"] == "confirmed" and "audit_pending" not in finding else
-                                len(entries)) <= 1
+        confirmed = finding["status"] == "confirmed"
+        assert len(confirms(finding)) == confirmed
+        # Not taken: no entry. Taken and finished: exactly one. Taken, promise still open: at most the promised one.
+        assert_entries_so_far(db, finding if confirmed else None, "finding.confirm", f"finding:{current['id']}")
         assert_audit_whole(db)
 
     def retry_check(send, response):
         assert response.json["status"] == "confirmed"
         finding = db.findings.find_one({"_id": current["id"]})
-        assert len(confirms(finding)) == 1 and "audit_pending" not in finding
-        assert len(audit_entries(db, "finding.confirm", f"finding:{current['id']}")) == 1
+        assert len(confirms(finding)) == 1
+        assert_one_entry(db, finding, "finding.confirm", f"finding:{current['id']}")
         assert send().json["etag"] == response.json["etag"]  # a late retry gets the same state, not a 412
+        assert_one_entry(db, db.findings.find_one({"_id": current["id"]}), "finding.confirm", f"finding:{current['id']}")
         assert_audit_whole(db)
 
     sweep(faults, attempt, check, retry_check)
+
+
+def test_writes_no_client_came_back_to_retry_are_finished_when_a_process_starts(world, faults):
+    c, h, db = world.client, world.heads, world.db
+    interrupted = datetime.now(timezone.utc)
+
+    def cut_off(at, send):
+        faults.fail_on(at)
+        assert_unavailable(send())
+        faults.come_back()
+
+    # A clone scan, stored, but neither linked to its partner nor in the audit log.
+    earlier = (interrupted - timedelta(hours=1)).isoformat()
+    partner = c.post("/api/scans", json=scan_body(world.code, BAOTOU, scanned_at=earlier), headers=h["inspector"]).json
+    scan_request = scan_body(world.code, GANZHOU)
+    cut_off("scans.update_one", lambda: c.post("/api/scans", json=scan_request, headers=h["inspector"]))
+    # A finding, stored without its audit entry.
+    finding_request = finding_body()
+    cut_off("audit_log.insert_one", lambda: c.post("/api/inspections", json=finding_request, headers=h["inspector"]))
+    # A photo, stored but not yet listed on its finding.
+    holder = c.post("/api/inspections", json=finding_body(), headers=h["inspector"]).json
+    cut_off("findings.update_one", lambda: c.post(f"/api/inspections/{holder['id']}/attachments",
+                                                  headers=h["inspector"], content_type="multipart/form-data",
+                                                  data={"file": (io.BytesIO(jpeg(77)), "left.jpg")}))
+    # A dismissal (a final state: no later transition would settle it), without its audit entry.
+    dismissed = c.post("/api/inspections", json=finding_body(), headers=h["inspector"]).json
+    cut_off("audit_log.insert_one", lambda: c.post(
+        f"/api/inspections/{dismissed['id']}/transitions", json={"action": "dismiss", "reason": "duplicate"},
+        headers={**h["supervisor"], "If-Match": dismissed["etag"]}))
+
+    scan = db.scans.find_one({"client_id": scan_request["client_id"]})
+    finding = db.findings.find_one({"client_id": finding_request["client_id"]})
+    (attachment,) = db.finding_attachments.find({"finding_id": holder["id"]})
+    left = [(db.scans, scan["_id"]), (db.findings, finding["_id"]), (db.finding_attachments, attachment["_id"]),
+            (db.findings, dismissed["id"])]
+    assert all(collection.find_one({"_id": i}).get("audit_pending") for collection, i in left)
+    assert db.findings.find_one({"_id": dismissed["id"]})["status"] == "dismissed"
+    scan_target = {"scan_id": scan["_id"], "batch_code": scan["batch_code"]}
+    assert audit_entries(db, "scan.create", scan_target) == []
+
+    # A process started at once leaves them: their requests may still be finishing them.
+    make_app(db.name, CLOCK=lambda: interrupted + timedelta(seconds=30))
+    assert all(collection.find_one({"_id": i}).get("audit_pending") for collection, i in left)
+    # One started a few minutes later finishes each of them, once, whatever number of processes start.
+    for _ in range(2):
+        make_app(db.name, CLOCK=lambda: interrupted + timedelta(minutes=5))
+    assert not any(collection.find_one({"_id": i}).get("audit_pending") for collection, i in left)
+    assert len(audit_entries(db, "scan.create", scan_target)) == 1
+    assert scan["_id"] in db.scans.find_one({"_id": partner["id"]})["cloned_with"]
+    assert len(audit_entries(db, "finding.create", f"finding:{finding['_id']}")) == 1
+    listed = db.findings.find_one({"_id": holder["id"]})
+    assert [a["id"] for a in listed["attachments"]] == [attachment["_id"]]
+    assert [e.get("attachment_id") for e in listed["timeline"] if e["action"] == "attach"] == [attachment["_id"]]
+    assert len(audit_entries(db, "finding.attach", f"finding:{holder['id']}")) == 1
+    assert len(audit_entries(db, "finding.dismiss", f"finding:{dismissed['id']}")) == 1
+    # A client that does retry later gets the stored finding, and the log stays as it is.
+    assert c.post("/api/inspections", json=finding_request, headers=h["inspector"]).json["id"] == finding["_id"]
+    assert len(audit_entries(db, "finding.create", f"finding:{finding['_id']}")) == 1
+    assert_audit_whole(db)
 
 
 def test_a_ledger_submission_is_applied_whole_or_rolled_back(world, faults):
