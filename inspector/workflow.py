@@ -4,6 +4,8 @@ submitted -> confirmed | dismissed -> (confirmed) awaiting_response -> responded
 Every change is one update_one whose filter holds the ETag the caller read (Eve's pattern), so two
 reviewers racing on the same finding cannot both win.
 """
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -216,9 +218,8 @@ def apply(db, finding, actor, request, expected_etag, now=None, response_days=14
     """
     now = now or datetime.now(timezone.utc)
     findings = evidence(db, "findings")
-    if finding.get("audit_pending"):  # an interrupted transition: write its audit entry before anything else
-        with audit.exclusive("finding-transition", finding["_id"]):
-            audit.settle(db, "findings", finding["_id"], finding.pop("audit_pending"), check=True)
+    if finding.get("audit_pending"):  # an interrupted write: its audit entry comes before anything else
+        audit.settle(db, "findings", finding["_id"], finding.pop("audit_pending"))
     try:
         action, changes, entry = plan(finding, actor, request, expected_etag, now, response_days)
     except StaleFinding:
@@ -229,7 +230,8 @@ def apply(db, finding, actor, request, expected_etag, now=None, response_days=14
                             {"from": action.source, "to": action.target, "comment": entry["comment"],
                              **{k: entry[k] for k in EXTRA_FIELDS + ("late",) if k in entry}}, now=now)
     changes.update(_etag=new_etag(), updated_at=now, audit_pending=promise,
-                   last_change={"from_etag": expected_etag, "action": action.name, "actor_id": actor.get("user_id")})
+                   last_change={"from_etag": expected_etag, "action": action.name, "actor_id": actor.get("user_id"),
+                                "request": request_digest(request)})
     with audit.exclusive("finding-transition", finding["_id"]):
         # The ETag and the state the plan was made for are in the filter: a concurrent change makes this match nothing.
         result = findings.update_one({"_id": finding["_id"], "_etag": expected_etag, "status": action.source},
@@ -243,7 +245,26 @@ def apply(db, finding, actor, request, expected_etag, now=None, response_days=14
     return findings.find_one({"_id": finding["_id"]})
 
 
+def request_digest(request):
+    """A digest of what a transition request asks for (its action, the fields it takes, its comment), normalised."""
+    action = ACTIONS.get(request.get("action"))
+    asked = {"action": request.get("action"), "comment": (request.get("comment") or "").strip() or None}
+    for name in EXTRA_FIELDS:
+        value = request.get(name)
+        if isinstance(value, datetime):
+            value = _aware(value).astimezone(timezone.utc).isoformat()
+        elif name == "attachment_ids" and value is not None:
+            value = list(dict.fromkeys(value))
+        if value is not None or (action and name in action.fields):
+            asked[name] = value
+    if request.get("action") == "respond":
+        asked["response_type"] = asked.get("response_type") or "explanation"
+    return hashlib.sha256(json.dumps(asked, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def _already_taken(finding, actor, request, expected_etag):
+    # Only the very same request is answered with its result: different fields with the old ETag are a new
+    # decision made on a stale read, and get the 412 that says so.
     last = finding.get("last_change") or {}
     return (last.get("from_etag") == expected_etag and last.get("action") == request.get("action")
-            and last.get("actor_id") == actor.get("user_id"))
+            and last.get("actor_id") == actor.get("user_id") and last.get("request") == request_digest(request))

@@ -9,7 +9,7 @@ import http.client
 import json
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -188,3 +188,127 @@ def test_a_retry_that_arrives_while_the_first_try_is_still_running_gets_the_same
     timeline = db.findings.find_one({"_id": finding["_id"]})["timeline"]
     assert [e["action"] for e in timeline].count("confirm") == 1
     assert db.audit_log.count_documents({"action": "finding.confirm", "target": f"finding:{finding['_id']}"}) == 1
+
+
+def test_a_copy_that_loses_the_race_to_an_interrupted_first_try_gets_the_stored_finding(served):
+    """The first try stored the finding but not its audit entry; a copy that looked before that insert must not hang."""
+    import mongomock.collection
+
+    from tests.fault_tools import StoreFaults
+
+    app, db, server, heads = served
+    client = app.test_client()
+    body = finding_body()
+    with StoreFaults() as faults:
+        faults.fail_on("audit_log.insert_one")
+        assert client.post("/api/inspections", json=body, headers=heads["inspector"]).status_code == 503
+    (stored,) = db.findings.find({"client_id": body["client_id"]})
+    assert stored.get("audit_pending")
+
+    owner = mongomock.collection.Collection
+    original = owner.__dict__["find_one"]
+    raced = []
+
+    def find_one(self, *args, **kwargs):
+        # The copy's first look ran before the first try's insert: it finds nothing and inserts itself.
+        if self.name == "findings" and not raced and args and "client_id" in (args[0] or {}):
+            raced.append(args[0])
+            return None
+        return original(self, *args, **kwargs)
+
+    answers = []
+    owner.find_one = find_one
+    try:
+        copy = threading.Thread(target=lambda: answers.append(
+            client.post("/api/inspections", json=body, headers=heads["inspector"])), daemon=True)
+        copy.start()
+        copy.join(10)
+    finally:
+        owner.find_one = original
+    assert raced and not copy.is_alive(), "the second copy is still waiting"
+    (answer,) = answers
+    assert answer.status_code == 200 and answer.json["id"] == stored["_id"]
+    # Every later copy still gets its answer, and the finding is in the audit log once.
+    later = []
+    thread = threading.Thread(target=lambda: later.append(
+        client.post("/api/inspections", json=body, headers=heads["inspector"])), daemon=True)
+    thread.start()
+    thread.join(10)
+    assert later and later[0].status_code == 200 and later[0].json["id"] == stored["_id"]
+    assert db.audit_log.count_documents({"action": "finding.create", "target": f"finding:{stored['_id']}"}) == 1
+    assert "audit_pending" not in db.findings.find_one({"_id": stored["_id"]})
+
+
+def test_a_transition_retried_with_other_fields_and_the_old_etag_gets_412(served):
+    app, db, server, heads = served
+    client = app.test_client()
+    finding = client.post("/api/inspections", json=finding_body(), headers=heads["inspector"]).json
+    path = f"/api/inspections/{finding['id']}/transitions"
+    old = {**heads["supervisor"], "If-Match": f'"{finding["etag"]}"'}
+    dismiss = {"action": "dismiss", "reason": "duplicate", "comment": "same as F-1"}
+    first = client.post(path, json=dismiss, headers=old)
+    assert first.status_code == 200 and first.json["dismiss_reason"] == "duplicate"
+    # The very same request again (its answer was lost) gets the result ...
+    again = client.post(path, json=dismiss, headers=old)
+    assert again.status_code == 200 and again.json["etag"] == first.json["etag"]
+    # ... but a different decision made on the old read is refused, not silently dropped.
+    other = client.post(path, json={"action": "dismiss", "reason": "other", "comment": "a different reason"},
+                        headers=old)
+    assert other.status_code == 412 and other.json["errors"]["error_code"] == "stale_etag"
+    assert client.post(path, json={**dismiss, "comment": "another comment"}, headers=old).status_code == 412
+    stored = db.findings.find_one({"_id": finding["id"]})
+    assert stored["dismiss_reason"] == "duplicate"
+    assert [e["comment"] for e in stored["timeline"] if e["action"] == "dismiss"] == ["same as F-1"]
+    assert db.audit_log.count_documents({"action": "finding.dismiss", "target": f"finding:{finding['id']}"}) == 1
+
+    # A deadline read back from JSON is the same request on a retry.
+    finding = client.post("/api/inspections", json=finding_body(), headers=heads["inspector"]).json
+    path = f"/api/inspections/{finding['id']}/transitions"
+    confirmed = client.post(path, json={"action": "confirm"},
+                            headers={**heads["supervisor"], "If-Match": f'"{finding["etag"]}"'}).json
+    deadline = (datetime.now(timezone.utc) + timedelta(days=30)).replace(microsecond=0)
+    send = {"action": "send_to_enterprise", "deadline": deadline.astimezone(timezone(timedelta(hours=8))).isoformat(),
+            "comment": "Explain."}
+    sent_from = {**heads["supervisor"], "If-Match": f'"{confirmed["etag"]}"'}
+    sent = client.post(path, json=send, headers=sent_from)
+    assert sent.status_code == 200
+    assert client.post(path, json=send, headers=sent_from).json["etag"] == sent.json["etag"]
+    same_moment = {**send, "deadline": deadline.isoformat()}  # the same deadline written in UTC
+    assert client.post(path, json=same_moment, headers=sent_from).json["etag"] == sent.json["etag"]
+    assert client.post(path, json={**send, "deadline": (deadline + timedelta(days=1)).isoformat()},
+                       headers=sent_from).status_code == 412
+
+
+def test_an_upload_retry_keeps_a_whole_file_another_worker_stored(served):
+    import hashlib
+
+    import gridfs
+
+    app, db, server, heads = served
+    client = app.test_client()
+    finding = client.post("/api/inspections", json=finding_body(), headers=heads["inspector"]).json
+    data = photo(color=(7, 77, 177))
+    sha256 = hashlib.sha256(data).hexdigest()
+    file_id = f"{finding['id']}/{sha256}"
+    # Another worker stored the whole file under its id and has not committed its attachment yet.
+    files = gridfs.GridFS(db)
+    files.put(data, _id=file_id, filename="theirs.jpg",
+              metadata={"sha256": sha256, "content_type": "image/jpeg", "finding_id": finding["id"]})
+    marked = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    db.fs.files.update_one({"_id": file_id}, {"$set": {"uploadDate": marked}})
+    # An interrupted try left the thumbnail half-written: chunks, but no file.
+    db.fs.chunks.insert_one({"files_id": f"{file_id}/thumbnail", "n": 0, "data": b"partial"})
+
+    data_part, content_type = multipart({}, {"file": ("mine.jpg", data, "image/jpeg")})
+    status, answer = exchange(server.port, "POST", f"/api/inspections/{finding['id']}/attachments", data_part,
+                              heads["inspector"], content_type)
+    assert status == 201, answer
+    kept = db.fs.files.find_one({"_id": file_id})
+    assert kept["uploadDate"].replace(tzinfo=timezone.utc) == marked  # the whole file was kept, not replaced
+    assert db.fs.chunks.count_documents({"files_id": file_id}) == 1
+    download = client.get(f"/api/inspections/{finding['id']}/attachments/{answer['id']}", headers=heads["inspector"])
+    assert download.data == data
+    thumbnail = client.get(f"/api/inspections/{finding['id']}/attachments/{answer['id']}/thumbnail",
+                           headers=heads["inspector"])
+    assert thumbnail.status_code == 200 and thumbnail.data[:2] == b"\xff\xd8"
+    assert db.fs.chunks.count_documents({"files_id": f"{file_id}/thumbnail", "data": b"partial"}) == 0
