@@ -64,7 +64,7 @@ def exclusive(*key):
     """A lock this process holds while it writes one keyed thing (a document, its links, its audit entry) or finishes it.
 
     A retry or a concurrent copy of the same request waits for the first, then finds its work done; a real MongoDB
-    shared by several processes still has the unique indexes, and settle(check=True) below.
+    shared by several processes still has the unique indexes, including the one on an entry's promise key.
     """
     return _stripes[hash(key) % len(_stripes)]
 
@@ -98,7 +98,7 @@ def finisher(collection):
     return register
 
 
-def sweep(db, now=None, collections=("scans", "findings", "finding_attachments")):
+def sweep(db, now=None, collections=("scans", "findings", "finding_attachments", "ledger_submissions")):
     """Settle the promises of writes no client came back to retry; return how many documents were finished.
 
     Runs once per process start: promises older than STALE_AFTER are no longer being settled by their request.

@@ -187,3 +187,17 @@ def test_an_entry_s_promise_key_is_covered_by_the_chain(db, logged):
     seq = db.audit_log.find_one({"key": promise["key"]})["_id"]
     db.audit_log.update_one({"_id": seq}, {"$set": {"key": "forged"}})
     assert f"entry {seq} (finding.attach) was edited" in " ".join(audit.verify(db))
+
+
+def test_the_sweep_writes_stale_promises_once_and_leaves_fresh_ones(db):
+    from datetime import timedelta
+
+    now = datetime.now(timezone.utc)
+    stale_id, stale = _promised(db, "ledger_submissions", {"attachment_id": "S-1"}, now - timedelta(minutes=5))
+    fresh_id, fresh = _promised(db, "ledger_submissions", {"attachment_id": "S-2"}, now - timedelta(seconds=20))
+    assert audit.sweep(db, now) == 1
+    assert audit.sweep(db, now) == 0
+    assert [e["key"] for e in db.audit_log.find()] == [stale["key"]]
+    assert "audit_pending" not in db.ledger_submissions.find_one({"_id": stale_id})
+    assert db.ledger_submissions.find_one({"_id": fresh_id})["audit_pending"]["key"] == fresh["key"]
+    assert audit.verify(db) == []
