@@ -102,9 +102,7 @@ INDEXES = {
         # Promises no request came back to settle, found by the sweep at process start (few, so sparse).
         IndexModel([("audit_pending.at", ASC)], name="audit_pending_at", sparse=True),
     ],
-    # One target's history (what was done to a finding, a scan).
     "audit_log": [
-        IndexModel([("target", ASC), ("action", ASC)], name="target_action"),
         # An entry written for a promise carries its key: a second try at the same promise cannot write it again.
         IndexModel([("key", ASC)], name="promise_key", unique=True, sparse=True),
     ],
