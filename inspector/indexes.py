@@ -36,6 +36,7 @@ INDEXES = {
     ],
     "production_periods": [
         IndexModel([("enterprise_id", ASC), ("period", ASC)], name="enterprise_period", unique=True),
+        IndexModel([("given_back", ASC)], name="given_back", sparse=True),  # an undone submission's markers
     ],
     "approvals": [
         IndexModel([("enterprise_id", ASC), ("stage", ASC), ("effective_from", ASC)], name="enterprise_stage_from"),
@@ -46,6 +47,7 @@ INDEXES = {
     "quota_usage": [
         IndexModel([("enterprise_id", ASC), ("year", ASC), ("category", ASC)], name="enterprise_year_category",
                    unique=True),
+        IndexModel([("given_back", ASC)], name="given_back", sparse=True),  # an undone submission's markers
     ],
     "ledger_events": [
         # _id is a hash of (enterprise_id, event_id), which makes the pair unique; this index serves lookups.

@@ -767,11 +767,17 @@ def _settle_earlier(db, sids):
 
 
 def _wait_for(db, sids):
-    """Seconds until the claims on these submissions lapse if their holders stop renewing them (at least 1)."""
-    claims = [s.get("claimed_at") for s in find_by_ids(db.ledger_submissions, sorted(sids), {"claimed_at": 1})]
+    """Seconds worth waiting before a retry: a live apply ends in moments; an undoing holder may be gone (lease)."""
+    found = find_by_ids(db.ledger_submissions, sorted(sids), {"claimed_at": 1, "state": 1})
+    if all(s.get("state") == "applying" for s in found):
+        return APPLYING_RETRY_SECONDS
     now = _clock()
-    left = [(_aware(c) + LEASE - now).total_seconds() for c in claims if c]
+    left = [(_aware(s["claimed_at"]) + LEASE - now).total_seconds() for s in found if s.get("claimed_at")]
     return max(1, min(int(LEASE.total_seconds()), int(max(left, default=1)) + 1))
+
+
+# An attempt still applying is either alive (done within seconds) or dead (undone once its lease lapses): ask soon.
+APPLYING_RETRY_SECONDS = 3
 
 
 def _aware(moment):
@@ -849,13 +855,11 @@ def _undo_steps(db, sid, book, me):
             for category, t in (e.get("accounting") or {}).get("quota", {}).items():
                 key = (e["enterprise_id"], e["occurred_at"].astimezone(CST).year, category)
                 applied[key] = applied.get(key, 0.0) + t
-    marked = []  # (collection, filter) of the documents that carry this submission's given-back marker
     for (eid, year, category), tonnes in applied.items():
         _hold(db, sid, me)
         key = {"enterprise_id": eid, "year": year, "category": category}
         db.quota_usage.update_one({**key, "given_back": {"$ne": sid}},
                                   {"$inc": {"used_t": -tonnes}, "$addToSet": {"given_back": sid}})
-        marked.append((db.quota_usage, key))
     for eid, period, row in list(_booked(db, sid, book)):
         _hold(db, sid, me)
         key = {"enterprise_id": eid, "period": period}
@@ -863,7 +867,6 @@ def _undo_steps(db, sid, book, me):
                                          {"$inc": {"output_reo_kg": -row["output_reo_kg"],
                                                    "input_reo_kg": -row["input_reo_kg"], "lots": -row["lots"]},
                                           "$addToSet": {"given_back": sid}})
-        marked.append((db.production_periods, key))
     for u in db.ledger_undo.find({"submission_id": sid}):
         before = u["before"]
         sets = {k: v for k, v in before.items() if v is not None}
@@ -882,9 +885,12 @@ def _undo_steps(db, sid, book, me):
     db.ledger_submissions.update_one({"_id": sid, "state": "rolling_back", "owner": me},
                                      {"$set": {"state": "rolled_back"}})
     # No claim on a rolled-back submission is possible any more: the markers may go, leaving the documents as before.
-    for collection, key in marked:
-        collection.update_one(key, {"$pull": {"given_back": sid}})
-        collection.update_one({**key, "given_back": {"$size": 0}}, {"$unset": {"given_back": ""}})
+    # Found by the marker, not by this claimant's list: an earlier claimant may have given back and died since.
+    for collection in (db.quota_usage, db.production_periods):
+        ids = [d["_id"] for d in collection.find({"given_back": sid}, {"_id": 1})]
+        if ids:
+            collection.update_many({"_id": {"$in": ids}}, {"$pull": {"given_back": sid}})
+            collection.update_many({"_id": {"$in": ids}, "given_back": {"$size": 0}}, {"$unset": {"given_back": ""}})
 
 
 class _Lost(Exception):

@@ -127,7 +127,8 @@ def test_after_a_restart_the_retry_waits_for_the_lapsed_claim_then_stores_the_li
     waiting = send(world, evs)
     assert waiting.status_code == 409, waiting.json
     assert waiting.json["errors"]["error_code"] == "submission_in_progress"
-    assert 0 < int(waiting.headers["Retry-After"]) <= intake.LEASE.total_seconds()
+    # Still "applying": a live attempt would be done in moments, so the client is asked back soon, not in 2 minutes.
+    assert 0 < int(waiting.headers["Retry-After"]) <= 5
     assert world.db.ledger_submissions.find_one({"_id": sid})["state"] == "applying"
     later = datetime.now(timezone.utc) + intake.LEASE + timedelta(seconds=5)
     monkeypatch.setattr(intake, "_clock", lambda: later)
@@ -217,6 +218,35 @@ def test_a_claimant_that_stopped_after_giving_quota_back_is_finished_without_giv
     assert usage(db) == pytest.approx(before, abs=1e-9)
     assert db.ledger_submissions.find_one({"_id": sid})["state"] == "rolled_back"
     assert db.ledger_events.count_documents({"submission_id": sid}) == 0
+
+
+def test_a_claimant_that_stopped_just_before_the_end_leaves_no_marker_behind(world, faults, monkeypatch):
+    """It gave quota back and deleted the events, then died: the next claimant cannot rebuild what it marked."""
+    db = world.db
+    _, evs = events(world)
+    before = usage(db) + TONNES
+    sid = fail_at_commit(world, faults, evs)
+    original = mongomock.collection.Collection.update_one
+
+    def dies_at_the_end(self, spec, update, *args, **kwargs):
+        if self.name == "ledger_submissions" and update.get("$set", {}).get("state") == "rolled_back":
+            raise AutoReconnect("connection closed before the rollback was marked done")
+        return original(self, spec, update, *args, **kwargs)
+
+    monkeypatch.setattr(mongomock.collection.Collection, "update_one", dies_at_the_end)
+    with pytest.raises(AutoReconnect):
+        intake.resume_rollbacks(db)
+    monkeypatch.setattr(mongomock.collection.Collection, "update_one", original)
+    assert db.ledger_events.count_documents({"submission_id": sid}) == 0
+    assert db.quota_usage.count_documents({"given_back": sid}) >= 1
+    intake._unfinished.clear()  # the process stopped
+    later = datetime.now(timezone.utc) + intake.LEASE + timedelta(seconds=5)
+    monkeypatch.setattr(intake, "_clock", lambda: later)
+    assert intake.resume_rollbacks(db) == [sid]
+    assert usage(db) == pytest.approx(before, abs=1e-9)
+    assert db.ledger_submissions.find_one({"_id": sid})["state"] == "rolled_back"
+    for collection in (db.quota_usage, db.production_periods):
+        assert collection.count_documents({"given_back": {"$exists": True}}) == 0
 
 
 def test_an_accepted_submission_keeps_its_audit_entry_when_the_database_goes_at_the_audit_write(world, faults):
