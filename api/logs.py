@@ -79,7 +79,8 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": redact(record.getMessage()),
+            # Its message was redacted by RedactFilter, which every handler of ours carries: not again here.
+            "message": record.getMessage(),
             "request_id": getattr(record, "request_id", None) or current_request_id(),
         }
         for name in ACCESS_FIELDS:

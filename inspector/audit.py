@@ -77,11 +77,8 @@ def pending(actor, action, target, details=None, now=None):
             "actor": {k: actor.get(k) for k in ("user_id", "username", "role", "device_id") if k in actor}}
 
 
-def settle(db, collection, doc_id, promise, check=False):
-    """Write the promised entry once (keyed by the promise, so any number of tries write one), then clear the promise.
-
-    check is accepted for callers written before entries carried their promise's key; every settle now checks.
-    """
+def settle(db, collection, doc_id, promise):
+    """Write the promised entry once (keyed by the promise, so any number of tries write one), then clear the promise."""
     if not promise:
         return
     record(db, promise["actor"] or None, promise["action"], promise["target"], promise["details"],

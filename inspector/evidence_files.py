@@ -273,17 +273,11 @@ def _link(db, finding, actor, attachment, now):
              "actor_id": actor.get("user_id"), "actor": actor.get("username"), "role": actor.get("role"),
              "device_id": actor.get("device_id"), "comment": None, "attachment_id": attachment["_id"],
              "kind": attachment["kind"]}
-    result = evidence(db, "findings").update_one(
+    evidence(db, "findings").update_one(
         {"_id": finding["_id"], "attachments.id": {"$ne": attachment["_id"]}},
         {"$push": {"attachments": summary(attachment), "timeline": entry},
          "$set": {"updated_at": now}})
-    promise = attachment.pop("audit_pending", None)
-    if promise:
-        audit.settle(db, "finding_attachments", attachment["_id"], promise)
-    elif result.modified_count:  # an attachment stored before promises were kept on it
-        audit.record(db, actor, "finding.attach", f"finding:{finding['_id']}",
-                     {"attachment_id": attachment["_id"], "sha256": attachment["sha256"], "kind": attachment["kind"],
-                      "size": attachment["size"]})
+    audit.settle(db, "finding_attachments", attachment["_id"], attachment.pop("audit_pending", None))
 
 
 @audit.finisher("finding_attachments")

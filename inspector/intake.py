@@ -26,6 +26,8 @@ _FP = 16  # hex digits of an event's fingerprint kept in memory: 64 bits tell a 
 FOREIGN = "FOREIGN"
 UNSETTLED = ("applying", "rolling_back")  # a submission in these states has events that are not stored yet
 LEASE = timedelta(minutes=2)  # a claim (applying or undoing a submission) not renewed for this long is abandoned
+# An attempt still applying is either alive (done within seconds) or dead (undone once its lease lapses): ask soon.
+APPLYING_RETRY_SECONDS = 3
 _REGISTRY_FIELDS = {"_id": 1, "name": 1, "roles": 1, "province": 1}
 _HELD_FIELDS = {"_id": 1, "stage": 1, "product_type": 1, "reo_pct": 1, "producer_id": 1, "producer_province": 1,
                 "produced_on": 1, "holder_id": 1, "remaining_kg": 1, "mass_kg": 1, "status": 1, "status_since": 1,
@@ -691,7 +693,7 @@ def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=
         if check.unsettled:
             raise InProgress(_wait_for(db, check.unsettled))
     for earlier, promise in check.promises.items():  # a retry writes what its interrupted try promised
-        audit.settle(db, "ledger_submissions", earlier, promise, check=True)
+        audit.settle(db, "ledger_submissions", earlier, promise)
     if counts["lines"] == 0 and not period:
         raise EmptySubmission()
     receipt = {"submission_id": sid, "channel": channel, "received_at": now, "enterprise_id": default_enterprise,
@@ -774,10 +776,6 @@ def _wait_for(db, sids):
     now = _clock()
     left = [(_aware(s["claimed_at"]) + LEASE - now).total_seconds() for s in found if s.get("claimed_at")]
     return max(1, min(int(LEASE.total_seconds()), int(max(left, default=1)) + 1))
-
-
-# An attempt still applying is either alive (done within seconds) or dead (undone once its lease lapses): ask soon.
-APPLYING_RETRY_SECONDS = 3
 
 
 def _aware(moment):

@@ -102,6 +102,12 @@ def assert_stored(world, code, response, before):
     assert again.status_code == 201 and again.json["duplicates"] == 2 and again.json["accepted"] == 0
 
 
+def let_the_lease_lapse(monkeypatch):
+    """Stand past the lease of every claim taken so far, as a process starting a few minutes later would."""
+    later = datetime.now(timezone.utc) + intake.LEASE + timedelta(seconds=5)
+    monkeypatch.setattr(intake, "_clock", lambda: later)
+
+
 def events_of(code):
     return [{"event_id": f"LF-{code}-P", "type": "production", "occurred_at": "2026-11-02",
              "outputs": [{"code": code, "stage": "ore", "product_type": "bastnaesite_concentrate",
@@ -130,8 +136,7 @@ def test_after_a_restart_the_retry_waits_for_the_lapsed_claim_then_stores_the_li
     # Still "applying": a live attempt would be done in moments, so the client is asked back soon, not in 2 minutes.
     assert 0 < int(waiting.headers["Retry-After"]) <= 5
     assert world.db.ledger_submissions.find_one({"_id": sid})["state"] == "applying"
-    later = datetime.now(timezone.utc) + intake.LEASE + timedelta(seconds=5)
-    monkeypatch.setattr(intake, "_clock", lambda: later)
+    let_the_lease_lapse(monkeypatch)
     assert_stored(world, code, send(world, evs), before)
     assert world.db.ledger_submissions.find_one({"_id": sid})["state"] == "rolled_back"
 
@@ -212,8 +217,7 @@ def test_a_claimant_that_stopped_after_giving_quota_back_is_finished_without_giv
     monkeypatch.setattr(intake, "_booked", booked)
     intake._unfinished.clear()  # and the process stopped: the next claimant waits for the claim to lapse
     assert intake.resume_rollbacks(db) == []
-    later = datetime.now(timezone.utc) + intake.LEASE + timedelta(seconds=5)
-    monkeypatch.setattr(intake, "_clock", lambda: later)
+    let_the_lease_lapse(monkeypatch)
     assert intake.resume_rollbacks(db) == [sid]
     assert usage(db) == pytest.approx(before, abs=1e-9)
     assert db.ledger_submissions.find_one({"_id": sid})["state"] == "rolled_back"
@@ -240,8 +244,7 @@ def test_a_claimant_that_stopped_just_before_the_end_leaves_no_marker_behind(wor
     assert db.ledger_events.count_documents({"submission_id": sid}) == 0
     assert db.quota_usage.count_documents({"given_back": sid}) >= 1
     intake._unfinished.clear()  # the process stopped
-    later = datetime.now(timezone.utc) + intake.LEASE + timedelta(seconds=5)
-    monkeypatch.setattr(intake, "_clock", lambda: later)
+    let_the_lease_lapse(monkeypatch)
     assert intake.resume_rollbacks(db) == [sid]
     assert usage(db) == pytest.approx(before, abs=1e-9)
     assert db.ledger_submissions.find_one({"_id": sid})["state"] == "rolled_back"
