@@ -2,7 +2,7 @@
 import click
 from flask.cli import AppGroup
 
-from inspector import audit
+from inspector.audit import chain as audit
 
 from .context import db
 

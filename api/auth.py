@@ -8,7 +8,9 @@ from flask import current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inspector import accounts, audit, sessions
+from inspector.accounts import users as accounts
+from inspector.audit import chain as audit
+from inspector.accounts import sessions
 
 from . import limits
 from .context import db, settings

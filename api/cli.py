@@ -2,9 +2,11 @@
 import click
 from flask.cli import AppGroup
 
-from inspector import accounts, audit, sessions
-from inspector.indexes import apply_indexes
-from inspector.store import UNAVAILABLE_ERRORS
+from inspector.accounts import users as accounts
+from inspector.audit import chain as audit
+from inspector.accounts import sessions
+from inspector.store.indexes import apply_indexes
+from inspector.store.connection import UNAVAILABLE_ERRORS
 
 from .audit_cli import audit_cli
 from .context import db

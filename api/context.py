@@ -4,8 +4,10 @@ from datetime import datetime, timezone
 
 from flask import current_app
 
-from inspector import audit, intake, store
-from inspector.indexes import apply_indexes
+from inspector.audit import chain as audit
+from inspector.ledger import submission as intake
+from inspector.store import connection as store
+from inspector.store.indexes import apply_indexes
 
 log = logging.getLogger(__name__)
 

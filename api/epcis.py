@@ -6,8 +6,9 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inspector import epcis, intake
-from inspector.code_intake import read_code
+from inspector.ledger.epcis import capture as epcis
+from inspector.ledger import submission as intake
+from inspector.codes.labels import read_code
 
 from .auth import BEARER, principal, require
 from .context import db, now, settings

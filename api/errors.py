@@ -8,7 +8,7 @@ from flask_smorest.error_handler import ErrorSchema
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge, ServiceUnavailable
 from werkzeug.wsgi import LimitedStream
 
-from inspector.store import UNAVAILABLE_ERRORS
+from inspector.store.connection import UNAVAILABLE_ERRORS
 
 log = logging.getLogger(__name__)
 

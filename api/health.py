@@ -1,7 +1,7 @@
 """Liveness and readiness probes."""
 from flask import Blueprint, current_app, jsonify
 
-from inspector.store import StoreUnavailable, ping
+from inspector.store.connection import StoreUnavailable, ping
 
 from .context import db, ensure_ready
 

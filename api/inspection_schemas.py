@@ -4,9 +4,9 @@ from datetime import timezone
 import marshmallow as ma
 from marshmallow import validate
 
-from inspector import workflow
-from inspector.finding_exports import FORMATS
-from inspector.findings import DISCREPANCIES, SEVERITIES, SITE_TYPES, SORTS
+from inspector.findings import workflow
+from inspector.findings.exports import FORMATS
+from inspector.findings.records import DISCREPANCIES, SEVERITIES, SITE_TYPES, SORTS
 
 from .scan_schemas import LocationSchema, SiteSchema, storable_time
 

@@ -6,7 +6,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from inspector import audit, evidence_files, finding_exports, findings, workflow
+from inspector.audit import chain as audit
+from inspector.findings import attachments as evidence_files
+from inspector.findings import exports as finding_exports
+from inspector.findings import records as findings
+from inspector.findings import workflow
 
 from .auth import principal, require
 from .context import db, settings

@@ -6,9 +6,9 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inspector import intake
+from inspector.ledger import submission as intake
 from inspector.periods import period_of
-from inspector.intake_files import FileError, csv_rows, events_from_rows, template_csv, template_xlsx, xlsx_rows
+from inspector.ledger.files import FileError, csv_rows, events_from_rows, template_csv, template_xlsx, xlsx_rows
 
 from .auth import BEARER, principal, require
 from .context import db, now, settings

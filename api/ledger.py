@@ -4,11 +4,12 @@ from datetime import datetime, timezone
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inspector import approvals, registry
-from inspector.code_intake import read_code
-from inspector.lineage import fetch_descendants, fetch_enterprises
-from inspector.quota import quota_status
-from inspector.verdict import ScanContext, judge
+from inspector.registry import approvals
+from inspector.registry import enterprises as registry
+from inspector.codes.labels import read_code
+from inspector.verdict.lineage import fetch_descendants, fetch_enterprises
+from inspector.quota.status import quota_status
+from inspector.verdict.judge import ScanContext, judge
 
 from . import examples
 from .auth import BEARER, principal, require

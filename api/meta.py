@@ -3,7 +3,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inspector.reasons import REASONS
+from inspector.verdict.reasons import REASONS
 
 from .context import db, settings
 from .errors import fail

@@ -3,7 +3,8 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inspector import approvals, registry
+from inspector.registry import approvals
+from inspector.registry import enterprises as registry
 
 from .auth import BEARER, principal, require
 from .context import db, now

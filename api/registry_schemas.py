@@ -4,9 +4,10 @@ from datetime import date
 import marshmallow as ma
 from marshmallow import validate
 
-from inspector import approvals, penalties
-from inspector.accounts import PROVINCES
-from inspector.registry import ROLES
+from inspector.registry import approvals
+from inspector.quota import penalties
+from inspector.accounts.users import PROVINCES
+from inspector.registry.enterprises import ROLES
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 DAY = validate.Range(FIRST_DAY, LAST_DAY, error="Use a date from 2000-01-01 to 2100-12-31.")

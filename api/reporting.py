@@ -2,7 +2,8 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inspector import reporting, risk
+from inspector.oversight import reporting
+from inspector.oversight import risk
 from inspector.periods import CST, deadline_of, settings_deadline
 
 from . import reporting_schemas as schemas

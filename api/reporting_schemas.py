@@ -2,8 +2,8 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from inspector.reporting import MAX_MONTHS, STATUSES
-from inspector.risk import FACTORS
+from inspector.oversight.reporting import MAX_MONTHS, STATUSES
+from inspector.oversight.risk import FACTORS
 
 PROVINCE = ma.fields.String(validate=validate.Length(min=1, max=100),
                             metadata={"description": "Only enterprises in this province.", "example": "Jiangxi"})

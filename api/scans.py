@@ -8,10 +8,10 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inspector.code_intake import read_code
-from inspector.photo_decoding import PhotoError, decode_photo
-from inspector.scans import ScanConflict, ScanRequest, record_scan
-from inspector.verdict import UnknownEnterprise
+from inspector.codes.labels import read_code
+from inspector.codes.photos import PhotoError, decode_photo
+from inspector.verdict.scans import ScanConflict, ScanRequest, record_scan
+from inspector.verdict.judge import UnknownEnterprise
 
 from . import examples
 from .auth import BEARER, principal, require

@@ -3,7 +3,8 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inspector import accounts, sessions
+from inspector.accounts import users as accounts
+from inspector.accounts import sessions
 
 from .auth import BEARER, SessionSchema, UserSchema, principal, require
 from .context import db

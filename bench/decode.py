@@ -25,7 +25,7 @@ from pathlib import Path
 from PIL import Image
 
 from bench import label_images
-from inspector.photo_decoding import decode_image, decode_photo, open_photo
+from inspector.codes.photos import decode_image, decode_photo, open_photo
 
 BIG_PIXELS = 10_000_000
 

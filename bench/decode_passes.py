@@ -12,7 +12,7 @@ import statistics
 import time
 from collections import defaultdict
 
-from inspector import photo_decoding
+from inspector.codes import photos as photo_decoding
 
 
 def _label(name: str, view: str, options: dict) -> str:

@@ -17,8 +17,8 @@ import tempfile
 import time
 from datetime import datetime, timezone
 
-from inspector import batch_code
-from inspector.intake_files import COLUMNS
+from inspector.codes import batch_code
+from inspector.ledger.files import COLUMNS
 
 MINES = ["ENT-NSM", "ENT-CPM"]
 SEPARATORS = ["ENT-BPS", "ENT-HSW"]
@@ -90,7 +90,7 @@ def _app():
     from api import create_app
     from api.context import db
     from seed.loader import load
-    from inspector import accounts
+    from inspector.accounts import users as accounts
 
     app = create_app({"SEED_DEMO": False, "MONGO_DB": f"bench_ingest_{os.getpid()}", "INTAKE_MAX_LINES": 1_000_000})
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
@@ -103,8 +103,8 @@ def _app():
 def check_seconds(app, path):
     """Checking alone (no writes): the intake's first pass over the file."""
     from api.context import db, settings
-    from inspector import intake
-    from inspector.intake_files import csv_rows, events_from_rows
+    from inspector.ledger import submission as intake
+    from inspector.ledger.files import csv_rows, events_from_rows
 
     with app.app_context(), open(path, "rb") as f:
         actor = {"role": "admin", "username": "bench"}

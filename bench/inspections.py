@@ -19,8 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api import context, create_app  # noqa: E402
-from inspector import accounts, finding_exports  # noqa: E402
-from inspector.indexes import INDEXES  # noqa: E402
+from inspector.accounts import users as accounts  # noqa: E402
+from inspector.findings import exports as finding_exports
+from inspector.store.indexes import INDEXES  # noqa: E402
 from seed.enterprises import enterprise_docs  # noqa: E402
 from seed.findings import bulk_findings  # noqa: E402
 

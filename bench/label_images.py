@@ -13,7 +13,7 @@ import numpy as np
 import zxingcpp
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from inspector import batch_code
+from inspector.codes import batch_code
 
 SEED = 20_250_611
 BIG = (4000, 3000)

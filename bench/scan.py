@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api import context, create_app  # noqa: E402
 from bench.roundtrips import CountingDatabase, Counter  # noqa: E402
-from inspector import store  # noqa: E402
+from inspector.store import connection as store  # noqa: E402
 
 ROUNDS = 5
 

@@ -3,7 +3,7 @@ import argparse
 import os
 import sys
 
-from inspector import store
+from inspector.store import connection as store
 from inspector.settings import SettingsError, load_settings
 
 

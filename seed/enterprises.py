@@ -2,7 +2,7 @@
 import hashlib
 from datetime import datetime, timezone
 
-from inspector import uscc
+from inspector.codes import uscc
 
 
 def _d(text):

@@ -8,7 +8,9 @@ from PIL import Image, ImageDraw
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from inspector import evidence_files, findings, workflow
+from inspector.findings import attachments as evidence_files
+from inspector.findings import records as findings
+from inspector.findings import workflow
 
 from .enterprises import enterprise_docs
 

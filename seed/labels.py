@@ -10,7 +10,7 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
-from inspector import batch_code
+from inspector.codes import batch_code
 
 COLUMNS, ROWS = 2, 4
 MARGIN = 12 * mm

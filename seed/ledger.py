@@ -2,7 +2,7 @@
 import random
 from datetime import datetime, timedelta, timezone
 
-from inspector import batch_code
+from inspector.codes import batch_code
 from inspector import periods
 from inspector.periods import CST, period_of
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from pymongo import ReplaceOne
 
-from inspector.indexes import apply_indexes
+from inspector.store.indexes import apply_indexes
 
 from .cases import Planter
 from .flow import generate_flow
@@ -87,7 +87,7 @@ def _upsert(collection, docs):
 
 def load_demo(db, scale="small"):
     """Load the dataset and the demo users into the embedded store."""
-    from inspector.accounts import ensure_demo_users
+    from inspector.accounts.users import ensure_demo_users
 
     summary = load(db, scale)
     ensure_demo_users(db)

@@ -9,7 +9,7 @@ import pytest
 
 from api import create_app
 from api.context import db as current_db
-from inspector import accounts
+from inspector.accounts import users as accounts
 
 REAL_MONGO = bool(os.environ.get("MONGO_URI"))
 TEST_SECRET = "test-secret-key-not-for-production"

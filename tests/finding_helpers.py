@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from PIL import Image
 
-from inspector import accounts
+from inspector.accounts import users as accounts
 from seed.enterprises import enterprise_docs
 
 GANZHOU = {"lat": 25.8412, "lon": 114.9396, "accuracy_m": 8.0}

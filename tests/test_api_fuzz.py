@@ -47,7 +47,7 @@ from schemathesis.core.failures import FailureGroup
 
 from api import create_app
 from api.context import db as current_db
-from inspector import accounts
+from inspector.accounts import users as accounts
 from conftest import TEST_SECRET
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "50"))

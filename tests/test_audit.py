@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 import pytest
 
 from conftest import gen_user
-from inspector import audit
+from inspector.audit import chain as audit
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from limits.storage import MongoDBStorage
 
 from api import create_app
 from conftest import REAL_MONGO, gen_user, make_app
-from inspector import accounts
+from inspector.accounts import users as accounts
 
 
 def bearer(token):
@@ -282,7 +282,7 @@ def test_non_demo_app_has_no_demo_users(monkeypatch):
         # Stand in for a real server with the embedded store: what matters is that demo mode is off.
         import mongomock
 
-        from inspector import store
+        from inspector.store import connection as store
 
         monkeypatch.setattr(store, "_new_client", lambda settings: mongomock.MongoClient(tz_aware=True))
         monkeypatch.setenv("MONGO_URI", "mongodb://db.invalid:27017")

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inspector import batch_code
-from inspector.batch_code import ALPHABET, BatchCodeError
+from inspector.codes import batch_code
+from inspector.codes.batch_code import ALPHABET, BatchCodeError
 
 issued_codes = st.randoms(use_true_random=False).map(batch_code.issue)
 

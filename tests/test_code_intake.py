@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inspector import batch_code
-from inspector.code_intake import read_code
+from inspector.codes import batch_code
+from inspector.codes.labels import read_code
 
 GTIN = "09521234543213"
 BAD_GTIN = "09521234543214"

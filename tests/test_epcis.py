@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inspector import batch_code
-from inspector.epcis import NS, DocumentError, read_document, read_event, to_epcis
-from inspector.intake_events import LineError
-from inspector.intake_events import read_event as read_canonical
+from inspector.codes import batch_code
+from inspector.ledger.epcis.capture import NS, DocumentError, read_document, read_event, to_epcis
+from inspector.ledger.events import LineError
+from inspector.ledger.events import read_event as read_canonical
 from tests.conftest import gen_user
 
 FIXTURES = Path(__file__).parent / "fixtures" / "epcis"

@@ -9,7 +9,8 @@ from PIL import Image, TiffImagePlugin
 from api.context import db as current_db
 from conftest import AuthActions, make_app
 from finding_helpers import Crew, act, crew, log_finding, minimal_pdf, photo, read, sent_finding, upload  # noqa: F401
-from inspector import accounts, evidence_files
+from inspector.accounts import users as accounts
+from inspector.findings import attachments as evidence_files
 from seed.enterprises import enterprise_docs
 
 
@@ -212,7 +213,7 @@ def test_filenames_are_cleaned(client, crew):
 
 
 def test_a_finding_holds_a_bounded_number_of_files_but_a_retry_still_succeeds(client, crew, monkeypatch):
-    from inspector import workflow
+    from inspector.findings import workflow
 
     monkeypatch.setattr(workflow, "MAX_ATTACHMENTS", 2)
     finding = log_finding(client, crew["inspector"])

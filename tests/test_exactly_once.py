@@ -14,7 +14,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from api.context import db as current_db
-from inspector import accounts, batch_code
+from inspector.accounts import users as accounts
+from inspector.codes import batch_code
 from seed.enterprises import enterprise_docs
 from tests.conftest import make_app
 from tests.fault_tools import DROP_AFTER_REQUEST, DROP_MID_RESPONSE, PASS, AppServer, TcpProxy, multipart

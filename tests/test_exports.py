@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 
 from conftest import gen_user
 from finding_helpers import act, crew, log_finding, minimal_pdf, photo, upload  # noqa: F401
-from inspector.finding_exports import HEADER, neutralise
+from inspector.findings.exports import HEADER, neutralise
 from seed.findings import bulk_findings
 
 DANGEROUS = ["=HYPERLINK(\"http://evil.example\",\"click\")", "+SUM(1,2)", "-2+3", "@cmd", "\t=1+1", "\r=1", "  =1"]

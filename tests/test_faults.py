@@ -16,7 +16,9 @@ import pytest
 
 from api import create_app
 from api.context import db as current_db
-from inspector import accounts, audit, batch_code
+from inspector.accounts import users as accounts
+from inspector.audit import chain as audit
+from inspector.codes import batch_code
 from seed.loader import load
 from tests.conftest import TEST_SECRET, make_app
 from tests.fault_tools import StoreFaults, TcpProxy

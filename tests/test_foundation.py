@@ -6,7 +6,7 @@ import time
 import pytest
 
 from api import create_app
-from inspector.reasons import REASONS
+from inspector.verdict.reasons import REASONS
 
 
 def test_healthz_and_readyz_answer_on_a_reachable_database(client):
@@ -177,9 +177,9 @@ def test_cases_hold_when_the_reporting_deadline_passes_after_the_load(db):
     # ledger deadline has passed: every enterprise filed before the 10th, so nobody turns late.
     from datetime import datetime, timezone
 
-    from inspector.code_intake import read_code
+    from inspector.codes.labels import read_code
     from inspector.settings import Settings
-    from inspector.verdict import ScanContext, judge
+    from inspector.verdict.judge import ScanContext, judge
     from seed.loader import build, load
 
     as_of, now = datetime(2026, 11, 10, tzinfo=timezone.utc), datetime(2026, 11, 10, 17, tzinfo=timezone.utc)

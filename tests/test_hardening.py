@@ -14,7 +14,7 @@ from flask import session
 from pymongo.errors import ServerSelectionTimeoutError
 
 from api.context import db as current_db
-from inspector import store
+from inspector.store import connection as store
 from inspector.settings import SettingsError, load_settings
 from tests.conftest import TEST_SECRET, gen_user
 from tests.conftest import make_app as new_app
@@ -99,7 +99,7 @@ def every_kind(client, make_app, admin, monkeypatch, base_url):
         "422": client.post("/api/auth/login", json={}, **kw),
     }
     with monkeypatch.context() as m:
-        m.setattr("inspector.accounts.find_user", _unreachable)
+        m.setattr("inspector.accounts.users.find_user", _unreachable)
         answers["503"] = client.post("/api/auth/login", json={"username": "x", "password": "y"}, **kw)
     answers["500"] = boom_app(make_app).test_client().get("/api/boom", **kw)
     return answers
@@ -383,7 +383,7 @@ def test_secrets_never_reach_the_logs(client, db, auth, caplog, capsys, monkeypa
     client.get("/api/auth/me", headers={"Authorization": "Bearer forged.token.value-Forged-Secret-55"})
     secrets.add("forged.token.value-Forged-Secret-55")
     with monkeypatch.context() as m:
-        m.setattr("inspector.accounts.find_user", _unreachable)
+        m.setattr("inspector.accounts.users.find_user", _unreachable)
         assert client.post("/api/auth/login", json={"username": "sec-admin", "password": admin_password}
                            ).status_code == 503
 

@@ -92,7 +92,7 @@ def test_bad_findings_are_422_with_a_reason(client, crew):
 
 
 def test_every_verdict_reason_and_field_only_type_is_accepted(client, crew):
-    from inspector.reasons import REASONS
+    from inspector.verdict.reasons import REASONS
 
     codes = list(REASONS) + ["label_missing_or_damaged", "packaging_noncompliant", "documents_missing",
                              "unlicensed_trading", "other"]

@@ -8,7 +8,8 @@ import zipfile
 import pytest
 from openpyxl import Workbook
 
-from inspector import batch_code, intake
+from inspector.codes import batch_code
+from inspector.ledger import submission as intake
 
 
 SUBMIT = "/api/ledger/submissions"
@@ -302,7 +303,7 @@ def test_the_templates_download_and_upload_as_they_are(client, clerks, db):
 
 
 def _csv(rows, header=None, encoding="utf-8"):
-    from inspector.intake_files import COLUMNS
+    from inspector.ledger.files import COLUMNS
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header or COLUMNS)
@@ -317,7 +318,7 @@ ORE_ROW = {"event_id": "U1", "event_type": "production", "occurred_at": "2026-11
 
 
 def test_a_csv_with_wrong_headers_is_refused_naming_the_columns(client, clerks, db):
-    from inspector.intake_files import COLUMNS
+    from inspector.ledger.files import COLUMNS
     r = upload(client, clerks["ENT-NSM"], _csv([ORE_ROW], header=list(COLUMNS[:-1]) + ["colour"]), "l.csv")
     assert r.status_code == 422 and r.json["errors"]["error_code"] == "wrong_headers"
     assert "missing status" in r.json["message"] and "'colour'" in r.json["message"]
@@ -342,7 +343,7 @@ def test_formula_cells_are_refused_in_csv_and_xlsx(client, clerks, db):
     r = upload(client, clerks["ENT-NSM"], _csv([bad]), "f.csv")
     assert r.status_code == 422
     assert r.json["errors"]["receipt"]["errors"][0]["code"] == "formula_cell"
-    from inspector.intake_files import COLUMNS
+    from inspector.ledger.files import COLUMNS
     book = Workbook()
     sheet = book.active
     sheet.append(list(COLUMNS))

@@ -11,8 +11,9 @@ from datetime import date, datetime, timezone
 import pytest
 from openpyxl import Workbook
 
-from inspector import batch_code, intake
-from inspector.intake_files import COLUMNS
+from inspector.codes import batch_code
+from inspector.ledger import submission as intake
+from inspector.ledger.files import COLUMNS
 
 
 SUBMIT = "/api/ledger/submissions"

@@ -5,9 +5,9 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inspector import batch_code
-from inspector.intake_events import Event, LineError, read_event
-from inspector.intake_files import COLUMNS, FileError, csv_rows, events_from_rows
+from inspector.codes import batch_code
+from inspector.ledger.events import Event, LineError, read_event
+from inspector.ledger.files import COLUMNS, FileError, csv_rows, events_from_rows
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.just(10**400) | st.floats(allow_nan=True, allow_infinity=True)

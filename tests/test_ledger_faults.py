@@ -11,7 +11,10 @@ import pytest
 from pymongo.errors import AutoReconnect
 
 from api.context import db as current_db
-from inspector import accounts, audit, batch_code, intake
+from inspector.accounts import users as accounts
+from inspector.audit import chain as audit
+from inspector.codes import batch_code
+from inspector.ledger import submission as intake
 from seed.loader import load
 from tests.conftest import make_app
 from tests.fault_tools import StoreFaults

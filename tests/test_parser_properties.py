@@ -17,12 +17,12 @@ from hypothesis import event as note_outcome
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from inspector import batch_code
-from inspector.batch_code import ALPHABET, BatchCodeError
-from inspector.code_intake import read_code
-from inspector.epcis import DocumentError, event_list, read_document
-from inspector.intake_events import Event, LineError, read_event
-from inspector.intake_files import COLUMNS, FileError, csv_rows, events_from_rows, template_xlsx, xlsx_rows
+from inspector.codes import batch_code
+from inspector.codes.batch_code import ALPHABET, BatchCodeError
+from inspector.codes.labels import read_code
+from inspector.ledger.epcis.capture import DocumentError, event_list, read_document
+from inspector.ledger.events import Event, LineError, read_event
+from inspector.ledger.files import COLUMNS, FileError, csv_rows, events_from_rows, template_xlsx, xlsx_rows
 
 SLOW = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 issued_codes = st.randoms(use_true_random=False).map(batch_code.issue)

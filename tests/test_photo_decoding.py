@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from bench import label_images
-from inspector.photo_decoding import (
+from inspector.codes.photos import (
     DARK_HINT,
     NO_CODE_HINT,
     DecodeResult,
@@ -247,7 +247,7 @@ def test_a_one_pixel_photo_decodes_to_nothing_without_failing():
 
     from PIL import Image
 
-    from inspector.photo_decoding import decode_photo
+    from inspector.codes.photos import decode_photo
 
     for size in ((1, 1), (1, 40), (40, 1)):
         out = BytesIO()

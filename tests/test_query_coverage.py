@@ -37,8 +37,9 @@ import pytest
 
 from conftest import REAL_MONGO, gen_user
 from finding_helpers import act
-from inspector import batch_code, intake
-from inspector.indexes import INDEXES
+from inspector.codes import batch_code
+from inspector.ledger import submission as intake
+from inspector.store.indexes import INDEXES
 from seed.loader import build
 
 CASES = build("small")[1]

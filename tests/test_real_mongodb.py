@@ -1,8 +1,8 @@
 """What only a real MongoDB can show: index use, $graphLookup depth, write concern. Skipped on mongomock."""
 import pytest
 
-from inspector.lineage import MAX_DEPTH, fetch_batch
-from inspector.store import EVIDENCE_WRITE_CONCERN, evidence
+from inspector.verdict.lineage import MAX_DEPTH, fetch_batch
+from inspector.store.connection import EVIDENCE_WRITE_CONCERN, evidence
 
 pytestmark = pytest.mark.requires_mongo
 

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from inspector import uscc
+from inspector.codes import uscc
 from seed.loader import build
 
 CASES = build("small")[1]

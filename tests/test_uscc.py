@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inspector import uscc
+from inspector.codes import uscc
 from seed.enterprises import enterprise_docs
 
 UPPER_AND_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"

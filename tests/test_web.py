@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from api import web
-from inspector.reasons import REASONS
+from inspector.verdict.reasons import REASONS
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = ROOT / "mobile_web" / "app" / "i18n"
@@ -170,7 +170,7 @@ def test_check_character_port_matches_python():
     import shutil
     import subprocess
 
-    from inspector import batch_code
+    from inspector.codes import batch_code
 
     node = shutil.which("node")
     if not node:

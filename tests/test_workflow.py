@@ -4,7 +4,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from finding_helpers import act, crew, log_finding, minimal_pdf, photo, promote, read, sent_finding, upload  # noqa: F401
-from inspector import audit, workflow
+from inspector.audit import chain as audit
+from inspector.findings import workflow
 
 
 def test_full_case_flow_from_photo_to_resolution(client, db, crew):

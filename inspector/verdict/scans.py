@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from . import audit
-from .code_intake import read_code
-from .reasons import REASONS, status_of
-from .verdict import ScanContext, judge
+from inspector.audit import chain as audit
+from inspector.codes.labels import read_code
+from inspector.verdict.reasons import REASONS, status_of
+from inspector.verdict.judge import ScanContext, judge
 
 CLONE_WINDOW = timedelta(hours=48)  # no two places in the field are more than ~7,000 km apart at 150 km/h
 CLONE_MIN_KM = 1.0

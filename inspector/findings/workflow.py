@@ -10,8 +10,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from . import audit
-from .store import evidence
+from inspector.audit import chain as audit
+from inspector.store.connection import evidence
 
 SUBMITTED = "submitted"
 CONFIRMED = "confirmed"

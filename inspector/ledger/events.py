@@ -7,8 +7,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from . import batch_code
-from .periods import CST, period_of
+from inspector.codes import batch_code
+from inspector.periods import CST, period_of
 
 TYPES = ("production", "shipment", "receipt", "export", "import", "consumption", "split", "merge")
 STAGES = ("ore", "compound", "metal", "magnet")

@@ -6,9 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 from pymongo.errors import DuplicateKeyError
 
-from . import audit, workflow
-from .reasons import FAIL, REASONS, WARNING
-from .store import evidence
+from inspector.audit import chain as audit
+from inspector.findings import workflow
+from inspector.verdict.reasons import FAIL, REASONS, WARNING
+from inspector.store.connection import evidence
 
 FIELD_DISCREPANCIES = ("label_missing_or_damaged", "packaging_noncompliant", "documents_missing",
                        "unlicensed_trading", "other")

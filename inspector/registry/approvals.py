@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from pymongo.errors import DuplicateKeyError
 
-from .periods import CST
+from inspector.periods import CST
 
 STAGES = ("mining", "separation")
 STAGE_ROLES = {"mining": "mine", "separation": "separator"}

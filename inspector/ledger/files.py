@@ -5,8 +5,8 @@ import io
 import zipfile
 from datetime import date, datetime
 
-from .batch_code import check_character
-from .intake_events import FileItem, LineError
+from inspector.codes.batch_code import check_character
+from inspector.ledger.events import FileItem, LineError
 
 COLUMNS = ("event_id", "event_type", "occurred_at", "enterprise_id", "line_role", "batch_code", "mass_kg", "stage",
            "product_type", "reo_pct", "quota_category", "counterparty_id", "doc_no", "port", "country", "status")

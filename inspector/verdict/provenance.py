@@ -1,6 +1,6 @@
 """Provenance for people: the ancestors back to the mine(s) and the chain of holders."""
-from .lineage import mass_shares
-from .rules import approval_on, within_quota
+from inspector.verdict.lineage import mass_shares
+from inspector.verdict.rules import approval_on, within_quota
 
 
 def _day(moment):

@@ -8,7 +8,8 @@ from datetime import datetime, timezone
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from . import audit, sessions
+from inspector.audit import chain as audit
+from inspector.accounts import sessions
 
 ROLES = ("inspector", "supervisor", "enterprise", "admin")
 # China's provincial-level divisions, spelled as the enterprise register spells them.

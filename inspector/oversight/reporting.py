@@ -3,7 +3,7 @@ import math
 import re
 from datetime import date, datetime, timezone
 
-from .periods import CST, deadline_of, next_period, period_of, previous_period
+from inspector.periods import CST, deadline_of, next_period, period_of, previous_period
 
 ON_TIME, LATE, MISSING, OPEN = "on_time", "late", "missing", "open"
 STATUSES = (MISSING, LATE, OPEN, ON_TIME)  # worst first

@@ -4,9 +4,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from . import reporting, workflow
-from .periods import due_periods, next_period, period_of, settings_deadline
-from .rules import approval_on
+from inspector.oversight import reporting
+from inspector.findings import workflow
+from inspector.periods import due_periods, next_period, period_of, settings_deadline
+from inspector.verdict.rules import approval_on
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,13 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from . import rules
-from .code_intake import Intake
-from .periods import settings_deadline
-from .lineage import ancestor_depths, fetch_batch, fetch_enterprises
-from .provenance import provenance
-from .quota import batch_quota
-from .reasons import REASONS, status_of
+from inspector.verdict import rules
+from inspector.codes.labels import Intake
+from inspector.periods import settings_deadline
+from inspector.verdict.lineage import ancestor_depths, fetch_batch, fetch_enterprises
+from inspector.verdict.provenance import provenance
+from inspector.quota.status import batch_quota
+from inspector.verdict.reasons import REASONS, status_of
 
 
 @dataclass

@@ -1,9 +1,9 @@
 """Quota status: allocated, used and remaining tonnes REO for a producer's categories and year."""
-from . import penalties
-from .penalties import used_t
-from .periods import year_of
-from .reasons import QUOTA_CATEGORY_NAMES
-from .rules import within_quota
+from inspector.quota import penalties
+from inspector.quota.penalties import used_t
+from inspector.periods import year_of
+from inspector.verdict.reasons import QUOTA_CATEGORY_NAMES
+from inspector.verdict.rules import within_quota
 
 
 def quota_status(enterprise, year):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from pymongo.errors import DuplicateKeyError
 
-from .store import evidence
+from inspector.store.connection import evidence
 
 GENESIS = "0" * 64
 HEAD_COLLECTION = "audit_head"
@@ -100,7 +100,8 @@ def sweep(db, now=None, collections=("scans", "findings", "finding_attachments",
 
     Runs once per process start: promises older than STALE_AFTER are no longer being settled by their request.
     """
-    from . import evidence_files, scans  # noqa: F401 - importing them registers their finishers
+    from inspector.findings import attachments as evidence_files  # noqa: F401 - importing them registers their finishers
+    from inspector.verdict import scans
     cutoff = (now or datetime.now(timezone.utc)) - STALE_AFTER
     finished = 0
     for collection in dict.fromkeys((*collections, *_finishers)):

@@ -9,9 +9,12 @@ from datetime import date, datetime
 
 from pymongo.errors import DuplicateKeyError
 
-from . import approvals, audit, penalties, uscc
-from .accounts import PROVINCES
-from .lineage import fetch_enterprises
+from inspector.registry import approvals
+from inspector.audit import chain as audit
+from inspector.quota import penalties
+from inspector.codes import uscc
+from inspector.accounts.users import PROVINCES
+from inspector.verdict.lineage import fetch_enterprises
 
 ROLES = ("mine", "separator", "metal_smelter", "magnet_maker", "recycler", "trader", "exporter")
 EDITABLE = ("name", "province", "roles", "city", "location")

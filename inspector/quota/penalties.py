@@ -15,8 +15,8 @@ of it, and RULES below is the one place it lives:
 import uuid
 from dataclasses import dataclass
 
-from .approvals import as_day, stored_day
-from .rules import allocation_t
+from inspector.registry.approvals import as_day, stored_day
+from inspector.verdict.rules import allocation_t
 
 KINDS = ("over_quota", "other")
 CATEGORIES = ("mining_light", "mining_medium_heavy", "separation")

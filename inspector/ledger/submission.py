@@ -9,13 +9,15 @@ from itertools import islice
 
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from . import audit, batch_code, rules
-from .intake_events import GS1_PREFIX, LineError, gs1_key, read_event
-from .lineage import fetch_enterprises
-from .penalties import effective_t
-from .periods import CST
-from .quota_ledger import consume_quota, quota_category
-from .store import atomic, find_by_ids
+from inspector.audit import chain as audit
+from inspector.codes import batch_code
+from inspector.verdict import rules
+from inspector.ledger.events import GS1_PREFIX, LineError, gs1_key, read_event
+from inspector.verdict.lineage import fetch_enterprises
+from inspector.quota.penalties import effective_t
+from inspector.periods import CST
+from inspector.quota.usage import consume_quota, quota_category
+from inspector.store.connection import atomic, find_by_ids
 
 CHUNK = 1000
 MAX_LISTED_ERRORS = 1000

@@ -15,9 +15,10 @@ import gridfs
 from PIL import Image, ImageOps
 from pymongo.errors import DuplicateKeyError
 
-from . import audit, workflow
-from .scans import distance_km
-from .store import EVIDENCE_WRITE_CONCERN, evidence
+from inspector.audit import chain as audit
+from inspector.findings import workflow
+from inspector.verdict.scans import distance_km
+from inspector.store.connection import EVIDENCE_WRITE_CONCERN, evidence
 
 # Sniffed type -> (kind, the only Pillow decoder allowed to open it).
 ACCEPTED = {"image/jpeg": ("photo", "JPEG"), "image/png": ("photo", "PNG"), "image/webp": ("photo", "WEBP"),

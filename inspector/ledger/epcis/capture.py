@@ -68,9 +68,9 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from urllib.parse import quote, unquote
 
-from . import batch_code
-from .code_intake import read_code
-from .intake_events import LineError
+from inspector.codes import batch_code
+from inspector.codes.labels import read_code
+from inspector.ledger.events import LineError
 
 NS = "https://rare-earth-inspector.example/epcis/"
 PREFIX = "rei"

@@ -9,7 +9,7 @@ from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 from biip.gs1_messages import GS1Message
 from biip.gtin import Gtin
 
-from inspector import batch_code
+from inspector.codes import batch_code
 
 MAX_LENGTH = 512
 RAW_KEPT = 200

@@ -1,9 +1,9 @@
 """The verdict rules: pure functions from ledger facts to the reasons that apply."""
 from datetime import datetime
 
-from . import approvals
-from .periods import deadline_of, due_periods, period_of, year_of
-from .reasons import QUOTA_CATEGORY_NAMES, REASONS
+from inspector.registry import approvals
+from inspector.periods import deadline_of, due_periods, period_of, year_of
+from inspector.verdict.reasons import QUOTA_CATEGORY_NAMES, REASONS
 
 STAGE_APPROVAL = {"ore": "mining", "compound": "separation"}
 RETIRED_STATUSES = ("consumed", "retired", "transformed", "exported", "seized", "recalled")

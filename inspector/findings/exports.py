@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from . import workflow
-from .findings import sort_spec
+from inspector.findings import workflow
+from inspector.findings.records import sort_spec
 
 FORMATS = {"csv": ("text/csv; charset=utf-8", "csv"),
            "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),

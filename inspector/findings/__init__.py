@@ -1,0 +1,1 @@
+"""Findings logged by inspectors: records, the state machine, attachments and exports."""

@@ -1,0 +1,1 @@
+"""What an administrator keeps: enterprises and their whitelist approvals."""

@@ -1,0 +1,1 @@
+"""The MongoDB connection: one client per process, the write concerns, and every index the service relies on."""
