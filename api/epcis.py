@@ -13,7 +13,7 @@ from inspector.codes.labels import read_code
 from .auth import BEARER, principal, require
 from .context import db, now, settings
 from .errors import error_docs, fail, large_body
-from .intake import EXAMPLE_RECEIPT, ReceiptSchema, run_submission
+from .ledger import EXAMPLE_RECEIPT, ReceiptSchema, run_submission
 
 blp = Blueprint("epcis", __name__, url_prefix="/api",
                 description="GS1 EPCIS 2.0 capture and export of batch histories.")

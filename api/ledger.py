@@ -1,147 +1,242 @@
-"""Read-only views of the ledger: batches, their provenance and descendants, enterprises and quotas."""
-from datetime import datetime, timezone
+"""Ledger intake: enterprises report their monthly product flows (JSON, CSV or XLSX), all or nothing per submission."""
+import re
 
+import marshmallow as ma
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inspector.registry import approvals
-from inspector.registry import enterprises as registry
-from inspector.codes.labels import read_code
-from inspector.verdict.lineage import fetch_descendants, fetch_enterprises
-from inspector.quota.status import quota_status
-from inspector.verdict.judge import ScanContext, judge
+from inspector.ledger import submission as intake
+from inspector.periods import period_of
+from inspector.ledger.files import FileError, csv_rows, events_from_rows, template_csv, template_xlsx, xlsx_rows
 
-from . import examples
 from .auth import BEARER, principal, require
 from .context import db, now, settings
-from .errors import fail
-from .scan_schemas import (BatchViewSchema, DescendantsSchema, EnterpriseSchema, ProvenanceViewSchema, QuotaQuerySchema,
-                           QuotaStatusSchema)
+from .errors import fail, large_body
 
-blp = Blueprint("ledger", __name__, url_prefix="/api", description="Batches, provenance, recalls, enterprises, quotas.")
-FIELD_ROLES = ("inspector", "supervisor", "admin")
-UNKNOWN_CODE = "The code is well formed but no batch has it (error_code unknown_code)."
-MALFORMED_CODE = "Not a batch code: wrong length, letters or check character (error_code malformed_code, with typo)."
-UNKNOWN_ENTERPRISE = "No such enterprise among the ones you may see (enterprise users see only their own)."
+# The blueprint name is the OpenAPI tag integrators already use, so it keeps its old word.
+blp = Blueprint("intake", __name__, url_prefix="/api/ledger",
+                description="Ledger intake: enterprises report their monthly product flows, all or nothing per submission.")
+REPORTERS = ("enterprise", "admin")
+PERIOD = re.compile(r"^(20\d\d)-(0[1-9]|1[0-2])$")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+NOT_YOURS = ("Your role may not report (forbidden_role), you named another enterprise than your own "
+             "(not_your_enterprise), or your password must be changed first (password_change_required).")
+LEDGER_CONFLICT = ("The ledger changed while the submission was applied; nothing was stored, submit it again "
+                   "(ledger_conflict). Or an earlier try of these events is still being applied or undone; retry "
+                   "after Retry-After seconds (submission_in_progress).")
+IN_PROGRESS_HEADERS = {"Retry-After": {"description": "Seconds to wait (submission_in_progress only).",
+                                       "schema": {"type": "integer"}}}
 
-
-def _intake(code):
-    intake = read_code(code)
-    if intake.kind == "malformed":
-        fail(422, "malformed_code", intake.error, typo=intake.typo)
-    return intake
-
-
-def _judged(code):
-    intake = _intake(code)
-    now = datetime.now(timezone.utc)
-    judgement = judge(db(), intake, ScanContext(scanned_at=now), settings(), now)
-    if judgement.batch is None:
-        fail(404, "unknown_code", f"Code {intake.batch_code or code} is not registered in the ledger.")
-    return judgement
-
-
-@blp.route("/batches/<path:code>")
-class Batch(MethodView):
-    @blp.doc(security=BEARER)
-    @blp.response(200, BatchViewSchema, example=examples.BATCH_VIEW)
-    @blp.alt_response(404, description=UNKNOWN_CODE)
-    @blp.alt_response(422, description=MALFORMED_CODE)
-    @require(*FIELD_ROLES)
-    def get(self, code):
-        """A batch with its verdict outside any scan context, its provenance and its producer's quota."""
-        if code.endswith("/provenance") or code.endswith("/descendants"):
-            fail(404, "not_found", "No such resource.")
-        j = _judged(code)
-        return {"verdict": j.verdict(), "batch": j.batch, "provenance": j.provenance, "quota": j.quota}
+EXAMPLE_EVENTS = [
+    {"event_id": "EV-2026-10-0001", "type": "production", "enterprise_id": "ENT-NSM", "occurred_at": "2026-10-03",
+     "outputs": [{"stage": "ore", "product_type": "bastnaesite_concentrate", "mass_kg": 25000, "reo_pct": 55.5}]},
+    {"event_id": "EV-2026-10-0002", "type": "shipment", "enterprise_id": "ENT-NSM", "occurred_at": "2026-10-04",
+     "code": "RE6LWUT4A5U", "mass_kg": 25000, "to_id": "ENT-BPS", "doc_no": "WB-202610-0001"},
+]
+EXAMPLE_RECEIPT = {
+    "submission_id": "8c5e0f7a9b1d4e2f8a6b3c1d0e9f7a5b", "status": "accepted", "channel": "json",
+    "received_at": "2026-11-05T02:00:00+00:00", "enterprise_id": "ENT-NSM", "events": 2, "accepted": 2, "rejected": 0,
+    "duplicates": 0, "errors": [], "periods": ["2026-10"],
+    "flags": [{"event_id": "EV-2026-10-0001", "line": 1, "code": "over_quota", "year": 2026,
+               "category": "mining_light", "allocated_t": 104000.0, "used_t": 104013.9,
+               "message": "Production brings ENT-NSM's 2026 mining_light quota use to 104,013.9 t REO of 104,000.0 t "
+                          "allocated."}],
+    "issued_codes": {"EV-2026-10-0001": ["RE6LWUT4A5U"]},
+}
 
 
-@blp.route("/batches/<path:code>/provenance")
-class Provenance(MethodView):
-    @blp.doc(security=BEARER)
-    @blp.response(200, ProvenanceViewSchema, example={"provenance": examples.PROVENANCE})
-    @blp.alt_response(404, description=UNKNOWN_CODE)
-    @blp.alt_response(422, description=MALFORMED_CODE)
-    @require(*FIELD_ROLES)
-    def get(self, code):
-        """Ancestors back to the mine(s), each with producer, approval and mass share, and the chain of holders."""
-        return {"provenance": _judged(code).provenance}
+def _period(value):
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or not PERIOD.match(value):
+        raise ma.ValidationError("A period is YYYY-MM, e.g. 2026-10.")
+    return value
 
 
-@blp.route("/batches/<path:code>/descendants")
-class Descendants(MethodView):
-    @blp.doc(security=BEARER)
-    @blp.response(200, DescendantsSchema, example=examples.DESCENDANTS)
-    @blp.alt_response(404, description=UNKNOWN_CODE)
-    @blp.alt_response(422, description=MALFORMED_CODE)
-    @require(*FIELD_ROLES)
-    def get(self, code):
-        """Every batch made from this one, at any depth: the forward trace for a recall."""
-        intake = _intake(code)
-        found = db().batches.find_one(intake.lookup(), {"_id": 1})
-        if not found:
-            fail(404, "unknown_code", f"Code {intake.batch_code or code} is not registered in the ledger.")
-        descendants = fetch_descendants(db(), found["_id"]) or []
-        generation = _generations(found["_id"], descendants)
-        rows = [{"code": d["_id"], "generation": generation.get(d["_id"]), "stage": d["stage"],
-                 "product_type": d["product_type"], "producer_id": d["producer_id"], "holder_id": d["holder_id"],
-                 "status": d["status"], "mass_kg": d["mass_kg"], "remaining_kg": d["remaining_kg"],
-                 "produced_on": d["produced_on"].date()} for d in descendants]
-        rows.sort(key=lambda r: (r["generation"] or 99, r["code"]))
-        return {"code": found["_id"], "count": len(rows), "active": sum(r["status"] == "active" for r in rows),
-                "descendants": rows}
+class SubmissionSchema(ma.Schema):
+    events = ma.fields.List(ma.fields.Raw(), required=True,
+                            metadata={"description": "Canonical ledger events (docs/ledger-events.md); an empty list "
+                                                     "with a period is a nil report."})
+    period = ma.fields.String(validate=_period, metadata={"description": "The month reported (YYYY-MM), optional."})
+    enterprise_id = ma.fields.String(validate=ma.validate.Length(min=1, max=40),
+                                     metadata={"description": "Administrators reporting for an enterprise."})
 
 
-def _generations(root, descendants):
-    children = {}
-    for d in descendants:
-        for p in d.get("parent_codes", []):
-            children.setdefault(p, []).append(d["_id"])
-    depth, frontier, level = {}, [root], 1
-    while frontier:
-        nxt = []
-        for code in frontier:
-            for child in children.get(code, []):
-                if child not in depth:
-                    depth[child] = level
-                    nxt.append(child)
-        frontier, level = nxt, level + 1
-    return depth
+class UploadFormSchema(ma.Schema):
+    period = ma.fields.String(validate=_period)
+    enterprise_id = ma.fields.String(validate=ma.validate.Length(min=1, max=40))
 
 
-def _visible_enterprise(enterprise_id):
+class ReceiptSchema(ma.Schema):
+    submission_id = ma.fields.String()
+    status = ma.fields.String(metadata={"enum": ["accepted", "rejected"]})
+    channel = ma.fields.String()
+    received_at = ma.fields.DateTime()
+    enterprise_id = ma.fields.String(allow_none=True)
+    events = ma.fields.Integer(metadata={"description": "Events read (a CSV event may span several lines)."})
+    accepted = ma.fields.Integer()
+    rejected = ma.fields.Integer()
+    duplicates = ma.fields.Integer()
+    errors = ma.fields.List(ma.fields.Dict(), metadata={"description": "At most 1,000 listed; the counts are exact."})
+    flags = ma.fields.List(ma.fields.Dict())
+    issued_codes = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()),
+                                  metadata={"description": "Codes the service issued, by event id."})
+    issued = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "The same, one entry per enterprise and event id (for submissions covering several)."})
+    periods = ma.fields.List(ma.fields.String())
+
+
+class SubmissionListQuery(ma.Schema):
+    enterprise_id = ma.fields.String(validate=ma.validate.Length(max=40))
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
+
+
+def _actor_scope(enterprise_id):
     me = principal()
-    if me["role"] == "enterprise" and me.get("enterprise_id") != enterprise_id:
-        fail(404, "enterprise_not_found", "No such enterprise among the ones you may see.")
-    found = fetch_enterprises(db(), {enterprise_id}).get(enterprise_id)
-    if not found:
-        fail(404, "enterprise_not_found", "No such enterprise among the ones you may see.")
-    return found
+    if me["role"] == "admin":
+        return enterprise_id
+    if enterprise_id and enterprise_id != me.get("enterprise_id"):
+        fail(403, "not_your_enterprise", f"You report for {me.get('enterprise_id')}, not for {enterprise_id}.")
+    return me.get("enterprise_id")
 
 
-@blp.route("/enterprises/<enterprise_id>")
-class Enterprise(MethodView):
+def run_submission(lines, channel, period=None, enterprise_id=None):
+    """Submit lines for the caller and answer like every intake channel does: 201 accepted, 422 rejected."""
+    me = principal()
+    enterprise_id = _actor_scope(enterprise_id)
+    if period and not enterprise_id:
+        fail(422, "enterprise_required", "Name the enterprise_id whose month this is.")
+    if enterprise_id and db().enterprises.count_documents({"_id": enterprise_id}, limit=1) == 0:
+        fail(422, "unknown_enterprise", f"{enterprise_id} is not a registered enterprise.")
+    if period and period > period_of(now()):
+        fail(422, "future_period", f"{period} has not begun yet; a month is reported once its flows happened.")
+    try:
+        receipt = intake.submit(db(), settings(), me, lines, channel, now(), period=period, enterprise_id=enterprise_id)
+    except intake.TooManyLines as exc:
+        fail(413, "too_many_lines", f"A submission holds at most {exc.args[0]:,} lines; split the file by month or "
+                                    "by site.", limit=exc.args[0])
+    except FileError as exc:
+        fail(exc.status, exc.code, exc.message)
+    except intake.EmptySubmission:
+        fail(422, "empty_submission", "The file holds no ledger lines. To report a month with no flows, send the "
+                                      "period with no lines (a nil report).")
+    except intake.Conflict as exc:
+        fail(409, "ledger_conflict", f"{exc} Nothing of this submission was stored; submit it again.")
+    except intake.InProgress as exc:
+        fail(409, "submission_in_progress", "An earlier try of these events is still being applied or undone; "
+                                            f"retry in {exc.args[0]} seconds.", headers={"Retry-After": str(exc.args[0])},
+             retry_after=exc.args[0])
+    if receipt["status"] == "rejected":
+        fail(422, "submission_rejected", f"{receipt['rejected']} line(s) cannot be accepted; nothing of this "
+                                         "submission was stored. Fix them and submit the whole file again.",
+             receipt=receipt)
+    return receipt
+
+
+@blp.route("/submissions")
+class Submissions(MethodView):
+    @large_body  # a month of a big site's flows as JSON
     @blp.doc(security=BEARER)
-    @blp.response(200, EnterpriseSchema, example=examples.ENTERPRISE)
-    @blp.alt_response(404, description=UNKNOWN_ENTERPRISE)
-    @require("inspector", "supervisor", "admin", "enterprise")
-    def get(self, enterprise_id):
-        """An enterprise with its USCC and whitelist history (enterprise users see only their own); ETag in a header."""
-        found = _visible_enterprise(enterprise_id)
-        history = approvals.ordered(found.get("approvals", []))
-        day = approvals.china_day(now())
-        body = {**found, "approvals": [approvals.view(a) for a in history], "whitelist": approvals.today(history, day)}
-        return body, 200, {"ETag": f'"{registry.etag_of(found)}"'}
+    @blp.arguments(SubmissionSchema, example={"period": "2026-10", "events": EXAMPLE_EVENTS})
+    @blp.response(201, ReceiptSchema, example=EXAMPLE_RECEIPT)
+    @blp.alt_response(403, description=NOT_YOURS)
+    @blp.alt_response(409, description=LEDGER_CONFLICT, headers=IN_PROGRESS_HEADERS)
+    @blp.alt_response(422, description="Rejected: the receipt with every line's error is in errors.receipt.")
+    @require(*REPORTERS)
+    def post(self, body):
+        """Submit ledger events as JSON: every event is checked, then all are stored or none."""
+        events = body["events"]
+        if len(events) > settings().intake_max_lines:
+            fail(413, "too_many_lines", f"A submission holds at most {settings().intake_max_lines:,} events.")
+        if not events and not body.get("period"):
+            fail(422, "empty_submission", "Send at least one event, or a period with no events as a nil report.")
+        return run_submission([(i, e) for i, e in enumerate(events, start=1)], "json", body.get("period"),
+                              body.get("enterprise_id"))
 
-
-@blp.route("/enterprises/<enterprise_id>/quota")
-class EnterpriseQuota(MethodView):
     @blp.doc(security=BEARER)
-    @blp.arguments(QuotaQuerySchema, location="query")
-    @blp.response(200, QuotaStatusSchema, example=examples.QUOTA)
-    @blp.alt_response(404, description=UNKNOWN_ENTERPRISE)
-    @require("inspector", "supervisor", "admin", "enterprise")
-    def get(self, query, enterprise_id):
-        """Per category and issue batch, for a year (default: this one): issued, cut, effective, used, remaining, over."""
-        year = query.get("year") or now().year
-        return quota_status(_visible_enterprise(enterprise_id), year)
+    @blp.arguments(SubmissionListQuery, location="query")
+    @blp.response(200, ReceiptSchema(many=True))
+    @require("enterprise", "supervisor", "admin")
+    def get(self, query):
+        """Your enterprise's submissions, newest first (supervisors and administrators see all)."""
+        me = principal()
+        filters = {}
+        if me["role"] == "enterprise":
+            filters["enterprise_id"] = me.get("enterprise_id")
+        elif query.get("enterprise_id"):
+            filters["enterprise_id"] = query["enterprise_id"]
+        found = db().ledger_submissions.find(filters, {"receipt": 1, "state": 1, "received_at": 1}) \
+            .sort("received_at", -1).limit(query["limit"])
+        return [s.get("receipt") or {"submission_id": s["_id"], "status": s["state"]} for s in found]
+
+
+@blp.route("/submissions/<submission_id>")
+class Submission(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, ReceiptSchema, example=EXAMPLE_RECEIPT)
+    @blp.alt_response(404, description="No such submission among the ones you may see.")
+    @require("enterprise", "supervisor", "admin")
+    def get(self, submission_id):
+        """The receipt of one submission."""
+        found = intake.submission(db(), submission_id)
+        me = principal()
+        if not found or (me["role"] == "enterprise" and found.get("enterprise_id") != me.get("enterprise_id")):
+            fail(404, "submission_not_found", "No such submission among the ones you may see.")
+        return found.get("receipt") or {"submission_id": found["_id"], "status": found["state"]}
+
+
+@blp.route("/uploads")
+class Uploads(MethodView):
+    @blp.doc(security=BEARER, requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary", "description": "The ledger as CSV (UTF-8 or GBK) or XLSX, "
+                                                                          "in the template's columns."},
+            "period": {"type": "string", "example": "2026-10"},
+            "enterprise_id": {"type": "string"}}}}}})
+    @blp.arguments(UploadFormSchema, location="form")
+    @blp.response(201, ReceiptSchema, example={**EXAMPLE_RECEIPT, "channel": "csv"})
+    @blp.alt_response(403, description=NOT_YOURS)
+    @blp.alt_response(409, description=LEDGER_CONFLICT, headers=IN_PROGRESS_HEADERS)
+    @blp.alt_response(415, description="The file is neither .csv nor .xlsx (error_code unsupported_file).")
+    @blp.alt_response(422, description="Rejected: the receipt with every line's error is in errors.receipt; or no "
+                                       "file, or one that cannot be read.")
+    @require(*REPORTERS)
+    def post(self, form):
+        """Upload the monthly ledger as a CSV or XLSX file; it is read as a stream, checked, then stored all or none."""
+        upload = request.files.get("file")
+        if upload is None:
+            fail(422, "invalid_upload", "Send the ledger file as multipart/form-data in the field 'file'.",
+                 files={"file": ["Missing data for required field."]})
+        name = (upload.filename or "").lower()
+        stream, limit = upload.stream, settings().intake_max_lines
+        if name.endswith(".xlsx") or upload.mimetype == XLSX_TYPE:
+            channel, rows = "xlsx", lambda: xlsx_rows(stream, limit)
+        elif name.endswith((".csv", ".txt")) or upload.mimetype in ("text/csv", "text/plain"):
+            channel, rows = "csv", lambda: csv_rows(stream, limit)
+        else:
+            fail(415, "unsupported_file", "Upload the ledger as .csv or .xlsx (download the template).")
+        return run_submission(lambda: events_from_rows(rows()), channel, form.get("period"), form.get("enterprise_id"))
+
+
+@blp.route("/template.csv")
+class TemplateCsv(MethodView):
+    @blp.doc(security=BEARER, responses={"200": {"description": "The CSV template.",
+                                                 "content": {"text/csv": {"schema": {"type": "string"}}}}})
+    @require("enterprise", "supervisor", "admin")
+    def get(self):
+        """The ledger template as CSV: the columns and an example of each common event."""
+        return Response(template_csv(), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=ledger-template.csv"})
+
+
+@blp.route("/template.xlsx")
+class TemplateXlsx(MethodView):
+    @blp.doc(security=BEARER, responses={"200": {"description": "The XLSX template.",
+                                                 "content": {XLSX_TYPE: {"schema": {"type": "string",
+                                                                                     "format": "binary"}}}}})
+    @require("enterprise", "supervisor", "admin")
+    def get(self):
+        """The ledger template as an XLSX workbook."""
+        return Response(template_xlsx(), mimetype=XLSX_TYPE,
+                        headers={"Content-Disposition": "attachment; filename=ledger-template.xlsx"})

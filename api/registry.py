@@ -9,7 +9,7 @@ from inspector.registry import enterprises as registry
 from .auth import BEARER, principal, require
 from .context import db, now
 from .errors import error_docs, fail
-from .registry_schemas import (APPROVAL_EXAMPLE, ENTERPRISE_CREATE_EXAMPLE, PENALTY_EXAMPLE, QUOTA_EXAMPLE,
+from .schemas.registry import (APPROVAL_EXAMPLE, ENTERPRISE_CREATE_EXAMPLE, PENALTY_EXAMPLE, QUOTA_EXAMPLE,
                                ApprovalActionSchema, ApprovalHistorySchema, ApprovalSchema, EnterpriseCreateSchema,
                                EnterprisePatchSchema, EnterpriseQuerySchema, PenaltyCreateSchema, PenaltySchema,
                                QuotaCreateSchema, QuotaIssueSchema, QuotaQuerySchema, RegistryEnterpriseSchema)

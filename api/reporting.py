@@ -6,7 +6,7 @@ from inspector.oversight import reporting
 from inspector.oversight import risk
 from inspector.periods import CST, deadline_of, settings_deadline
 
-from . import reporting_schemas as schemas
+from .schemas import reporting as schemas
 from .auth import BEARER, principal, require
 from .context import db, now, settings
 from .errors import error_docs, fail

@@ -2,8 +2,7 @@
 from apispec import BasePlugin
 from flask_smorest.error_handler import ErrorSchema
 
-from . import auth, ledger, meta, scans, users
-from . import epcis, inspections, intake, registry, reporting
+from . import auth, batches, epcis, findings, ledger, meta, registry, reporting, scans, users
 
 ANY_SIGNED_IN = "any signed-in user"
 RETRY_AFTER = {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}
@@ -37,10 +36,10 @@ def register(app, api):
     api.register_blueprint(auth.blp)
     api.register_blueprint(users.blp)
     api.register_blueprint(scans.blp)
-    api.register_blueprint(ledger.blp)
-    api.register_blueprint(inspections.blp)
+    api.register_blueprint(batches.blp)
+    api.register_blueprint(findings.blp)
     api.register_blueprint(registry.blp)
-    api.register_blueprint(intake.blp)
+    api.register_blueprint(ledger.blp)
     api.register_blueprint(epcis.blp)
     api.register_blueprint(reporting.blp)
 

@@ -17,7 +17,7 @@ from . import examples
 from .auth import BEARER, principal, require
 from .context import db, settings
 from .errors import fail
-from .scan_schemas import DecodeSchema, ScanListQuerySchema, ScanRequestSchema, ScanSchema
+from .schemas.scans import DecodeSchema, ScanListQuerySchema, ScanRequestSchema, ScanSchema
 
 blp = Blueprint("scans", __name__, url_prefix="/api", description="Scan a code or a label photo and get a verdict.")
 

@@ -15,10 +15,11 @@ from inspector.findings import workflow
 from .auth import principal, require
 from .context import db, settings
 from .errors import error_docs, fail
-from .inspection_schemas import (CREATE_EXAMPLE, AttachmentSchema, ExportQuerySchema, FindingCreateSchema,
+from .schemas.findings import (CREATE_EXAMPLE, AttachmentSchema, ExportQuerySchema, FindingCreateSchema,
                                  FindingDraftSchema, FindingListQuerySchema, FindingSchema, FindingStatsSchema,
                                  FindingFilterSchema, PrefillQuerySchema, TransitionSchema)
 
+# The blueprint name is the OpenAPI tag integrators already use, so it keeps its old word.
 blp = Blueprint("inspections", __name__, url_prefix="/api/inspections",
                 description="Findings: evidence, supervisor review, enterprise responses, exports.")
 

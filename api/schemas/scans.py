@@ -4,7 +4,7 @@ from datetime import timezone
 import marshmallow as ma
 from marshmallow import validate
 
-from .registry_schemas import ApprovalSchema, WhitelistStateSchema
+from .registry import ApprovalSchema, WhitelistStateSchema
 
 SITE_TYPES = ("market", "port", "warehouse", "factory", "other")
 

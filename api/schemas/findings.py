@@ -8,7 +8,7 @@ from inspector.findings import workflow
 from inspector.findings.exports import FORMATS
 from inspector.findings.records import DISCREPANCIES, SEVERITIES, SITE_TYPES, SORTS
 
-from .scan_schemas import LocationSchema, SiteSchema, storable_time
+from .scans import LocationSchema, SiteSchema, storable_time
 
 _ID = validate.Length(min=1, max=64)
 SORT_CHOICES = [s for f in SORTS for s in (f, f"-{f}")]

@@ -1,0 +1,148 @@
+"""Read-only views of the ledger: batches, their provenance and descendants, enterprises and quotas."""
+from datetime import datetime, timezone
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from inspector.registry import approvals
+from inspector.registry import enterprises as registry
+from inspector.codes.labels import read_code
+from inspector.verdict.lineage import fetch_descendants, fetch_enterprises
+from inspector.quota.status import quota_status
+from inspector.verdict.judge import ScanContext, judge
+
+from . import examples
+from .auth import BEARER, principal, require
+from .context import db, now, settings
+from .errors import fail
+from .schemas.scans import (BatchViewSchema, DescendantsSchema, EnterpriseSchema, ProvenanceViewSchema, QuotaQuerySchema,
+                           QuotaStatusSchema)
+
+# The blueprint name is the OpenAPI tag integrators already use, so it keeps its old word.
+blp = Blueprint("ledger", __name__, url_prefix="/api", description="Batches, provenance, recalls, enterprises, quotas.")
+FIELD_ROLES = ("inspector", "supervisor", "admin")
+UNKNOWN_CODE = "The code is well formed but no batch has it (error_code unknown_code)."
+MALFORMED_CODE = "Not a batch code: wrong length, letters or check character (error_code malformed_code, with typo)."
+UNKNOWN_ENTERPRISE = "No such enterprise among the ones you may see (enterprise users see only their own)."
+
+
+def _intake(code):
+    intake = read_code(code)
+    if intake.kind == "malformed":
+        fail(422, "malformed_code", intake.error, typo=intake.typo)
+    return intake
+
+
+def _judged(code):
+    intake = _intake(code)
+    now = datetime.now(timezone.utc)
+    judgement = judge(db(), intake, ScanContext(scanned_at=now), settings(), now)
+    if judgement.batch is None:
+        fail(404, "unknown_code", f"Code {intake.batch_code or code} is not registered in the ledger.")
+    return judgement
+
+
+@blp.route("/batches/<path:code>")
+class Batch(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, BatchViewSchema, example=examples.BATCH_VIEW)
+    @blp.alt_response(404, description=UNKNOWN_CODE)
+    @blp.alt_response(422, description=MALFORMED_CODE)
+    @require(*FIELD_ROLES)
+    def get(self, code):
+        """A batch with its verdict outside any scan context, its provenance and its producer's quota."""
+        if code.endswith("/provenance") or code.endswith("/descendants"):
+            fail(404, "not_found", "No such resource.")
+        j = _judged(code)
+        return {"verdict": j.verdict(), "batch": j.batch, "provenance": j.provenance, "quota": j.quota}
+
+
+@blp.route("/batches/<path:code>/provenance")
+class Provenance(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, ProvenanceViewSchema, example={"provenance": examples.PROVENANCE})
+    @blp.alt_response(404, description=UNKNOWN_CODE)
+    @blp.alt_response(422, description=MALFORMED_CODE)
+    @require(*FIELD_ROLES)
+    def get(self, code):
+        """Ancestors back to the mine(s), each with producer, approval and mass share, and the chain of holders."""
+        return {"provenance": _judged(code).provenance}
+
+
+@blp.route("/batches/<path:code>/descendants")
+class Descendants(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, DescendantsSchema, example=examples.DESCENDANTS)
+    @blp.alt_response(404, description=UNKNOWN_CODE)
+    @blp.alt_response(422, description=MALFORMED_CODE)
+    @require(*FIELD_ROLES)
+    def get(self, code):
+        """Every batch made from this one, at any depth: the forward trace for a recall."""
+        intake = _intake(code)
+        found = db().batches.find_one(intake.lookup(), {"_id": 1})
+        if not found:
+            fail(404, "unknown_code", f"Code {intake.batch_code or code} is not registered in the ledger.")
+        descendants = fetch_descendants(db(), found["_id"]) or []
+        generation = _generations(found["_id"], descendants)
+        rows = [{"code": d["_id"], "generation": generation.get(d["_id"]), "stage": d["stage"],
+                 "product_type": d["product_type"], "producer_id": d["producer_id"], "holder_id": d["holder_id"],
+                 "status": d["status"], "mass_kg": d["mass_kg"], "remaining_kg": d["remaining_kg"],
+                 "produced_on": d["produced_on"].date()} for d in descendants]
+        rows.sort(key=lambda r: (r["generation"] or 99, r["code"]))
+        return {"code": found["_id"], "count": len(rows), "active": sum(r["status"] == "active" for r in rows),
+                "descendants": rows}
+
+
+def _generations(root, descendants):
+    children = {}
+    for d in descendants:
+        for p in d.get("parent_codes", []):
+            children.setdefault(p, []).append(d["_id"])
+    depth, frontier, level = {}, [root], 1
+    while frontier:
+        nxt = []
+        for code in frontier:
+            for child in children.get(code, []):
+                if child not in depth:
+                    depth[child] = level
+                    nxt.append(child)
+        frontier, level = nxt, level + 1
+    return depth
+
+
+def _visible_enterprise(enterprise_id):
+    me = principal()
+    if me["role"] == "enterprise" and me.get("enterprise_id") != enterprise_id:
+        fail(404, "enterprise_not_found", "No such enterprise among the ones you may see.")
+    found = fetch_enterprises(db(), {enterprise_id}).get(enterprise_id)
+    if not found:
+        fail(404, "enterprise_not_found", "No such enterprise among the ones you may see.")
+    return found
+
+
+@blp.route("/enterprises/<enterprise_id>")
+class Enterprise(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, EnterpriseSchema, example=examples.ENTERPRISE)
+    @blp.alt_response(404, description=UNKNOWN_ENTERPRISE)
+    @require("inspector", "supervisor", "admin", "enterprise")
+    def get(self, enterprise_id):
+        """An enterprise with its USCC and whitelist history (enterprise users see only their own); ETag in a header."""
+        found = _visible_enterprise(enterprise_id)
+        history = approvals.ordered(found.get("approvals", []))
+        day = approvals.china_day(now())
+        body = {**found, "approvals": [approvals.view(a) for a in history], "whitelist": approvals.today(history, day)}
+        return body, 200, {"ETag": f'"{registry.etag_of(found)}"'}
+
+
+@blp.route("/enterprises/<enterprise_id>/quota")
+class EnterpriseQuota(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(QuotaQuerySchema, location="query")
+    @blp.response(200, QuotaStatusSchema, example=examples.QUOTA)
+    @blp.alt_response(404, description=UNKNOWN_ENTERPRISE)
+    @require("inspector", "supervisor", "admin", "enterprise")
+    def get(self, query, enterprise_id):
+        """Per category and issue batch, for a year (default: this one): issued, cut, effective, used, remaining, over."""
+        year = query.get("year") or now().year
+        return quota_status(_visible_enterprise(enterprise_id), year)
