@@ -5,15 +5,20 @@ import logging
 from flask import current_app, g, request
 from flask_smorest import abort
 from flask_smorest.error_handler import ErrorSchema
-from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge, ServiceUnavailable
+from werkzeug.exceptions import (HTTPException, InternalServerError, RequestEntityTooLarge, ServiceUnavailable,
+                                 default_exceptions)
 from werkzeug.wsgi import LimitedStream
 
+from inspector.errors import DomainError
 from inspector.store.connection import UNAVAILABLE_ERRORS
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 MAX_JSON_DEPTH = 64
+# The one place a domain error's kind becomes an HTTP status.
+STATUS_OF_KIND = {"invalid": 422, "not_found": 404, "conflict": 409, "stale": 412, "forbidden": 403,
+                  "unauthorized": 401, "too_large": 413, "unsupported": 415, "precondition_required": 428}
 
 
 def fail(status, error_code, message, headers=None, **details):
@@ -34,6 +39,14 @@ def error_docs(blp, answers):
             return view
         return decorator
     return errors
+
+
+def _domain_error(error):
+    exc = default_exceptions[STATUS_OF_KIND[error.kind]]()
+    exc.data = {"message": error.message, "errors": {"error_code": error.code, **error.details}}
+    if error.headers:
+        exc.data["headers"] = error.headers
+    return current_app.extensions["smorest_api"].handle_http_exception(exc)
 
 
 def _store_unavailable(error):
@@ -131,8 +144,9 @@ def _internal_error(error):
 
 
 def register_error_handlers(app, api):
-    """Map database outages to 503 + Retry-After; everything else HTTP stays in the smorest shape."""
+    """Map domain errors by kind, database outages to 503 + Retry-After; everything else HTTP stays in the smorest shape."""
     app.extensions["smorest_api"] = api
+    app.register_error_handler(DomainError, _domain_error)
     for error_type in UNAVAILABLE_ERRORS:
         app.register_error_handler(error_type, _store_unavailable)
     app.register_error_handler(RequestEntityTooLarge, _too_large)

@@ -19,7 +19,6 @@ blp = Blueprint("registry", __name__, url_prefix="/api/registry",
 
 WRITERS = ("admin",)
 READERS = ("admin", "supervisor", "enterprise")
-STATUS = {"invalid": 422, "conflict": 409, "not_found": 404, "stale": 412}
 IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
             "description": "The ETag you read. Missing: 428. Stale: 412."}
 ERROR_ANSWERS = {
@@ -36,13 +35,6 @@ ERROR_ANSWERS = {
 errors = error_docs(blp, ERROR_ANSWERS)
 
 
-def _call(function, *args, **kwargs):
-    try:
-        return function(*args, **kwargs)
-    except registry.RegistryError as exc:
-        fail(STATUS[exc.kind], exc.code, str(exc), **exc.details)
-
-
 def _today():
     return approvals.china_day(now())
 
@@ -56,7 +48,7 @@ def _in_scope(enterprise_id):
 
 def _enterprise(enterprise_id):
     _in_scope(enterprise_id)
-    return _call(registry.find_enterprise, db(), enterprise_id)
+    return registry.find_enterprise(db(), enterprise_id)
 
 
 def _with_etag(enterprise, status=200):
@@ -97,7 +89,7 @@ class Enterprises(MethodView):
     @blp.response(201, RegistryEnterpriseSchema)
     def post(self, body):
         """Register an enterprise with its USCC (checked), province and roles; a duplicate USCC is 409."""
-        created = _call(registry.create_enterprise, db(), body, principal(), now())
+        created = registry.create_enterprise(db(), body, principal(), now())
         return _with_etag(registry.find_enterprise(db(), created["_id"]), 201)
 
 
@@ -118,7 +110,7 @@ class Enterprise(MethodView):
     @blp.response(200, RegistryEnterpriseSchema)
     def patch(self, body, enterprise_id):
         """Change name, province, roles, city or location; send the ETag you read in If-Match."""
-        updated = _call(registry.update_enterprise, db(), enterprise_id, body, _if_match(), principal(), now())
+        updated = registry.update_enterprise(db(), enterprise_id, body, _if_match(), principal(), now())
         return _with_etag(updated)
 
 
@@ -142,7 +134,7 @@ class Approvals(MethodView):
     @blp.response(201, ApprovalSchema)
     def post(self, body, enterprise_id):
         """Record a grant, suspension (reason required), reinstatement or revocation (reason required)."""
-        entry = _call(registry.record_approval, db(), enterprise_id, body, principal(), now())
+        entry = registry.record_approval(db(), enterprise_id, body, principal(), now())
         return approvals.view(entry)
 
 
@@ -173,7 +165,7 @@ class Quotas(MethodView):
     @blp.response(201, QuotaIssueSchema)
     def post(self, body):
         """Record one issue batch of a yearly quota; the same enterprise, year, category and batch twice is 409."""
-        return registry.quota_view(_call(registry.issue_quota, db(), body, principal(), now()))
+        return registry.quota_view(registry.issue_quota(db(), body, principal(), now()))
 
 
 @blp.route("/enterprises/<enterprise_id>/penalties")
@@ -195,5 +187,5 @@ class Penalties(MethodView):
     @blp.response(201, PenaltySchema)
     def post(self, body, enterprise_id):
         """Record a penalty; the next year's quota view shows the cut (our reading of the rule: see effect)."""
-        penalty, enterprise = _call(registry.record_penalty, db(), enterprise_id, body, principal(), now())
+        penalty, enterprise = registry.record_penalty(db(), enterprise_id, body, principal(), now())
         return registry.penalty_view(penalty, enterprise)

@@ -7,6 +7,8 @@ GB 32100 does not (authorities A, N and Y exist), so only its check-character fu
 """
 from stdnum.cn import uscc as _stdnum
 
+from inspector.errors import DomainError
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, Z, S, V
 LENGTH = 18
 _SEPARATORS = " -\t"
@@ -27,14 +29,12 @@ PROVINCE_DIVISIONS = {
 _PROVINCE_OF_PREFIX = {code[:2]: name for name, code in PROVINCE_DIVISIONS.items()}
 
 
-class UsccError(ValueError):
+class UsccError(DomainError, ValueError):
     """A code that is not a valid USCC; str() says what is wrong in words a clerk can act on."""
 
     def __init__(self, message, code="invalid_uscc", typo=False, **details):
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code, **details)
         self.typo = typo
-        self.details = details
 
 
 def compact(text):

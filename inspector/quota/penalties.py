@@ -15,6 +15,7 @@ of it, and RULES below is the one place it lives:
 import uuid
 from dataclasses import dataclass
 
+from inspector.errors import DomainError
 from inspector.registry.approvals import as_day, stored_day
 from inspector.verdict.rules import allocation_t
 
@@ -37,13 +38,11 @@ RULES = {
 }
 
 
-class PenaltyError(ValueError):
+class PenaltyError(DomainError):
     """A penalty that cannot be recorded as given."""
 
     def __init__(self, message, code, field=None):
-        super().__init__(message)
-        self.code = code
-        self.details = {"field": field} if field else {}
+        super().__init__(message, code=code, **({"field": field} if field else {}))
 
 
 def used_t(enterprise, category, year):

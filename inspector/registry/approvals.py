@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from pymongo.errors import DuplicateKeyError
 
+from inspector.errors import DomainError
 from inspector.periods import CST
 
 STAGES = ("mining", "separation")
@@ -32,21 +33,17 @@ STATE_TEXT = {
 }
 
 
-class ApprovalError(Exception):
+class ApprovalError(DomainError):
     """An approval action the history refuses; code is machine-readable, str() is for people."""
 
-    status = "invalid"
-
     def __init__(self, message, code, field=None, **details):
-        super().__init__(message)
-        self.code = code
-        self.details = {"field": field, **details} if field else details
+        super().__init__(message, code=code, **({"field": field, **details} if field else details))
 
 
 class ApprovalConflict(ApprovalError):
     """The action does not fit the approval's state on its effective day."""
 
-    status = "conflict"
+    kind = "conflict"
 
 
 def as_day(value):

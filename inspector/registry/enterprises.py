@@ -9,6 +9,8 @@ from datetime import date, datetime
 
 from pymongo.errors import DuplicateKeyError
 
+from inspector.errors import DomainError
+
 from inspector.registry import approvals
 from inspector.audit import chain as audit
 from inspector.quota import penalties
@@ -24,14 +26,11 @@ CATEGORY_FIT = {"mining_light": ("mine", "mining"), "mining_medium_heavy": ("min
 LEGACY_ETAG = "0"  # documents written before enterprises carried an ETag
 
 
-class RegistryError(Exception):
+class RegistryError(DomainError):
     """A registry change refused; kind is invalid, conflict, not_found or stale; code is machine-readable."""
 
     def __init__(self, kind, code, message, **details):
-        super().__init__(message)
-        self.kind = kind
-        self.code = code
-        self.details = details
+        super().__init__(message, code=code, kind=kind, **details)
 
 
 def etag_of(enterprise):
@@ -192,8 +191,7 @@ def record_approval(db, enterprise_id, action, actor, now):
     try:
         entry = approvals.record(db, enterprise, action, actor, now)
     except approvals.ApprovalError as exc:
-        kind = "conflict" if isinstance(exc, approvals.ApprovalConflict) else "invalid"
-        raise RegistryError(kind, exc.code, str(exc), **exc.details) from None
+        raise RegistryError(exc.kind, exc.code, str(exc), **exc.details) from None
     audit.record(db, actor, f"registry.approval.{entry['action']}", f"enterprise:{enterprise_id}",
                  _stored({k: v for k, v in approvals.view(entry).items() if k not in ("recorded_at", "recorded_by")}),
                  now=now)
