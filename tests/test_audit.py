@@ -4,7 +4,9 @@ from datetime import datetime, timezone
 import pytest
 
 from conftest import gen_user
+from inspector import recovery
 from inspector.audit import chain as audit
+from inspector.audit import promises
 
 
 @pytest.fixture
@@ -127,7 +129,7 @@ def test_admin_actions_and_revocations_are_recorded(client, db, auth):
 def _promised(db, collection, details, at=None):
     """A document carrying an audit promise, as a write stores it at its commit point."""
     actor = {"user_id": "u-1", "username": "li.wei", "role": "inspector", "device_id": "phone"}
-    promise = audit.pending(actor, "finding.attach", "finding:F-1", details, now=at)
+    promise = promises.pending(actor, "finding.attach", "finding:F-1", details, now=at)
     doc_id = db[collection].insert_one({"finding_id": "F-1", "sha256": details["attachment_id"],
                                         "audit_pending": promise}).inserted_id
     return doc_id, promise
@@ -141,14 +143,14 @@ def test_a_promise_settled_by_several_tries_at_once_is_written_once(db):
 
     def settle():
         barrier.wait()
-        audit.settle(db, "finding_attachments", doc_id, dict(promise))  # first tries never look before writing
+        promises.settle(db, "finding_attachments", doc_id, dict(promise))  # first tries never look before writing
 
     threads = [threading.Thread(target=settle) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(10)
-    audit.settle(db, "finding_attachments", doc_id, dict(promise))  # and a late retry
+    promises.settle(db, "finding_attachments", doc_id, dict(promise))  # and a late retry
     assert db.audit_log.count_documents({"action": "finding.attach"}) == 1
     assert "audit_pending" not in db.finding_attachments.find_one({"_id": doc_id})
     assert audit.verify(db) == []
@@ -157,10 +159,10 @@ def test_a_promise_settled_by_several_tries_at_once_is_written_once(db):
 def test_a_promise_another_process_already_wrote_is_not_written_again(db):
     doc_id, promise = _promised(db, "finding_attachments", {"attachment_id": "A-1"})
     stale = audit._heads.get(db.name)
-    audit.settle(db, "finding_attachments", doc_id, promise)
+    promises.settle(db, "finding_attachments", doc_id, promise)
     # Another process, whose view of the chain's end is older, settles the same promise: the key stops it.
     audit._heads[db.name] = stale or (0, audit.GENESIS)
-    audit.settle(db, "finding_attachments", doc_id, promise)
+    promises.settle(db, "finding_attachments", doc_id, promise)
     assert db.audit_log.count_documents({"key": promise["key"]}) == 1
     # The same stale view writing a different entry takes the next free sequence number instead.
     audit._heads[db.name] = stale or (0, audit.GENESIS)
@@ -173,8 +175,8 @@ def test_two_promises_stamped_in_the_same_millisecond_on_one_target_are_both_wri
     at = datetime.now(timezone.utc)
     first_id, first = _promised(db, "finding_attachments", {"attachment_id": "A-1"}, at)
     second_id, second = _promised(db, "finding_attachments", {"attachment_id": "A-2"}, at)
-    audit.settle(db, "finding_attachments", first_id, first)
-    audit.settle(db, "finding_attachments", second_id, second)  # as a retry settles it
+    promises.settle(db, "finding_attachments", first_id, first)
+    promises.settle(db, "finding_attachments", second_id, second)  # as a retry settles it
     written = [e["details"]["attachment_id"] for e in db.audit_log.find({"target": "finding:F-1"}).sort("_id", 1)]
     assert written == ["A-1", "A-2"]
     assert audit.verify(db) == []
@@ -182,7 +184,7 @@ def test_two_promises_stamped_in_the_same_millisecond_on_one_target_are_both_wri
 
 def test_an_entry_s_promise_key_is_covered_by_the_chain(db, logged):
     doc_id, promise = _promised(db, "finding_attachments", {"attachment_id": "A-1"})
-    audit.settle(db, "finding_attachments", doc_id, promise)
+    promises.settle(db, "finding_attachments", doc_id, promise)
     assert audit.verify(db) == []  # entries written before keys existed and keyed ones verify together
     seq = db.audit_log.find_one({"key": promise["key"]})["_id"]
     db.audit_log.update_one({"_id": seq}, {"$set": {"key": "forged"}})
@@ -195,8 +197,8 @@ def test_the_sweep_writes_stale_promises_once_and_leaves_fresh_ones(db):
     now = datetime.now(timezone.utc)
     stale_id, stale = _promised(db, "ledger_submissions", {"attachment_id": "S-1"}, now - timedelta(minutes=5))
     fresh_id, fresh = _promised(db, "ledger_submissions", {"attachment_id": "S-2"}, now - timedelta(seconds=20))
-    assert audit.sweep(db, now) == 1
-    assert audit.sweep(db, now) == 0
+    assert recovery.sweep_promises(db, now) == 1
+    assert recovery.sweep_promises(db, now) == 0
     assert [e["key"] for e in db.audit_log.find()] == [stale["key"]]
     assert "audit_pending" not in db.ledger_submissions.find_one({"_id": stale_id})
     assert db.ledger_submissions.find_one({"_id": fresh_id})["audit_pending"]["key"] == fresh["key"]

@@ -2,8 +2,7 @@
 import hashlib
 import json
 import threading
-import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from pymongo.errors import DuplicateKeyError
 
@@ -12,12 +11,7 @@ from inspector.store.connection import evidence
 GENESIS = "0" * 64
 HEAD_COLLECTION = "audit_head"
 HEAD_ID = "audit_log"
-STALE_AFTER = timedelta(minutes=2)  # a promise this old has no request left finishing it
-SWEEP_LIMIT = 1000  # per collection and process start: the sweep must never hold up a start for long
 _lock = threading.RLock()
-# Re-entrant: a write that finds its own earlier try (a replay inside the insert's lock) may take its lock again.
-_stripes = [threading.RLock() for _ in range(64)]
-_finishers = {}  # collection -> finish(db, doc) for documents whose promise needs more than its entry written
 _heads = {}  # database name -> (seq, hash): this process's view of the chain's end, refreshed on conflict
 
 
@@ -56,63 +50,8 @@ def _advance_head(db, entry):
         pass  # a newer entry already moved the head
 
 
-def _ms(moment):
+def stored_moment(moment):
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)  # BSON keeps milliseconds; hash what is stored
-
-
-def exclusive(*key):
-    """A lock this process holds while it writes one keyed thing (a document, its links, its audit entry) or finishes it.
-
-    A retry or a concurrent copy of the same request waits for the first, then finds its work done; a real MongoDB
-    shared by several processes still has the unique indexes, including the one on an entry's promise key.
-    """
-    return _stripes[hash(key) % len(_stripes)]
-
-
-def pending(actor, action, target, details=None, now=None):
-    """The audit entry a write promises, stored on the written document (audit_pending) until settle() writes it."""
-    actor = actor or {}
-    return {"key": uuid.uuid4().hex, "action": action, "target": target, "details": details or {},
-            "at": _ms(now or datetime.now(timezone.utc)),
-            "actor": {k: actor.get(k) for k in ("user_id", "username", "role", "device_id") if k in actor}}
-
-
-def settle(db, collection, doc_id, promise):
-    """Write the promised entry once (keyed by the promise, so any number of tries write one), then clear the promise."""
-    if not promise:
-        return
-    record(db, promise["actor"] or None, promise["action"], promise["target"], promise["details"],
-           now=promise["at"], key=promise["key"])
-    evidence(db, collection).update_one({"_id": doc_id, "audit_pending.key": promise["key"]},
-                                        {"$unset": {"audit_pending": ""}})
-
-
-def finisher(collection):
-    """Register how the sweep finishes a document of this collection whose promise is still open (default: settle)."""
-    def register(finish):
-        _finishers[collection] = finish
-        return finish
-    return register
-
-
-def sweep(db, now=None, collections=("scans", "findings", "finding_attachments", "ledger_submissions")):
-    """Settle the promises of writes no client came back to retry; return how many documents were finished.
-
-    Runs once per process start: promises older than STALE_AFTER are no longer being settled by their request.
-    """
-    from inspector.findings import attachments as evidence_files  # noqa: F401 - importing them registers their finishers
-    from inspector.verdict import scans
-    cutoff = (now or datetime.now(timezone.utc)) - STALE_AFTER
-    finished = 0
-    for collection in dict.fromkeys((*collections, *_finishers)):
-        for doc in db[collection].find({"audit_pending.at": {"$lt": cutoff}}).limit(SWEEP_LIMIT):
-            finish = _finishers.get(collection)
-            if finish:
-                finish(db, doc)
-            else:
-                settle(db, collection, doc["_id"], doc["audit_pending"])
-            finished += 1
-    return finished
 
 
 def record(db, actor, action, target, details=None, now=None, key=None):
@@ -121,7 +60,7 @@ def record(db, actor, action, target, details=None, now=None, key=None):
     With a key (a promise's), the entry is written at most once: a second try returns the entry already written.
     """
     actor = actor or {}
-    now = _ms(now or datetime.now(timezone.utc))
+    now = stored_moment(now or datetime.now(timezone.utc))
     log = evidence(db, "audit_log")
     with _lock:
         head = _heads.get(db.name) or _read_head(db)

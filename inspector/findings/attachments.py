@@ -16,6 +16,7 @@ from PIL import Image, ImageOps
 from pymongo.errors import DuplicateKeyError
 
 from inspector.audit import chain as audit
+from inspector.audit import promises
 from inspector.findings import workflow
 from inspector.verdict.scans import distance_km
 from inspector.store.connection import EVIDENCE_WRITE_CONCERN, evidence
@@ -192,7 +193,7 @@ def attach(db, finding, actor, data, filename, max_pixels, now=None):
     now = now or datetime.now(timezone.utc)
     workflow.check_attach(finding, actor)
     sha256 = hashlib.sha256(data).hexdigest()
-    with audit.exclusive("attachment", finding["_id"], sha256):
+    with promises.exclusive("attachment", finding["_id"], sha256):
         existing = db.finding_attachments.find_one({"finding_id": finding["_id"], "sha256": sha256})
         if existing:
             _link(db, finding, actor, existing, now)
@@ -217,7 +218,7 @@ def attach(db, finding, actor, data, filename, max_pixels, now=None):
         if facts.photo and facts.photo.get("gps") and finding.get("location"):
             attachment["photo"]["distance_from_finding_m"] = round(
                 distance_km(facts.photo["gps"], finding["location"]) * 1000)
-        attachment["audit_pending"] = audit.pending(
+        attachment["audit_pending"] = promises.pending(
             actor, "finding.attach", f"finding:{finding['_id']}",
             {"attachment_id": attachment["_id"], "sha256": sha256, "kind": attachment["kind"], "size": len(data)}, now)
         try:
@@ -278,11 +279,10 @@ def _link(db, finding, actor, attachment, now):
         {"_id": finding["_id"], "attachments.id": {"$ne": attachment["_id"]}},
         {"$push": {"attachments": summary(attachment), "timeline": entry},
          "$set": {"updated_at": now}})
-    audit.settle(db, "finding_attachments", attachment["_id"], attachment.pop("audit_pending", None))
+    promises.settle(db, "finding_attachments", attachment["_id"], attachment.pop("audit_pending", None))
 
 
-@audit.finisher("finding_attachments")
-def _finish_abandoned(db, attachment):
+def finish_abandoned(db, attachment):
     """List an attachment whose upload no client came back to retry, as its uploader's retry would have."""
     finding = db.findings.find_one({"_id": attachment["finding_id"]})
     if finding is None:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from pymongo.errors import DuplicateKeyError
 
 from inspector.audit import chain as audit
+from inspector.audit import promises
 from inspector.findings import workflow
 from inspector.verdict.reasons import FAIL, REASONS, WARNING
 from inspector.store.connection import evidence
@@ -108,16 +109,16 @@ def create(db, actor, body, now=None):
         return _replayed(db, existing, digest), False
     doc = _new_finding(db, actor, body, digest, now)
     # The finding is the commit point; it carries its audit entry as a promise until the entry is written.
-    promise = audit.pending(actor, "finding.create", f"finding:{doc['_id']}",
+    promise = promises.pending(actor, "finding.create", f"finding:{doc['_id']}",
                             {"client_id": doc["client_id"], "enterprise_id": doc["enterprise_id"],
                              "discrepancies": doc["discrepancies"], "severity": doc["severity"]})
-    with audit.exclusive("finding", actor["user_id"], body["client_id"]):
+    with promises.exclusive("finding", actor["user_id"], body["client_id"]):
         try:
             evidence(db, "findings").insert_one({**doc, "audit_pending": promise})
         except DuplicateKeyError:
             pass  # the same finding raced in on another request: answered as a replay, outside this lock
         else:
-            audit.settle(db, "findings", doc["_id"], promise)
+            promises.settle(db, "findings", doc["_id"], promise)
             return doc, True
     return _replayed(db, db.findings.find_one(key), digest), False
 
@@ -127,7 +128,7 @@ def _replayed(db, existing, digest):
         raise FindingConflict("This client_id was already used for a different finding: make a new client_id.")
     promise = existing.pop("audit_pending", None)
     if promise:  # an interrupted try stored the finding but maybe not its audit entry
-        audit.settle(db, "findings", existing["_id"], promise)
+        promises.settle(db, "findings", existing["_id"], promise)
     return existing
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from inspector.audit import chain as audit
+from inspector.audit import promises
 from inspector.store.connection import evidence
 
 SUBMITTED = "submitted"
@@ -219,20 +220,20 @@ def apply(db, finding, actor, request, expected_etag, now=None, response_days=14
     now = now or datetime.now(timezone.utc)
     findings = evidence(db, "findings")
     if finding.get("audit_pending"):  # an interrupted write: its audit entry comes before anything else
-        audit.settle(db, "findings", finding["_id"], finding.pop("audit_pending"))
+        promises.settle(db, "findings", finding["_id"], finding.pop("audit_pending"))
     try:
         action, changes, entry = plan(finding, actor, request, expected_etag, now, response_days)
     except StaleFinding:
         if _already_taken(finding, actor, request, expected_etag):
             return findings.find_one({"_id": finding["_id"]})
         raise
-    promise = audit.pending(actor, f"finding.{action.name}", f"finding:{finding['_id']}",
+    promise = promises.pending(actor, f"finding.{action.name}", f"finding:{finding['_id']}",
                             {"from": action.source, "to": action.target, "comment": entry["comment"],
                              **{k: entry[k] for k in EXTRA_FIELDS + ("late",) if k in entry}}, now=now)
     changes.update(_etag=new_etag(), updated_at=now, audit_pending=promise,
                    last_change={"from_etag": expected_etag, "action": action.name, "actor_id": actor.get("user_id"),
                                 "request": request_digest(request)})
-    with audit.exclusive("finding-transition", finding["_id"]):
+    with promises.exclusive("finding-transition", finding["_id"]):
         # The ETag and the state the plan was made for are in the filter: a concurrent change makes this match nothing.
         result = findings.update_one({"_id": finding["_id"], "_etag": expected_etag, "status": action.source},
                                      {"$set": changes, "$push": {"timeline": entry}})
@@ -241,7 +242,7 @@ def apply(db, finding, actor, request, expected_etag, now=None, response_days=14
             if _already_taken(current, actor, request, expected_etag):  # the same request won a moment ago
                 return current
             raise StaleFinding("This finding changed while you were saving: reload it and try again.")
-        audit.settle(db, "findings", finding["_id"], promise)
+        promises.settle(db, "findings", finding["_id"], promise)
     return findings.find_one({"_id": finding["_id"]})
 
 

@@ -10,6 +10,7 @@ from itertools import islice
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from inspector.audit import chain as audit
+from inspector.audit import promises
 from inspector.codes import batch_code
 from inspector.verdict import rules
 from inspector.ledger.events import GS1_PREFIX, LineError, gs1_key, read_event
@@ -695,7 +696,7 @@ def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=
         if check.unsettled:
             raise InProgress(_wait_for(db, check.unsettled))
     for earlier, promise in check.promises.items():  # a retry writes what its interrupted try promised
-        audit.settle(db, "ledger_submissions", earlier, promise)
+        promises.settle(db, "ledger_submissions", earlier, promise)
     if counts["lines"] == 0 and not period:
         raise EmptySubmission()
     receipt = {"submission_id": sid, "channel": channel, "received_at": now, "enterprise_id": default_enterprise,
@@ -722,7 +723,7 @@ def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=
             receipt.update(status="accepted", accepted=book.accepted, rejected=0, duplicates=book.duplicates,
                            errors=[], flags=sorted(book.flags, key=lambda f: f["line"]), issued_codes=book.issued,
                            issued=book.issued_by_event, periods=periods)
-            promise = audit.pending(actor, "ledger.submit", {"submission_id": sid},
+            promise = promises.pending(actor, "ledger.submit", {"submission_id": sid},
                                     {"channel": channel, "accepted": receipt["accepted"],
                                      "duplicates": receipt["duplicates"], "flags": len(receipt["flags"]),
                                      "periods": periods}, now)
@@ -743,7 +744,7 @@ def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=
         _roll_back_or_remember(db, sid, book)
         raise
     # Accepted: a failure from here on leaves the promise on the submission, for a retry or the start-up sweep.
-    audit.settle(db, "ledger_submissions", sid, promise)
+    promises.settle(db, "ledger_submissions", sid, promise)
     return receipt
 
 

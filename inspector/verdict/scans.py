@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pymongo.errors import DuplicateKeyError
 
 from inspector.audit import chain as audit
+from inspector.audit import promises
 from inspector.codes.labels import read_code
 from inspector.verdict.reasons import REASONS, status_of
 from inspector.verdict.judge import ScanContext, judge
@@ -123,29 +124,28 @@ def record_scan(db, principal, req: ScanRequest, settings, now):
         scan["cloned_with"] = [cloned["evidence"]["other_scan_id"]]
     # The scan is the commit point: it carries its audit entry as a promise until the link and the entry are written,
     # so a retry after an interruption finishes the job instead of finding a scan with no trace in the audit log.
-    scan["audit_pending"] = audit.pending(principal, "scan.create",
+    scan["audit_pending"] = promises.pending(principal, "scan.create",
                                           {"scan_id": scan["_id"], "batch_code": scan["batch_code"]},
                                           {"status": scan["verdict"]["status"], "reasons": [r["code"] for r in reasons]},
                                           now=now)
-    with audit.exclusive("scan", principal["user_id"], req.client_id):
+    with promises.exclusive("scan", principal["user_id"], req.client_id):
         try:
             db.scans.insert_one(scan)
         except DuplicateKeyError:
             stored = db.scans.find_one({"inspector_id": principal["user_id"], "client_id": req.client_id})
             if stored is None or stored["fingerprint"] != scan["fingerprint"]:
                 raise ScanConflict(req.client_id) from None
-            _finish(db, stored)
+            finish(db, stored)
             return stored, False
-        _finish(db, scan)
+        finish(db, scan)
     return scan, True
 
 
-@audit.finisher("scans")
-def _finish(db, scan):
+def finish(db, scan):
     """Link the clone both ways and write the promised audit entry (again safely after an interrupted try)."""
     promise = scan.pop("audit_pending", None)
     if not promise:
         return
     for other in scan["cloned_with"][:1]:
         db.scans.update_one({"_id": other}, {"$addToSet": {"cloned_with": scan["_id"]}})
-    audit.settle(db, "scans", scan["_id"], promise)
+    promises.settle(db, "scans", scan["_id"], promise)
