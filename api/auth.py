@@ -233,10 +233,7 @@ class Password(MethodView):
     @signed_in
     def post(self, body):
         """Change your own password; every other device is signed out."""
-        try:
-            accounts.change_own_password(db(), principal(), body["current_password"], body["new_password"])
-        except accounts.AccountError as exc:
-            fail(403 if exc.code == "bad_credentials" else 422, exc.code, f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+        accounts.change_own_password(db(), principal(), body["current_password"], body["new_password"])
 
 
 @blp.route("/sessions")

@@ -12,7 +12,6 @@ from .errors import fail
 
 blp = Blueprint("users", __name__, url_prefix="/api/users", description="Accounts, for administrators only.")
 
-_STATUS = {"user_not_found": 404, "username_taken": 409}
 
 
 class UserCreateSchema(ma.Schema):
@@ -52,13 +51,6 @@ class RevokedSchema(ma.Schema):
     revoked_sessions = ma.fields.Integer(metadata={"example": 2})
 
 
-def _account_call(function, *args, **kwargs):
-    try:
-        return function(*args, **kwargs)
-    except accounts.AccountError as exc:
-        fail(_STATUS.get(exc.code, 422), exc.code, f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
-
-
 def _user_or_404(user_id):
     user = accounts.get_user(db(), user_id)
     if not user:
@@ -89,7 +81,7 @@ class Users(MethodView):
     @require("admin")
     def post(self, body):
         """Create a user; without a password, a one-time password is returned once."""
-        user, one_time = _account_call(accounts.register_user, db(), principal(), **body)
+        user, one_time = accounts.register_user(db(), principal(), **body)
         return {**user, "one_time_password": one_time}
 
 
@@ -115,7 +107,7 @@ class Disable(MethodView):
         """Disable a user: sign-in is refused and every session ends at once."""
         if user_id == principal()["user_id"]:
             fail(409, "cannot_disable_self", "You cannot disable your own account; ask another administrator.")
-        return _account_call(accounts.set_disabled, db(), principal(), user_id, True)
+        return accounts.set_disabled(db(), principal(), user_id, True)
 
 
 @blp.route("/<user_id>/enable")
@@ -126,7 +118,7 @@ class Enable(MethodView):
     @require("admin")
     def post(self, user_id):
         """Enable a disabled user again."""
-        return _account_call(accounts.set_disabled, db(), principal(), user_id, False)
+        return accounts.set_disabled(db(), principal(), user_id, False)
 
 
 @blp.route("/<user_id>/reset-password")
@@ -138,7 +130,7 @@ class ResetPassword(MethodView):
     @require("admin")
     def post(self, body, user_id):
         """Set a new password (or get a random one-time one back); the user's sessions all end."""
-        user, one_time, revoked = _account_call(accounts.reset_password, db(), principal(), user_id,
+        user, one_time, revoked = accounts.reset_password(db(), principal(), user_id,
                                                 body.get("password"))
         return {**user, "one_time_password": one_time, "revoked_sessions": revoked}
 
@@ -151,7 +143,7 @@ class RevokeSessions(MethodView):
     @require("admin")
     def post(self, user_id):
         """Sign a user out of every device at once."""
-        return {"revoked_sessions": _account_call(accounts.revoke_user_sessions, db(), principal(), user_id)}
+        return {"revoked_sessions": accounts.revoke_user_sessions(db(), principal(), user_id)}
 
 
 @blp.route("/<user_id>/sessions")

@@ -91,12 +91,13 @@ def _app():
     from api.context import db
     from seed.loader import load
     from inspector.accounts import users as accounts
+    from seed import users as demo_users
 
     app = create_app({"SEED_DEMO": False, "MONGO_DB": f"bench_ingest_{os.getpid()}", "INTAKE_MAX_LINES": 1_000_000})
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
     with app.app_context():
         load(db(), "small")
-        accounts.ensure_demo_users(db())
+        demo_users.ensure_demo_users(db())
     return app
 
 

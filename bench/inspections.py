@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api import context, create_app  # noqa: E402
 from inspector.accounts import users as accounts  # noqa: E402
+from seed import users as demo_users
 from inspector.findings import exports as finding_exports
 from inspector.store.indexes import INDEXES  # noqa: E402
 from seed.enterprises import enterprise_docs  # noqa: E402
@@ -42,7 +43,7 @@ def build(count):
     with app.app_context():
         db = context.db()
         db.enterprises.insert_many(enterprise_docs())
-        accounts.ensure_demo_users(db)
+        demo_users.ensure_demo_users(db)
         # The embedded store checks a unique index document by document on insert: load first, index after.
         db.findings.drop_indexes()
         batch = []

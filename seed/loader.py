@@ -87,7 +87,7 @@ def _upsert(collection, docs):
 
 def load_demo(db, scale="small"):
     """Load the dataset and the demo users into the embedded store."""
-    from inspector.accounts.users import ensure_demo_users
+    from seed.users import ensure_demo_users
 
     summary = load(db, scale)
     ensure_demo_users(db)

@@ -10,6 +10,7 @@ import pytest
 from api import create_app
 from api.context import db as current_db
 from inspector.accounts import users as accounts
+from seed import users as demo_users
 
 REAL_MONGO = bool(os.environ.get("MONGO_URI"))
 TEST_SECRET = "test-secret-key-not-for-production"
@@ -71,7 +72,7 @@ def seeded(db):
     from seed.loader import load
 
     load(db, "small")
-    accounts.ensure_demo_users(db)
+    demo_users.ensure_demo_users(db)
     return list(db.demo_cases.find({}, {"_id": 0}).sort("order", 1))
 
 

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from inspector.accounts import users as accounts
+from seed import users as demo_users
 from seed.enterprises import enterprise_docs
 
 GANZHOU = {"lat": 25.8412, "lon": 114.9396, "accuracy_m": 8.0}
@@ -118,7 +119,7 @@ class Crew:
 def crew(db, auth):
     """The demo enterprises and demo users (password 'demo'), without the rest of the demo dataset."""
     db.enterprises.insert_many(enterprise_docs())
-    accounts.ensure_demo_users(db)
+    demo_users.ensure_demo_users(db)
     return Crew(auth)
 
 

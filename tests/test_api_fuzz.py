@@ -48,6 +48,7 @@ from schemathesis.core.failures import FailureGroup
 from api import create_app
 from api.context import db as current_db
 from inspector.accounts import users as accounts
+from seed import users as demo_users
 from conftest import TEST_SECRET
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "50"))
@@ -85,7 +86,7 @@ def fuzz_app():
         with app.app_context():
             load_demo(current_db())
             current_db().users.update_many({"demo": True}, {"$set": {
-                "password_hash": accounts.hash_password(accounts.DEMO_PASSWORD)}})
+                "password_hash": accounts.hash_password(demo_users.DEMO_PASSWORD)}})
         _Known.app = app
         yield app
         _Known.app = None
@@ -128,7 +129,7 @@ class Identities:
         """Undo what fuzzed calls may have done to a demo account: disabled it, reset or changed its password."""
         with self.app.app_context():
             current_db().users.update_one({"username": username}, {"$set": {
-                "password_hash": accounts.hash_password(accounts.DEMO_PASSWORD), "disabled": False,
+                "password_hash": accounts.hash_password(demo_users.DEMO_PASSWORD), "disabled": False,
                 "must_change_password": False}})
 
 
@@ -205,7 +206,7 @@ class _Known:
         ("session_id",): lambda db: [
             s["_id"] for s in db.sessions.find({"revoked_at": None}, {"_id": 1}).sort([("created_at", 1), ("_id", 1)])],
         ("username",): lambda db: [u["username"] for u in db.users.find({}, {"username": 1}).sort("username", 1)],
-        ("password", "current_password"): lambda db: [accounts.DEMO_PASSWORD],
+        ("password", "current_password"): lambda db: [demo_users.DEMO_PASSWORD],
         ("province",): lambda db: ["Jiangxi", "Inner Mongolia"],
     }
     KEYS = {key for keys in QUERIES for key in keys}

@@ -10,6 +10,7 @@ from limits.storage import MongoDBStorage
 from api import create_app
 from conftest import REAL_MONGO, gen_user, make_app
 from inspector.accounts import users as accounts
+from seed import users as demo_users
 
 
 def bearer(token):
@@ -291,8 +292,8 @@ def test_non_demo_app_has_no_demo_users(monkeypatch):
     app = create_app({"MONGO_DB": f"test_nodemo_{time.time_ns()}", "RATELIMIT_ENABLED": REAL_MONGO})
     assert app.config["SETTINGS"].demo is False
     client = app.test_client()
-    for spec in accounts.DEMO_USERS:
-        assert_error(login(client, spec["username"], accounts.DEMO_PASSWORD), 401, "bad_credentials")
+    for spec in demo_users.DEMO_USERS:
+        assert_error(login(client, spec["username"], demo_users.DEMO_PASSWORD), 401, "bad_credentials")
     with app.app_context():
         from api.context import db
 

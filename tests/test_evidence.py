@@ -10,6 +10,7 @@ from api.context import db as current_db
 from conftest import AuthActions, make_app
 from finding_helpers import Crew, act, crew, log_finding, minimal_pdf, photo, read, sent_finding, upload  # noqa: F401
 from inspector.accounts import users as accounts
+from seed import users as demo_users
 from inspector.findings import attachments as evidence_files
 from seed.enterprises import enterprise_docs
 
@@ -135,7 +136,7 @@ def tight(db):
     app = make_app(db.name, MAX_UPLOAD_BYTES=50_000, MAX_IMAGE_PIXELS=10_000)
     with app.app_context():
         current_db().enterprises.insert_many(enterprise_docs())
-        accounts.ensure_demo_users(current_db())
+        demo_users.ensure_demo_users(current_db())
     client = app.test_client()
     return client, Crew(AuthActions(client))
 

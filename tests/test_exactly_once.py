@@ -15,6 +15,7 @@ import pytest
 
 from api.context import db as current_db
 from inspector.accounts import users as accounts
+from seed import users as demo_users
 from inspector.codes import batch_code
 from seed.enterprises import enterprise_docs
 from tests.conftest import make_app
@@ -35,7 +36,7 @@ def served():
     with app.app_context():
         database = current_db()
     database.enterprises.insert_many(enterprise_docs())
-    accounts.ensure_demo_users(database)
+    demo_users.ensure_demo_users(database)
     client = app.test_client()
     heads = {}
     for user in ("inspector", "supervisor"):

@@ -17,6 +17,7 @@ import pytest
 from api import create_app
 from api.context import db as current_db
 from inspector.accounts import users as accounts
+from seed import users as demo_users
 from inspector.audit import chain as audit
 from inspector.codes import batch_code
 from seed.loader import load
@@ -44,7 +45,7 @@ def world():
     with app.app_context():
         database = current_db()
     load(database, "small")
-    accounts.ensure_demo_users(database)
+    demo_users.ensure_demo_users(database)
     accounts.create_user(database, "clerk-nsm", CLERK_PASSWORD, "enterprise", enterprise_id="ENT-NSM")
     client = app.test_client()
     heads = {}

@@ -1,5 +1,4 @@
-"""User accounts: argon2 password hashes, roles and scope, user management, and the demo users."""
-import functools
+"""User accounts: argon2 password hashes, roles and scope, and user management."""
 import re
 import secrets
 import uuid
@@ -7,6 +6,8 @@ from datetime import datetime, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from inspector.errors import DomainError
 
 from inspector.audit import chain as audit
 from inspector.accounts import sessions
@@ -25,25 +26,13 @@ _hasher = PasswordHasher()
 # Verifying against this keeps a login for an unknown user as slow as one for a known user.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
-DEMO_PASSWORD = "demo"
-DEMO_USERS = [
-    {"username": "inspector", "role": "inspector", "display_name": "Li Wei (inspector)"},
-    {"username": "inspector2", "role": "inspector", "display_name": "Chen Jing (inspector)"},
-    {"username": "supervisor", "role": "supervisor", "display_name": "Zhang Min (supervisor)", "provinces": None},
-    {"username": "enterprise", "role": "enterprise", "display_name": "Ganzhou Market Traders clerk",
-     "enterprise_id": "ENT-GMT"},
-    {"username": "enterprise2", "role": "enterprise", "display_name": "Baotou Metals Market clerk",
-     "enterprise_id": "ENT-BMM"},
-    {"username": "admin", "role": "admin", "display_name": "System administrator"},
-]
-
-
-class AccountError(ValueError):
+class AccountError(DomainError, ValueError):
     """A user record that cannot be created or changed as asked; code is machine-readable."""
 
+    KIND_OF_CODE = {"user_not_found": "not_found", "username_taken": "conflict", "bad_credentials": "forbidden"}
+
     def __init__(self, message, code="invalid_account"):
-        super().__init__(message)
-        self.code = code
+        super().__init__(f"{message[:1].upper()}{message[1:]}.", code=code, kind=self.KIND_OF_CODE.get(code, "invalid"))
 
 
 def normalise_username(username):
@@ -73,12 +62,6 @@ def check_password_policy(password):
 def generate_password():
     """A random password to hand over once; the user must replace it at first sign-in."""
     return secrets.token_urlsafe(12)
-
-
-@functools.lru_cache(maxsize=1)
-def _demo_password_hash():
-    # Demo users share one known password, so one hash per process serves them all.
-    return hash_password(DEMO_PASSWORD)
 
 
 def _check_scope(db, role, enterprise_id, provinces):
@@ -215,15 +198,6 @@ def revoke_user_sessions(db, actor, user_id):
     audit.record(db, actor, "user.sessions_revoke", {"user_id": user_id},
                  {"username": user["username"], "revoked_sessions": revoked})
     return revoked
-
-
-def ensure_demo_users(db):
-    """Create the demo users (password 'demo') unless they exist; only ever called in demo mode."""
-    for spec in DEMO_USERS:
-        if not find_user(db, spec["username"]):
-            create_user(db, spec["username"], DEMO_PASSWORD, spec["role"], enterprise_id=spec.get("enterprise_id"),
-                        provinces=spec.get("provinces"), display_name=spec["display_name"], demo=True,
-                        password_hash=_demo_password_hash())
 
 
 def public_user(user):
