@@ -5,7 +5,7 @@ import logging
 from flask import current_app, g, request
 from flask_smorest import abort
 from flask_smorest.error_handler import ErrorSchema
-from werkzeug.exceptions import (HTTPException, InternalServerError, RequestEntityTooLarge, ServiceUnavailable,
+from werkzeug.exceptions import (InternalServerError, RequestEntityTooLarge, ServiceUnavailable,
                                  default_exceptions)
 from werkzeug.wsgi import LimitedStream
 

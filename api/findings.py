@@ -12,9 +12,10 @@ from inspector.findings import exports as finding_exports
 from inspector.findings import records as findings
 from inspector.findings import workflow
 
-from .auth import principal, require
+from .auth import BEARER, principal, require
 from .context import db, settings
 from .errors import error_docs, fail
+from .preconditions import IF_MATCH, if_match_tags
 from .schemas.findings import (CREATE_EXAMPLE, AttachmentSchema, ExportQuerySchema, FindingCreateSchema,
                                  FindingDraftSchema, FindingListQuerySchema, FindingSchema, FindingStatsSchema,
                                  FindingFilterSchema, PrefillQuerySchema, TransitionSchema)
@@ -23,18 +24,12 @@ from .schemas.findings import (CREATE_EXAMPLE, AttachmentSchema, ExportQuerySche
 blp = Blueprint("inspections", __name__, url_prefix="/api/inspections",
                 description="Findings: evidence, supervisor review, enterprise responses, exports.")
 
-BEARER = [{"bearerAuth": []}]
 EVERYONE = ("inspector", "supervisor", "enterprise", "admin")
 REVIEWERS = ("supervisor", "admin")
-IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
-            "description": "The ETag you read. Missing: 428. Stale: 412."}
 UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
     "properties": {"file": {"type": "string", "format": "binary",
                             "description": "JPEG, PNG, WebP or PDF, judged by content; at most MAX_UPLOAD_BYTES."}}}}}}
-WORKFLOW_STATUS = {workflow.StaleFinding: 412, workflow.NotAllowedInState: 409, workflow.WrongRole: 403,
-                   workflow.OwnFinding: 403, workflow.BadTransitionInput: 422, workflow.TooManyAttachments: 409}
-FILE_STATUS = {"unsupported_file_type": 415, "image_too_large": 413, "damaged_file": 422, "empty_file": 422}
 
 
 ERROR_ANSWERS = {
@@ -65,17 +60,9 @@ def _with_etag(finding, status=200):
     return findings.view(finding, principal()), status, {"ETag": f'"{finding["_etag"]}"'}
 
 
-def _workflow_failed(exc):
-    fail(WORKFLOW_STATUS.get(type(exc), 409), exc.code, str(exc), **exc.details)
-
-
 def _expected_etag(finding):
     """The ETag from If-Match: 428 when absent, since a blind overwrite is what the header exists to prevent."""
-    raw = request.headers.get("If-Match", "").strip()
-    tags = [t.strip().removeprefix("W/").strip('"') for t in raw.split(",") if t.strip()]
-    if not tags or "*" in tags:
-        fail(428, "if_match_required", "Send the finding's ETag in If-Match (read the finding first), so you do not "
-                                       "overwrite a change you have not seen.")
+    tags = if_match_tags("finding")
     return finding["_etag"] if finding["_etag"] in tags else tags[0]
 
 
@@ -108,12 +95,7 @@ class Findings(MethodView):
                                                              "stored finding comes back unchanged.")
     def post(self, body):
         """Log a finding (idempotent per client_id); fields left out are filled from the cited scans."""
-        try:
-            finding, created = findings.create(db(), principal(), body)
-        except findings.FindingConflict as exc:
-            fail(409, "client_id_reused", str(exc), client_id=str(body["client_id"]))
-        except findings.FindingInputError as exc:
-            fail(422, exc.code, str(exc), **exc.details)
+        finding, created = findings.create(db(), principal(), body)
         return _with_etag(finding, 201 if created else 200)
 
 
@@ -126,10 +108,7 @@ class Prefill(MethodView):
     @blp.response(200, FindingDraftSchema)
     def get(self, query):
         """Draft a finding from your scans: their reasons, codes, holder, site, place and time."""
-        try:
-            scans = findings.visible_scans(db(), principal(), query["scan_id"])
-        except findings.FindingInputError as exc:
-            fail(422, exc.code, str(exc), **exc.details)
+        scans = findings.visible_scans(db(), principal(), query["scan_id"])
         return findings.draft_from_scans(scans)
 
 
@@ -193,11 +172,8 @@ class Transitions(MethodView):
     def post(self, body, finding_id):
         """Move a finding on: confirm, dismiss, send_to_enterprise, respond, request_more or resolve."""
         finding = _visible_or_404(finding_id)
-        try:
-            updated = workflow.apply(db(), finding, principal(), body, _expected_etag(finding),
-                                     response_days=settings().response_days)
-        except workflow.WorkflowError as exc:
-            _workflow_failed(exc)
+        updated = workflow.apply(db(), finding, principal(), body, _expected_etag(finding),
+                                 response_days=settings().response_days)
         return _with_etag(updated)
 
 
@@ -211,10 +187,7 @@ class Attachments(MethodView):
     def post(self, finding_id):
         """Attach a photo or PDF; the same content twice is kept once. Photos get a thumbnail and their EXIF kept."""
         finding = _visible_or_404(finding_id)
-        try:
-            workflow.check_attach(finding, principal())
-        except workflow.WorkflowError as exc:
-            _workflow_failed(exc)
+        workflow.check_attach(finding, principal())
         limit = settings().max_upload_bytes
         too_large = (413, "file_too_large", f"Files can be at most {limit // (1024 * 1024)} MB.")
         try:
@@ -226,13 +199,8 @@ class Attachments(MethodView):
         data = upload.stream.read(limit + 1)
         if len(data) > limit:
             fail(*too_large)
-        try:
-            attachment, created = evidence_files.attach(db(), finding, principal(), data, upload.filename,
-                                                        settings().max_image_pixels)
-        except workflow.WorkflowError as exc:
-            _workflow_failed(exc)
-        except evidence_files.EvidenceFileError as exc:
-            fail(FILE_STATUS.get(exc.code, 422), exc.code, str(exc))
+        attachment, created = evidence_files.attach(db(), finding, principal(), data, upload.filename,
+                                                    settings().max_image_pixels)
         return findings.attachment_view(evidence_files.summary(attachment), principal()), 201 if created else 200
 
 

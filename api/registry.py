@@ -1,5 +1,4 @@
 """Registry administration: enterprises, whitelist approvals, quotas and penalties."""
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -9,6 +8,7 @@ from inspector.registry import enterprises as registry
 from .auth import BEARER, principal, require
 from .context import db, now
 from .errors import error_docs, fail
+from .preconditions import IF_MATCH, if_match_tags
 from .schemas.registry import (APPROVAL_EXAMPLE, ENTERPRISE_CREATE_EXAMPLE, PENALTY_EXAMPLE, QUOTA_EXAMPLE,
                                ApprovalActionSchema, ApprovalHistorySchema, ApprovalSchema, EnterpriseCreateSchema,
                                EnterprisePatchSchema, EnterpriseQuerySchema, PenaltyCreateSchema, PenaltySchema,
@@ -19,8 +19,6 @@ blp = Blueprint("registry", __name__, url_prefix="/api/registry",
 
 WRITERS = ("admin",)
 READERS = ("admin", "supervisor", "enterprise")
-IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
-            "description": "The ETag you read. Missing: 428. Stale: 412."}
 ERROR_ANSWERS = {
     401: "No valid access token: sign in.",
     403: "Your role may not do this: registry changes are for administrators.",
@@ -53,15 +51,6 @@ def _enterprise(enterprise_id):
 
 def _with_etag(enterprise, status=200):
     return registry.view(enterprise, _today()), status, {"ETag": f'"{registry.etag_of(enterprise)}"'}
-
-
-def _if_match():
-    raw = request.headers.get("If-Match", "").strip()
-    tags = [t.strip().removeprefix("W/").strip('"') for t in raw.split(",") if t.strip()]
-    if not tags or "*" in tags:
-        fail(428, "if_match_required", "Send the enterprise's ETag in If-Match (read the enterprise first), so you do "
-                                       "not overwrite a change you have not seen.")
-    return tags
 
 
 @blp.route("/enterprises")
@@ -110,7 +99,7 @@ class Enterprise(MethodView):
     @blp.response(200, RegistryEnterpriseSchema)
     def patch(self, body, enterprise_id):
         """Change name, province, roles, city or location; send the ETag you read in If-Match."""
-        updated = registry.update_enterprise(db(), enterprise_id, body, _if_match(), principal(), now())
+        updated = registry.update_enterprise(db(), enterprise_id, body, if_match_tags("enterprise"), principal(), now())
         return _with_etag(updated)
 
 

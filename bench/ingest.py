@@ -90,7 +90,6 @@ def _app():
     from api import create_app
     from api.context import db
     from seed.loader import load
-    from inspector.accounts import users as accounts
     from seed import users as demo_users
 
     app = create_app({"SEED_DEMO": False, "MONGO_DB": f"bench_ingest_{os.getpid()}", "INTAKE_MAX_LINES": 1_000_000})

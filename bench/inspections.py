@@ -19,7 +19,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api import context, create_app  # noqa: E402
-from inspector.accounts import users as accounts  # noqa: E402
 from seed import users as demo_users
 from inspector.findings import exports as finding_exports
 from inspector.store.indexes import INDEXES  # noqa: E402

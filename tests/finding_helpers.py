@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from PIL import Image
 
-from inspector.accounts import users as accounts
 from seed import users as demo_users
 from seed.enterprises import enterprise_docs
 

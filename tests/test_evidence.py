@@ -9,7 +9,6 @@ from PIL import Image, TiffImagePlugin
 from api.context import db as current_db
 from conftest import AuthActions, make_app
 from finding_helpers import Crew, act, crew, log_finding, minimal_pdf, photo, read, sent_finding, upload  # noqa: F401
-from inspector.accounts import users as accounts
 from seed import users as demo_users
 from inspector.findings import attachments as evidence_files
 from seed.enterprises import enterprise_docs

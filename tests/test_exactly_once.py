@@ -14,7 +14,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from api.context import db as current_db
-from inspector.accounts import users as accounts
 from seed import users as demo_users
 from inspector.codes import batch_code
 from seed.enterprises import enterprise_docs

@@ -15,7 +15,7 @@ import gridfs
 from PIL import Image, ImageOps
 from pymongo.errors import DuplicateKeyError
 
-from inspector.audit import chain as audit
+from inspector.errors import DomainError
 from inspector.audit import promises
 from inspector.findings import workflow
 from inspector.verdict.scans import distance_km
@@ -30,12 +30,13 @@ EXIF_IFD, GPS_IFD = 0x8769, 0x8825
 DATETIME_ORIGINAL, OFFSET_TIME_ORIGINAL, DATETIME, MAKE, MODEL = 36867, 36881, 306, 271, 272
 
 
-class EvidenceFileError(ValueError):
+class EvidenceFileError(DomainError, ValueError):
     """A file that cannot be kept as evidence; code is machine-readable."""
 
+    KIND_OF_CODE = {"unsupported_file_type": "unsupported", "image_too_large": "too_large"}
+
     def __init__(self, code, message):
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code, kind=self.KIND_OF_CODE.get(code, "invalid"))
 
 
 @dataclass

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from pymongo.errors import DuplicateKeyError
 
-from inspector.audit import chain as audit
+from inspector.errors import DomainError
 from inspector.audit import promises
 from inspector.findings import workflow
 from inspector.verdict.reasons import FAIL, REASONS, WARNING
@@ -22,17 +22,17 @@ CLOCK_SKEW = timedelta(minutes=10)  # a device clock a little ahead is normal; a
 LIST_PROJECTION = {"timeline": 0, "payload_hash": 0, "audit_pending": 0, "last_change": 0}
 
 
-class FindingConflict(Exception):
+class FindingConflict(DomainError):
     """The client_id was already used by this inspector for a different finding."""
 
+    kind, code = "conflict", "client_id_reused"
 
-class FindingInputError(ValueError):
+
+class FindingInputError(DomainError, ValueError):
     """A finding that cannot be logged as sent; code is machine-readable."""
 
     def __init__(self, code, message, **details):
-        super().__init__(message)
-        self.code = code
-        self.details = details
+        super().__init__(message, code=code, **details)
 
 
 def _utc(moment):
@@ -125,7 +125,8 @@ def create(db, actor, body, now=None):
 
 def _replayed(db, existing, digest):
     if existing["payload_hash"] != digest:
-        raise FindingConflict("This client_id was already used for a different finding: make a new client_id.")
+        raise FindingConflict("This client_id was already used for a different finding: make a new client_id.",
+                              client_id=str(existing["client_id"]))
     promise = existing.pop("audit_pending", None)
     if promise:  # an interrupted try stored the finding but maybe not its audit entry
         promises.settle(db, "findings", existing["_id"], promise)

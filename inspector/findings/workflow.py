@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from inspector.audit import chain as audit
+from inspector.errors import DomainError
 from inspector.audit import promises
 from inspector.store.connection import evidence
 
@@ -56,38 +56,37 @@ ACTIONS = {a.name: a for a in [
 EXTRA_FIELDS = ("deadline", "reason", "outcome", "response_type", "attachment_ids")
 
 
-class WorkflowError(Exception):
+class WorkflowError(DomainError):
     """A transition or attachment the rules refuse; code is machine-readable, str() is for people."""
 
-    code = "workflow_error"
+    kind, code = "conflict", "workflow_error"
 
     def __init__(self, message, **details):
-        super().__init__(message)
-        self.details = details
+        super().__init__(message, **details)
 
 
 class StaleFinding(WorkflowError):
-    code = "stale_etag"
+    kind, code = "stale", "stale_etag"
 
 
 class NotAllowedInState(WorkflowError):
-    code = "invalid_transition"
+    kind, code = "conflict", "invalid_transition"
 
 
 class WrongRole(WorkflowError):
-    code = "forbidden_action"
+    kind, code = "forbidden", "forbidden_action"
 
 
 class OwnFinding(WorkflowError):
-    code = "separation_of_duties"
+    kind, code = "forbidden", "separation_of_duties"
 
 
 class BadTransitionInput(WorkflowError):
-    code = "invalid_transition_input"
+    kind, code = "invalid", "invalid_transition_input"
 
 
 class TooManyAttachments(WorkflowError):
-    code = "too_many_attachments"
+    kind, code = "conflict", "too_many_attachments"
 
 
 def new_etag():

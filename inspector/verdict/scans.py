@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from inspector.audit import chain as audit
 from inspector.audit import promises
 from inspector.codes.labels import read_code
 from inspector.verdict.reasons import REASONS, status_of
