@@ -9,9 +9,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from inspector.codes.labels import read_code
-from inspector.codes.photos import PhotoError, decode_photo
-from inspector.verdict.scans import ScanConflict, ScanRequest, record_scan
-from inspector.verdict.judge import UnknownEnterprise
+from inspector.codes.photos import decode_photo
+from inspector.verdict.scans import ScanRequest, find_scan, list_scans, record_scan
 
 from . import examples
 from .auth import BEARER, principal, require
@@ -27,7 +26,6 @@ SCAN_EXAMPLE = {
     "location": {"lat": 25.83, "lon": 114.93, "accuracy_m": 12}, "holder_enterprise_id": "ENT-GMT",
 }
 MAX_CLOCK_AHEAD = timedelta(hours=24)
-PHOTO_STATUS = {"unsupported_image": 415, "image_too_large": 422, "broken_image": 422}
 _FORM_JSON_FIELDS = ("site", "location")
 
 
@@ -57,11 +55,7 @@ def _read_photo(upload):
         fail(413, "file_too_large", f"The photo is larger than {settings().max_upload_bytes // (1024 * 1024)} MB.")
     if not data:
         fail(422, "empty_file", "The photo is empty.")
-    try:
-        result = decode_photo(data, settings().max_image_pixels)
-    except PhotoError as exc:
-        fail(PHOTO_STATUS.get(exc.code, 422), exc.code, exc.message)
-    return data, result
+    return data, decode_photo(data, settings().max_image_pixels)
 
 
 def _best_code(found):
@@ -131,13 +125,7 @@ class Scans(MethodView):
     def post(self):
         """Scan a code (JSON) or a label photo (multipart 'image') and get the verdict in one request."""
         req, now = _scan_request()
-        try:
-            scan, created = record_scan(db(), principal(), req, settings(), now)
-        except ScanConflict:
-            fail(409, "client_id_reused", "This client_id was already used for a different scan; make a new one.")
-        except UnknownEnterprise as exc:
-            fail(422, "unknown_enterprise", f"There is no enterprise {exc.args[0]!r}.",
-                 json={"holder_enterprise_id": ["Unknown enterprise."]})
+        scan, created = record_scan(db(), principal(), req, settings(), now)
         return scan, 201 if created else 200
 
     @blp.doc(security=BEARER)
@@ -147,18 +135,9 @@ class Scans(MethodView):
     @require("inspector", "supervisor", "admin")
     def get(self, query, pagination_parameters):
         """List scans, newest first: inspectors see their own."""
-        me = principal()
-        filters = {}
-        if me["role"] == "inspector":
-            filters["inspector_id"] = me["user_id"]
-        if query.get("batch_code"):
-            filters["batch_code"] = query["batch_code"]
-        cursor = db().scans.find(filters, {"provenance": 0}).sort("received_at", -1)
-        # An unfiltered count comes from the collection's metadata instead of a read of every scan.
-        pagination_parameters.item_count = (db().scans.count_documents(filters) if filters
-                                            else db().scans.estimated_document_count())
-        skip = (pagination_parameters.page - 1) * pagination_parameters.page_size
-        return list(cursor.skip(skip).limit(pagination_parameters.page_size))
+        scans, pagination_parameters.item_count = list_scans(
+            db(), principal(), query.get("batch_code"), pagination_parameters.page, pagination_parameters.page_size)
+        return scans
 
 
 @blp.route("/scans/<scan_id>")
@@ -169,11 +148,7 @@ class ScanById(MethodView):
     @require("inspector", "supervisor", "admin")
     def get(self, scan_id):
         """One scan with the verdict as it was when it was made."""
-        me = principal()
-        filters = {"_id": scan_id}
-        if me["role"] == "inspector":
-            filters["inspector_id"] = me["user_id"]
-        scan = db().scans.find_one(filters)
+        scan = find_scan(db(), principal(), scan_id)
         if scan is None:
             fail(404, "scan_not_found", "No such scan among the ones you may see.")
         return scan

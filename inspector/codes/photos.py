@@ -19,6 +19,8 @@ from biip.gs1_messages import GS1Message
 from PIL import Image, ImageFilter, ImageOps
 from pyzbar import wrapper as zbar
 
+from inspector.errors import DomainError
+
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
 _PHOTO_SIDE = "inspector.photo_side"  # Image.info key: the longest side the photo had in its file
 WORKING_SIDE = 2000
@@ -48,13 +50,11 @@ _ZBAR_CFG_X_DENSITY, _ZBAR_CFG_Y_DENSITY = 0x100, 0x101
 _MIN_CODE128_LENGTH = 4
 
 
-class PhotoError(ValueError):
+class PhotoError(DomainError, ValueError):
     """A photo the service cannot read."""
 
     def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code, kind="unsupported" if code == "unsupported_image" else "invalid")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from inspector.errors import DomainError
 from inspector.verdict import rules
 from inspector.codes.labels import Intake
 from inspector.periods import settings_deadline
@@ -23,8 +24,14 @@ class ScanContext:
     extra: dict = field(default_factory=dict)
 
 
-class UnknownEnterprise(LookupError):
+class UnknownEnterprise(DomainError, LookupError):
     """The scan names a holder enterprise that does not exist."""
+
+    code = "unknown_enterprise"
+
+    def __init__(self, enterprise_id):
+        super().__init__(f"There is no enterprise {enterprise_id!r}.",
+                         json={"holder_enterprise_id": ["Unknown enterprise."]})
 
 
 @dataclass

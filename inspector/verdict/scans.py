@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
+from inspector.errors import DomainError
 from inspector.audit import promises
 from inspector.codes.labels import read_code
 from inspector.verdict.reasons import REASONS, status_of
@@ -17,8 +18,13 @@ CLONE_WINDOW = timedelta(hours=48)  # no two places in the field are more than ~
 CLONE_MIN_KM = 1.0
 
 
-class ScanConflict(Exception):
+class ScanConflict(DomainError):
     """The client_id was already used for a different scan."""
+
+    kind, code = "conflict", "client_id_reused"
+
+    def __init__(self, client_id):
+        super().__init__("This client_id was already used for a different scan; make a new one.")
 
 
 @dataclass
@@ -148,3 +154,25 @@ def finish(db, scan):
     for other in scan["cloned_with"][:1]:
         db.scans.update_one({"_id": other}, {"$addToSet": {"cloned_with": scan["_id"]}})
     promises.settle(db, "scans", scan["_id"], promise)
+
+
+def _scope(principal):
+    """Inspectors see their own scans; supervisors and administrators all of them."""
+    return {"inspector_id": principal["user_id"]} if principal["role"] == "inspector" else {}
+
+
+def list_scans(db, principal, batch_code, page, page_size):
+    """One page of the scans the principal may see, newest first, and how many there are in all."""
+    filters = _scope(principal)
+    if batch_code:
+        filters["batch_code"] = batch_code
+    # Served by scans (inspector_id, received_at), (batch_code, received_at) and (received_at).
+    cursor = db.scans.find(filters, {"provenance": 0}).sort("received_at", -1)
+    # An unfiltered count comes from the collection's metadata instead of a read of every scan.
+    count = db.scans.count_documents(filters) if filters else db.scans.estimated_document_count()
+    return list(cursor.skip((page - 1) * page_size).limit(page_size)), count
+
+
+def find_scan(db, principal, scan_id):
+    """The scan with this id if the principal may see it, else None."""
+    return db.scans.find_one({"_id": scan_id, **_scope(principal)})
