@@ -7,7 +7,8 @@ from flask_smorest import Blueprint
 from inspector.registry import approvals
 from inspector.registry import enterprises as registry
 from inspector.codes.labels import read_code
-from inspector.verdict.lineage import fetch_descendants, fetch_enterprises
+from inspector.oversight import recall
+from inspector.verdict.lineage import fetch_enterprises
 from inspector.quota.status import quota_status
 from inspector.verdict.judge import ScanContext, judge
 
@@ -79,35 +80,10 @@ class Descendants(MethodView):
     def get(self, code):
         """Every batch made from this one, at any depth: the forward trace for a recall."""
         intake = _intake(code)
-        found = db().batches.find_one(intake.lookup(), {"_id": 1})
-        if not found:
+        found = recall.descendants(db(), intake)
+        if found is None:
             fail(404, "unknown_code", f"Code {intake.batch_code or code} is not registered in the ledger.")
-        descendants = fetch_descendants(db(), found["_id"]) or []
-        generation = _generations(found["_id"], descendants)
-        rows = [{"code": d["_id"], "generation": generation.get(d["_id"]), "stage": d["stage"],
-                 "product_type": d["product_type"], "producer_id": d["producer_id"], "holder_id": d["holder_id"],
-                 "status": d["status"], "mass_kg": d["mass_kg"], "remaining_kg": d["remaining_kg"],
-                 "produced_on": d["produced_on"].date()} for d in descendants]
-        rows.sort(key=lambda r: (r["generation"] or 99, r["code"]))
-        return {"code": found["_id"], "count": len(rows), "active": sum(r["status"] == "active" for r in rows),
-                "descendants": rows}
-
-
-def _generations(root, descendants):
-    children = {}
-    for d in descendants:
-        for p in d.get("parent_codes", []):
-            children.setdefault(p, []).append(d["_id"])
-    depth, frontier, level = {}, [root], 1
-    while frontier:
-        nxt = []
-        for code in frontier:
-            for child in children.get(code, []):
-                if child not in depth:
-                    depth[child] = level
-                    nxt.append(child)
-        frontier, level = nxt, level + 1
-    return depth
+        return found
 
 
 def _visible_enterprise(enterprise_id):

@@ -3,6 +3,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from inspector import dataset as loaded
 from inspector.verdict.reasons import REASONS
 
 from .context import db, settings
@@ -40,7 +41,7 @@ class Meta(MethodView):
     def get(self):
         """Say whether this is the demo store, and list the verdict reasons."""
         demo = settings().demo
-        dataset = db().dataset_info.find_one({"_id": "current"}, {"_id": 0}) if demo else None
+        dataset = loaded.description(db()) if demo else None
         return {
             "demo": demo,
             "notice": "Demo data, not saved: everything is lost when the service stops." if demo else None,
@@ -58,4 +59,4 @@ class DemoCases(MethodView):
         """List the planted demo cases, each with the verdict it must get (demo mode only)."""
         if not settings().demo:
             fail(404, "not_demo", "Demo cases exist only on the embedded demo store.")
-        return list(db().demo_cases.find({}, {"_id": 0}).sort("order", 1))
+        return loaded.demo_cases(db())

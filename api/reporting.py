@@ -72,10 +72,7 @@ class EnterpriseHistory(MethodView):
     @require("enterprise", "supervisor", "admin")
     def get(self, query, enterprise_id):
         """One enterprise's monthly reports over the last months, newest first (enterprise users: their own)."""
-        scope = reporting.enterprise_filter(principal())
-        wanted = {"_id": enterprise_id}
-        enterprise = db().enterprises.find_one({"$and": [wanted, scope]} if scope else wanted,
-                                               reporting.ENTERPRISE_FIELDS)
+        enterprise = reporting.visible_enterprise(db(), principal(), enterprise_id)
         if enterprise is None:
             fail(404, "enterprise_not_found", "No such enterprise among the ones you may see.")
         moment = now()

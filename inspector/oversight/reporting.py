@@ -174,3 +174,10 @@ def enterprise_filter(actor, province=None):
     if province is not None:
         clauses.append({"province": province})
     return {"$and": clauses} if clauses else {}
+
+
+def visible_enterprise(db, principal, enterprise_id):
+    """The enterprise's reporting fields if the principal may see its reports, else None."""
+    scope = enterprise_filter(principal)
+    wanted = {"_id": enterprise_id}
+    return db.enterprises.find_one({"$and": [wanted, scope]} if scope else wanted, ENTERPRISE_FIELDS)
