@@ -2,15 +2,22 @@
 
 The suite runs on the embedded store by default, and unchanged against a real MongoDB when MONGO_URI is set.
 """
+import hashlib
+import itertools
 import os
+import random
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from api import create_app
 from api.context import db as current_db
 from inspector.accounts import users as accounts
+from inspector.codes import batch_code
 from seed import users as demo_users
+from seed.enterprises import fictional_uscc
+from seed.ledger import ITEM_REFS, PRODUCTS, gs1_check_digit
 
 REAL_MONGO = bool(os.environ.get("MONGO_URI"))
 TEST_SECRET = "test-secret-key-not-for-production"
@@ -76,10 +83,77 @@ def seeded(db):
     return list(db.demo_cases.find({}, {"_id": 0}).sort("order", 1))
 
 
-def gen_user(db, username=None, role="inspector", password="pw-" + uuid.uuid4().hex[:8], **kwargs):
-    """Create a user and return (user, password)."""
+def gen_user(db, username=None, role="inspector", password=None, **kwargs):
+    """Create a user and return (user, password); a fresh password is made for each call unless one is given."""
     username = username or f"{role}-{uuid.uuid4().hex[:6]}"
+    password = password or "pw-" + uuid.uuid4().hex[:8]
     return accounts.create_user(db, username, password, role, **kwargs), password
+
+
+_serial = itertools.count(5000)  # fictional USCCs, GS1 prefixes and serials clear of the seed's (which count from 0)
+STAGE_ROLES = {"ore": "mine", "compound": "separator", "metal": "metal_smelter", "magnet": "magnet_maker"}
+STAGE_PRODUCTS = {"ore": ("bastnaesite_concentrate", 50.0, 62.0), "compound": PRODUCTS["compound"][0],
+                  "metal": PRODUCTS["metal"][0], "magnet": PRODUCTS["magnet"][0]}
+STAGE_QUOTA = {"ore": "mining_light", "compound": "separation"}
+
+
+def gen_enterprise(db, enterprise_id=None, name=None, roles=("trader",), province="Jiangxi", **fields):
+    """Insert an enterprise shaped like the seed's (seed/enterprises.py) and return it; fields override or add keys."""
+    n = next(_serial)
+    enterprise_id = enterprise_id or f"ENT-T{n}"
+    doc = {"_id": enterprise_id, "name": name or f"Test Enterprise {n}", "uscc": fictional_uscc(n, province),
+           "roles": list(roles), "province": province, "city": None, "location": None, "quota_categories": [],
+           "gs1_prefix": f"695{900000 + n:06d}",
+           "_etag": hashlib.sha256(f"test:{enterprise_id}".encode()).hexdigest()[:32]}
+    doc.update(fields)
+    db.enterprises.insert_one(doc)
+    return doc
+
+
+def gen_batch(db, code=None, stage="compound", producer_id=None, mass_kg=1000.0, produced_on=None, parents=(),
+              **fields):
+    """Insert an active batch shaped like the seed's (seed/ledger.py) and return it; fields override or add keys.
+
+    The producer is a new enterprise of the stage's role unless one is named (it must exist); no whitelist approval
+    is granted. Parents are [(code, kg)]: recorded on the batch, not drawn from (their remaining_kg stays as it is).
+    """
+    producer = db.enterprises.find_one({"_id": producer_id}) if producer_id else gen_enterprise(
+        db, roles=[STAGE_ROLES[stage]], quota_categories=[STAGE_QUOTA[stage]] if stage in STAGE_QUOTA else [])
+    assert producer, f"no enterprise {producer_id}"
+    code = code or batch_code.issue(random.Random())
+    produced_on = produced_on or datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=1)
+    product_type, low, high = STAGE_PRODUCTS[stage]
+    doc = {"_id": code, "code": code, "stage": stage, "product_type": product_type, "mass_kg": mass_kg,
+           "remaining_kg": mass_kg, "reo_pct": round((low + high) / 2, 2), "producer_id": producer["_id"],
+           "producer_province": producer.get("province"), "produced_on": produced_on,
+           "parents": [{"code": c, "mass_kg": kg} for c, kg in parents], "parent_codes": [c for c, _ in parents],
+           "holder_id": producer["_id"], "status": "active", "status_since": produced_on, "gs1": {"lot": code}}
+    if producer.get("gs1_prefix"):
+        body = "0" + producer["gs1_prefix"] + f"{ITEM_REFS[product_type]:03d}"
+        doc["gs1"]["gtin"] = body + gs1_check_digit(body)
+    if stage in STAGE_QUOTA:
+        doc.update(quota_category=STAGE_QUOTA[stage], quota_used_t=0.0)
+    if stage == "magnet":
+        doc["gs1"]["serial"] = str(next(_serial))
+    doc.update(fields)
+    db.batches.insert_one(doc)
+    return doc
+
+
+def post_sign_in(client, username, password="demo", device_id=None):
+    """POST the sign-in request and return the response as it came (the one place that knows the request's shape).
+
+    client is a Flask test client or anything with its post(path, json=...) returning .status_code and .json.
+    """
+    return client.post("/api/auth/login", json={"username": username, "password": password,
+                                                "device_id": device_id or f"dev-{username}"})
+
+
+def sign_in(client, username, password="demo", device_id=None):
+    """Sign in through the real login endpoint and return the token response JSON (asserting a 200)."""
+    response = post_sign_in(client, username, password, device_id)
+    assert response.status_code == 200, response.json
+    return response.json
 
 
 class AuthActions:
@@ -89,10 +163,7 @@ class AuthActions:
         self._client = client
 
     def login(self, username, password="demo", device_id=None):
-        response = self._client.post("/api/auth/login", json={"username": username, "password": password,
-                                                              "device_id": device_id or f"dev-{username}"})
-        assert response.status_code == 200, response.json
-        return response.json
+        return sign_in(self._client, username, password, device_id)
 
     def headers(self, username, password="demo", device_id=None):
         token = self.login(username, password, device_id)["access_token"]

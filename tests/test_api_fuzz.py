@@ -49,7 +49,7 @@ from api import create_app
 from api.context import db as current_db
 from inspector.accounts import users as accounts
 from seed import users as demo_users
-from conftest import TEST_SECRET
+from conftest import TEST_SECRET, post_sign_in
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "50"))
 SIGNED_IN = ("admin", "supervisor", "inspector", "enterprise")
@@ -114,8 +114,7 @@ class Identities:
 
     def _sign_in(self, username):
         for _ in range(3):
-            response = self.client.post("/api/auth/login", json={"username": username, "password": "demo",
-                                                                 "device_id": f"fuzz-{username}"})
+            response = post_sign_in(self.client, username, "demo", f"fuzz-{username}")
             if response.status_code == 200 and not response.json["must_change_password"]:
                 return response.json["access_token"]
             if response.status_code == 429:

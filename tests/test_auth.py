@@ -8,7 +8,7 @@ from itsdangerous import URLSafeTimedSerializer
 from limits.storage import MongoDBStorage
 
 from api import create_app
-from conftest import REAL_MONGO, gen_user, make_app
+from conftest import REAL_MONGO, gen_user, make_app, post_sign_in
 from inspector.accounts import users as accounts
 from seed import users as demo_users
 
@@ -31,7 +31,7 @@ def user(db):
 
 
 def login(client, username="li.wei", password="correct horse", device_id="phone-1"):
-    return client.post("/api/auth/login", json={"username": username, "password": password, "device_id": device_id})
+    return post_sign_in(client, username, password, device_id)
 
 
 def test_login_returns_tokens_role_and_expiry(client, user):

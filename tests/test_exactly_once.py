@@ -17,7 +17,7 @@ from api.context import db as current_db
 from seed import users as demo_users
 from inspector.codes import batch_code
 from seed.enterprises import enterprise_docs
-from tests.conftest import make_app
+from tests.conftest import make_app, sign_in
 from tests.fault_tools import DROP_AFTER_REQUEST, DROP_MID_RESPONSE, PASS, AppServer, TcpProxy, multipart
 from tests.finding_helpers import finding_body, photo
 
@@ -39,8 +39,7 @@ def served():
     client = app.test_client()
     heads = {}
     for user in ("inspector", "supervisor"):
-        tokens = client.post("/api/auth/login", json={"username": user, "password": "demo",
-                                                      "device_id": f"once-{user}"}).json
+        tokens = sign_in(client, user, "demo", f"once-{user}")
         heads[user] = {"Authorization": f"Bearer {tokens['access_token']}"}
     with AppServer(app) as server:
         yield app, database, server, heads

@@ -21,7 +21,7 @@ from seed import users as demo_users
 from inspector.audit import chain as audit
 from inspector.codes import batch_code
 from seed.loader import load
-from tests.conftest import TEST_SECRET, make_app
+from tests.conftest import TEST_SECRET, make_app, sign_in
 from tests.fault_tools import StoreFaults, TcpProxy
 from tests.finding_helpers import finding_body, photo
 
@@ -31,10 +31,8 @@ CLERK_PASSWORD = "clerk-password-1"
 
 
 def _sign_in(client, username, password="demo", device_id=None):
-    response = client.post("/api/auth/login", json={"username": username, "password": password,
-                                                    "device_id": device_id or f"faults-{username}"})
-    assert response.status_code == 200, response.json
-    return {"Authorization": f"Bearer {response.json['access_token']}"}, response.json
+    tokens = sign_in(client, username, password, device_id or f"faults-{username}")
+    return {"Authorization": f"Bearer {tokens['access_token']}"}, tokens
 
 
 @pytest.fixture(scope="module")

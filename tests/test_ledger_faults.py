@@ -16,7 +16,7 @@ from inspector.audit import chain as audit
 from inspector.codes import batch_code
 from inspector.ledger import submission as intake
 from seed.loader import load
-from tests.conftest import make_app
+from tests.conftest import make_app, sign_in
 from tests.fault_tools import StoreFaults
 
 CLERK_PASSWORD = "clerk-password-1"
@@ -32,11 +32,9 @@ def world():
     load(database, "small")
     accounts.create_user(database, "clerk-nsm", CLERK_PASSWORD, "enterprise", enterprise_id="ENT-NSM")
     client = app.test_client()
-    signed = client.post("/api/auth/login", json={"username": "clerk-nsm", "password": CLERK_PASSWORD,
-                                                   "device_id": "ledger-faults"})
-    assert signed.status_code == 200, signed.json
+    signed = sign_in(client, "clerk-nsm", CLERK_PASSWORD, "ledger-faults")
     yield SimpleNamespace(client=client, db=database, rng=random.Random(7),
-                          heads={"Authorization": f"Bearer {signed.json['access_token']}"})
+                          heads={"Authorization": f"Bearer {signed['access_token']}"})
     database.client.drop_database(name)
 
 

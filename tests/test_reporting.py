@@ -6,19 +6,15 @@ import pytest
 
 from api import create_app
 from api.context import db as current_db
-from conftest import TEST_SECRET, AuthActions, gen_user
+from conftest import TEST_SECRET, AuthActions, gen_enterprise, gen_user
 from inspector.periods import CST
-from seed.enterprises import fictional_uscc
 
 PERIOD = "2026-02"  # due by the end of 10 March 2026, China time
 AFTER_DEADLINE = datetime(2026, 3, 15, 12, 0, tzinfo=CST)
 ENTERPRISES = [
-    {"_id": "ENT-AAA", "name": "Punctual Separation", "roles": ["separator"], "province": "Jiangxi",
-     "uscc": fictional_uscc(901, "Jiangxi")},
-    {"_id": "ENT-BBB", "name": "Midnight Metals", "roles": ["metal_smelter"], "province": "Jiangxi",
-     "uscc": fictional_uscc(902, "Jiangxi")},
-    {"_id": "ENT-CCC", "name": "Silent Magnets", "roles": ["magnet_maker"], "province": "Zhejiang",
-     "uscc": fictional_uscc(903, "Zhejiang")},
+    {"enterprise_id": "ENT-AAA", "name": "Punctual Separation", "roles": ["separator"], "province": "Jiangxi"},
+    {"enterprise_id": "ENT-BBB", "name": "Midnight Metals", "roles": ["metal_smelter"], "province": "Jiangxi"},
+    {"enterprise_id": "ENT-CCC", "name": "Silent Magnets", "roles": ["magnet_maker"], "province": "Zhejiang"},
 ]
 
 
@@ -43,7 +39,8 @@ def _world(app, at=AFTER_DEADLINE):
     auth = AuthActions(client)
     with app.app_context():
         db = current_db()
-        db.enterprises.insert_many([dict(e) for e in ENTERPRISES])
+        for enterprise in ENTERPRISES:
+            gen_enterprise(db, **enterprise)
         users = {role: gen_user(db, role=role, **extra) for role, extra in (
             ("supervisor", {}), ("admin", {}), ("inspector", {}), ("enterprise", {"enterprise_id": "ENT-AAA"}))}
         users["jiangxi"] = gen_user(db, role="supervisor", provinces=["Jiangxi"])
@@ -186,9 +183,8 @@ def test_only_supervisors_and_admins_see_compliance(app):
 def test_an_enterprise_registered_after_a_month_does_not_owe_it(app):
     client, headers = _world(app)
     with app.app_context():
-        current_db().enterprises.insert_one({"_id": "ENT-NEW", "name": "Newcomer Trading", "roles": ["trader"],
-                                             "province": "Jiangxi", "uscc": fictional_uscc(904, "Jiangxi"),
-                                             "registered_on": datetime(2026, 3, 5, tzinfo=CST)})
+        gen_enterprise(current_db(), "ENT-NEW", name="Newcomer Trading", roles=["trader"], province="Jiangxi",
+                       registered_on=datetime(2026, 3, 5, tzinfo=CST))
     assert "ENT-NEW" not in _by_id(_compliance(client, headers["supervisor"], period=PERIOD))
     assert _by_id(_compliance(client, headers["supervisor"], period="2026-03"))["ENT-NEW"]["status"] == "open"
 

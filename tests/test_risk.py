@@ -4,10 +4,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import gen_user
+from conftest import gen_enterprise, gen_user
 from finding_helpers import act, finding_body
 from inspector.periods import CST, due_periods
-from seed.enterprises import fictional_uscc
 
 
 def _ranking(client, headers, **query):
@@ -158,11 +157,8 @@ NOW = datetime(2026, 6, 20, 12, 0, tzinfo=CST)
 def test_ledger_flags_count_per_event_and_a_month_tally_only_once(app, client, db, auth):
     """Flagged events count each; a month whose tally also shows the breach does not count again."""
     app.config["CLOCK"] = lambda: NOW
-    db.enterprises.insert_many([
-        {"_id": "ENT-SEP", "name": "Overflowing Separation", "roles": ["separator"], "province": "Jiangxi",
-         "uscc": fictional_uscc(901, "Jiangxi")},
-        {"_id": "ENT-OK", "name": "Balanced Separation", "roles": ["separator"], "province": "Jiangxi",
-         "uscc": fictional_uscc(902, "Jiangxi")}])
+    gen_enterprise(db, "ENT-SEP", name="Overflowing Separation", roles=["separator"], province="Jiangxi")
+    gen_enterprise(db, "ENT-OK", name="Balanced Separation", roles=["separator"], province="Jiangxi")
     for eid in ("ENT-SEP", "ENT-OK"):
         for period in due_periods(NOW, 12):
             db.monthly_reports.insert_one({"enterprise_id": eid, "period": period,
@@ -195,11 +191,9 @@ def test_ledger_flags_count_per_event_and_a_month_tally_only_once(app, client, d
 
 def test_missing_and_late_reports_count_over_the_last_twelve_due_months(app, client, db, auth):
     app.config["CLOCK"] = lambda: NOW
-    db.enterprises.insert_many([
-        {"_id": "ENT-LATE", "name": "Tardy Trading", "roles": ["trader"], "province": "Hunan",
-         "uscc": fictional_uscc(901, "Hunan")},
-        {"_id": "ENT-NEW", "name": "Newcomer Trading", "roles": ["trader"], "province": "Hunan",
-         "uscc": fictional_uscc(902, "Hunan"), "registered_on": datetime(2026, 5, 20, tzinfo=CST)}])
+    gen_enterprise(db, "ENT-LATE", name="Tardy Trading", roles=["trader"], province="Hunan")
+    gen_enterprise(db, "ENT-NEW", name="Newcomer Trading", roles=["trader"], province="Hunan",
+                   registered_on=datetime(2026, 5, 20, tzinfo=CST))
     due = due_periods(NOW, 12)
     for period in due[2:]:
         db.monthly_reports.insert_one({"enterprise_id": "ENT-LATE", "period": period,

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import gen_user
+from conftest import gen_enterprise, gen_user
 
 
 def bearer(tokens):
@@ -24,7 +24,7 @@ def admin(db, auth):
 
 @pytest.fixture
 def enterprise(db):
-    db.enterprises.insert_one({"_id": "ENT-GMT", "name": "Ganzhou Market Traders", "province": "Jiangxi"})
+    gen_enterprise(db, "ENT-GMT", name="Ganzhou Market Traders", province="Jiangxi")
 
 
 def create(client, admin, **body):

@@ -13,8 +13,11 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+
+from conftest import sign_in
 
 from .helpers import CHROMIUM, CHROMIUM_ARGS, GANZHOU, PHONE
 
@@ -89,10 +92,13 @@ class Api:
 
     def login(self, username, password="demo"):
         if username not in self.tokens:
-            body = self.call("POST", "/api/auth/login", {"username": username, "password": password,
-                                                         "device_id": f"e2e-api-{username}"})
-            self.tokens[username] = body["access_token"]
+            self.tokens[username] = sign_in(self, username, password, f"e2e-api-{username}")["access_token"]
         return self.tokens[username]
+
+    def post(self, path, json):
+        """A POST in the Flask test client's shape (status_code, json), for the shared sign-in helper."""
+        status, data, _ = self.raw("POST", path, json)
+        return SimpleNamespace(status_code=status, json=data)
 
     def call(self, method, path, body=None, user=None, headers=None):
         status, data, _ = self.raw(method, path, body, user, headers)
