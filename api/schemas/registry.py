@@ -5,14 +5,14 @@ import marshmallow as ma
 from marshmallow import validate
 
 from inspector.registry import approvals
-from inspector.quota import penalties
+from inspector.quota import allocation, penalties
 from inspector.accounts.users import PROVINCES
 from inspector.registry.enterprises import ROLES
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 DAY = validate.Range(FIRST_DAY, LAST_DAY, error="Use a date from 2000-01-01 to 2100-12-31.")
 YEAR = validate.Range(2000, 2100)
-CATEGORY = validate.OneOf(penalties.CATEGORIES)
+CATEGORY = validate.OneOf(allocation.CATEGORIES)
 NOT_BLANK = validate.Regexp(r"\S", error="Must not be blank.")
 
 

@@ -18,7 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from inspector.errors import DomainError
 from inspector.audit import promises
 from inspector.findings import workflow
-from inspector.verdict.scans import distance_km
+from inspector.geo import distance_km
 from inspector.store.connection import EVIDENCE_WRITE_CONCERN, evidence
 
 # Sniffed type -> (kind, the only Pillow decoder allowed to open it).

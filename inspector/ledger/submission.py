@@ -15,7 +15,7 @@ from inspector.codes import batch_code
 from inspector.verdict import rules
 from inspector.ledger.events import GS1_PREFIX, LineError, gs1_key, read_event
 from inspector.verdict.lineage import fetch_enterprises
-from inspector.quota.penalties import effective_t
+from inspector.quota.allocation import effective_t
 from inspector.periods import CST
 from inspector.quota.usage import consume_quota, quota_category
 from inspector.store.connection import atomic, find_by_ids

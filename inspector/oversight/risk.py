@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from inspector.oversight import reporting
 from inspector.findings import workflow
 from inspector.periods import due_periods, next_period, period_of, settings_deadline
-from inspector.verdict.rules import approval_on
+from inspector.registry.approvals import approval_on
 
 
 @dataclass(frozen=True)

@@ -13,29 +13,12 @@ of it, and RULES below is the one place it lives:
 - within a year, a cut comes off the issue batches in issue order, the first batch first.
 """
 import uuid
-from dataclasses import dataclass
 
 from inspector.errors import DomainError
-from inspector.registry.approvals import as_day, stored_day
-from inspector.verdict.rules import allocation_t
+from inspector.registry.approvals import stored_day
+from inspector.quota.allocation import CATEGORIES, RULES, cuts
 
 KINDS = ("over_quota", "other")
-CATEGORIES = ("mining_light", "mining_medium_heavy", "separation")
-
-
-@dataclass(frozen=True)
-class CutRule:
-    """How a kind of penalty cuts a later year's allocation."""
-
-    kind: str
-    years_later: int
-    basis: str
-
-
-RULES = {
-    "over_quota": CutRule("over_quota", 1, "the tonnes produced over the offence year's allocation, same category"),
-    "other": CutRule("other", 1, "cut_pct % of each category's issued allocation"),
-}
 
 
 class PenaltyError(DomainError):
@@ -43,48 +26,6 @@ class PenaltyError(DomainError):
 
     def __init__(self, message, code, field=None):
         super().__init__(message, code=code, **({"field": field} if field else {}))
-
-
-def used_t(enterprise, category, year):
-    """Tonnes REO used of a year's quota in a category, from the quota_usage records."""
-    return next((u["used_t"] for u in enterprise.get("quota_usage", [])
-                 if u["year"] == year and u["category"] == category), 0.0)
-
-
-def _applies(penalty, category, year):
-    rule = RULES[penalty["kind"]]
-    return penalty["year"] + rule.years_later == year and penalty.get("category") in (None, category)
-
-
-def cuts(enterprise, category, year):
-    """Each penalty that cuts this year's allocation in a category, with the tonnes it requires."""
-    out = []
-    for p in sorted(enterprise.get("penalties", []), key=lambda p: (p["decided_on"], p["_id"])):
-        if not _applies(p, category, year):
-            continue
-        if p["kind"] == "over_quota":
-            over = over_t(enterprise, category, p["year"])
-            cut = over
-        else:
-            over = None
-            cut = allocation_t(enterprise, category, year) * p["cut_pct"] / 100
-        out.append({"penalty_id": p["_id"], "kind": p["kind"], "year": p["year"], "decided_on": as_day(p["decided_on"]),
-                    "decision_no": p.get("decision_no"), "reason": p.get("reason"), "cut_pct": p.get("cut_pct"),
-                    "over_t": None if over is None else round(over, 1), "cut_t": round(cut, 1)})
-    return out
-
-
-def effective_t(enterprise, category, year):
-    """(issued, cut required, cut applied, effective) tonnes REO for a year and category."""
-    issued = allocation_t(enterprise, category, year)
-    required = sum(c["cut_t"] for c in cuts(enterprise, category, year))
-    applied = min(required, issued)
-    return issued, required, applied, issued - applied
-
-
-def over_t(enterprise, category, year):
-    """Tonnes REO used beyond the year's effective allocation in a category (0 when within it)."""
-    return max(0.0, used_t(enterprise, category, year) - effective_t(enterprise, category, year)[3])
 
 
 def new_penalty(enterprise, body, actor, now):

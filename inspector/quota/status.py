@@ -1,9 +1,8 @@
 """Quota status: allocated, used and remaining tonnes REO for a producer's categories and year."""
-from inspector.quota import penalties
-from inspector.quota.penalties import used_t
+from inspector.quota import allocation
+from inspector.quota.allocation import used_t, within_quota
 from inspector.periods import year_of
 from inspector.verdict.reasons import QUOTA_CATEGORY_NAMES
-from inspector.verdict.rules import within_quota
 
 
 def quota_status(enterprise, year):
@@ -13,14 +12,14 @@ def quota_status(enterprise, year):
     """
     categories = []
     for category in _categories(enterprise, year):
-        issued, required, applied, effective = penalties.effective_t(enterprise, category, year)
+        issued, required, applied, effective = allocation.effective_t(enterprise, category, year)
         used = used_t(enterprise, category, year)
         issues = sorted((q for q in enterprise.get("quotas", []) if q["year"] == year and q["category"] == category),
                         key=lambda q: (q["issued_on"], q["issue_batch"]))
         categories.append({
             "category": category, "category_name": QUOTA_CATEGORY_NAMES.get(category, category),
             "allocated_t": issued, "penalty_cut_t": round(applied, 1), "cut_pending_t": round(required - applied, 1),
-            "penalties": penalties.cuts(enterprise, category, year),
+            "penalties": allocation.cuts(enterprise, category, year),
             "effective_t": round(effective, 1), "used_t": round(used, 1),
             "remaining_t": round(max(0.0, effective - used), 1), "over_t": round(max(0.0, used - effective), 1),
             "used_pct": round(100 * used / effective, 1) if effective else None,
@@ -36,8 +35,8 @@ def _categories(enterprise, year):
     seen |= {q["category"] for q in enterprise.get("quotas", []) if q["year"] == year}
     seen |= {u["category"] for u in enterprise.get("quota_usage", []) if u["year"] == year and u.get("used_t")}
     seen |= {p["category"] for p in enterprise.get("penalties", [])
-             if p.get("category") and p["year"] + penalties.RULES[p["kind"]].years_later == year}
-    return [c for c in penalties.CATEGORIES if c in seen]
+             if p.get("category") and p["year"] + allocation.RULES[p["kind"]].years_later == year}
+    return [c for c in allocation.CATEGORIES if c in seen]
 
 
 def _fill(issues, cut, used):

@@ -223,3 +223,17 @@ def record(db, enterprise, action, actor, now, attempts=5):
         return entry
     raise ApprovalConflict("The approval history kept changing while this was being recorded; try again.",
                            "approval_state_conflict")
+
+
+STAGE_APPROVAL = {"ore": "mining", "compound": "separation"}
+
+
+def approval_on(enterprise, stage, day):
+    """True/False when the stage needs a whitelist approval on that day; None when it needs none.
+
+    Decided from the enterprise's approval history (grants, suspensions, reinstatements, revocations).
+    """
+    needed = STAGE_APPROVAL.get(stage)
+    if needed is None:
+        return None
+    return approved_on((enterprise or {}).get("approvals", []), needed, china_day(day))

@@ -9,7 +9,7 @@ from inspector.periods import settings_deadline
 from inspector.verdict.lineage import ancestor_depths, fetch_batch, fetch_enterprises
 from inspector.verdict.provenance import provenance
 from inspector.quota.status import batch_quota
-from inspector.verdict.reasons import REASONS, status_of
+from inspector.verdict.reasons import status_of
 
 
 @dataclass
@@ -55,17 +55,14 @@ class Judgement:
 
 def judge(db, intake: Intake, ctx: ScanContext, settings, now: datetime) -> Judgement:
     """Judge one code in its scan context, on today's ledger."""
-    if intake.kind == "malformed":
-        reason = REASONS["malformed_code"].found(detail=intake.error, typo=intake.typo, text=intake.raw)
-        return Judgement([reason], None, None, None, None)
+    malformed = rules.malformed_code(intake)
+    if malformed:
+        return Judgement([malformed], None, None, None, None)
     batch = fetch_batch(db, intake.lookup())
     if batch is None:
         if ctx.holder_enterprise_id:
             _require_enterprise(db, ctx.holder_enterprise_id)
-        shown = intake.batch_code or intake.raw
-        reason = REASONS["unknown_code"].found(code=shown, form=intake.kind, gtin=intake.gtin, lot=intake.lot,
-                                               serial=intake.serial)
-        return Judgement([reason], None, None, None, None)
+        return Judgement([rules.unknown_code(intake, batch)], None, None, None, None)
 
     depths = ancestor_depths(batch)
     for a in batch["ancestors"]:

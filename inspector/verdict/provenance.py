@@ -1,6 +1,7 @@
 """Provenance for people: the ancestors back to the mine(s) and the chain of holders."""
 from inspector.verdict.lineage import mass_shares
-from inspector.verdict.rules import approval_on, within_quota
+from inspector.quota.allocation import within_quota
+from inspector.registry.approvals import approval_on
 
 
 def _day(moment):

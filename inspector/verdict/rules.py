@@ -1,53 +1,28 @@
-"""The verdict rules: pure functions from ledger facts to the reasons that apply."""
-from datetime import datetime
+"""Every verdict reason's detection, one pure function per reason named after it, from ledger facts to the reason.
 
+The reasons themselves (severity, title, message) are data in reasons.py; judge.py calls these in order. Ledger
+flags raised at submission are not reasons: they live in inspector/ledger/flags.py.
+"""
+from datetime import datetime, timedelta
+
+from inspector.geo import distance_km
+from inspector.quota.allocation import allocation_t, produced_here, within_quota
 from inspector.registry import approvals
+from inspector.registry.approvals import STAGE_APPROVAL, approval_on
 from inspector.periods import deadline_of, due_periods, period_of, year_of
 from inspector.verdict.reasons import QUOTA_CATEGORY_NAMES, REASONS
 
-STAGE_APPROVAL = {"ore": "mining", "compound": "separation"}
 RETIRED_STATUSES = ("consumed", "retired", "transformed", "exported", "seized", "recalled")
+CLONE_WINDOW = timedelta(hours=48)  # no two places in the field are more than ~7,000 km apart at 150 km/h
+CLONE_MIN_KM = 1.0
 
 
 def _day(moment: datetime) -> str:
     return moment.date().isoformat()
 
 
-def approval_on(enterprise, stage, day):
-    """True/False when the stage needs a whitelist approval on that day; None when it needs none.
-
-    Decided from the enterprise's approval history (grants, suspensions, reinstatements, revocations).
-    """
-    needed = STAGE_APPROVAL.get(stage)
-    if needed is None:
-        return None
-    return approvals.approved_on((enterprise or {}).get("approvals", []), needed, approvals.china_day(day))
-
-
-def allocation_t(enterprise, category, year):
-    """The enterprise's allocated tonnes REO for a year and category, over all issue batches."""
-    return sum(q["tonnes_reo"] for q in (enterprise or {}).get("quotas", [])
-               if q["year"] == year and q["category"] == category)
-
-
-def within_quota(batch, producer):
-    """True/False for a quota-bound batch that was produced within/over its producer's quota; None if not bound."""
-    category = batch.get("quota_category")
-    if "within_quota" in batch:  # decided atomically when the ledger recorded the production
-        return batch["within_quota"]
-    if not category or not produced_here(batch) \
-            or approval_on(producer, batch["stage"], batch["produced_on"]) is False:
-        return None
-    allocated = allocation_t(producer, category, year_of(batch["produced_on"]))
-    return allocated > 0 and batch["quota_used_t"] <= allocated
-
-
-def produced_here(batch):
-    """False for imported batches and merged lots: no Chinese producer's whitelist or quota speaks for them."""
-    return not (batch.get("imported") or batch.get("repackaged"))
-
-
 def producer_not_approved(batch, enterprises):
+    """producer_not_approved: the producer had no whitelist approval for the batch's stage on the day it was made."""
     producer = enterprises.get(batch["producer_id"])
     if produced_here(batch) and approval_on(producer, batch["stage"], batch["produced_on"]) is False:
         stage = STAGE_APPROVAL[batch["stage"]]
@@ -72,6 +47,7 @@ def _approval_evidence(entry):
 
 
 def over_quota(batch, enterprises):
+    """over_quota: the production that made the batch took its producer past the year's quota."""
     producer = enterprises.get(batch["producer_id"])
     if within_quota(batch, producer) is False:
         year = year_of(batch["produced_on"])
@@ -84,6 +60,7 @@ def over_quota(batch, enterprises):
 
 
 def tainted_lineage(ancestors, enterprises):
+    """tainted_lineage: an ancestor was made by an unapproved producer or over quota."""
     bad = []
     for a in sorted(ancestors, key=lambda a: (a.get("generation", 0), a["_id"])):
         failed = [r["code"] for r in (producer_not_approved(a, enterprises), over_quota(a, enterprises)) if r]
@@ -101,6 +78,7 @@ def tainted_lineage(ancestors, enterprises):
 
 
 def unrecorded_transfer(batch, found_holder_id, enterprises):
+    """unrecorded_transfer: the batch is found with someone other than its recorded holder."""
     if found_holder_id and found_holder_id != batch["holder_id"]:
         return REASONS["unrecorded_transfer"].found(
             found_holder_id=found_holder_id, found_holder_name=_name(enterprises.get(found_holder_id), found_holder_id),
@@ -110,6 +88,7 @@ def unrecorded_transfer(batch, found_holder_id, enterprises):
 
 
 def quantity_mismatch(batch, observed_kg, tolerance_pct):
+    """quantity_mismatch: more mass is found than the ledger says remains, beyond the tolerance."""
     if observed_kg is not None and observed_kg > batch["remaining_kg"] * (1 + tolerance_pct / 100):
         return REASONS["quantity_mismatch"].found(observed_kg=observed_kg, remaining_kg=batch["remaining_kg"],
                                                   tolerance_pct=tolerance_pct)
@@ -117,6 +96,7 @@ def quantity_mismatch(batch, observed_kg, tolerance_pct):
 
 
 def retired_code(batch, site_type):
+    """retired_code: the batch was consumed, transformed, exported, seized or recalled, yet its code is in use."""
     status = batch["status"]
     # An exported lot seen at the port on its way out is where it should be.
     if status in RETIRED_STATUSES and not (status == "exported" and site_type == "port"):
@@ -125,6 +105,7 @@ def retired_code(batch, site_type):
 
 
 def late_reporting(enterprise_ids, enterprises, now, day=10, inclusive=True):
+    """late_reporting: a party to the batch filed a monthly ledger after its deadline, or not at all."""
     periods = due_periods(now, 12, day, inclusive)
     late = []
     for eid in enterprise_ids:
@@ -147,6 +128,7 @@ def late_reporting(enterprise_ids, enterprises, now, day=10, inclusive=True):
 
 
 def mass_balance(batch, enterprises, settings):
+    """mass_balance: the batch holds more REO than its inputs could have yielded."""
     if batch["stage"] == "ore":
         return None
     ceiling = settings.recovery_ceiling_for(batch["stage"])
@@ -162,6 +144,7 @@ def mass_balance(batch, enterprises, settings):
 
 
 def no_export_record(batch, site, movements):
+    """no_export_record: the batch is at a port with no export recorded."""
     if site and site.get("type") == "port" and not any(m.get("kind") == "export" for m in movements):
         return REASONS["no_export_record"].found(site_name=site.get("name") or "port", holder_id=batch["holder_id"])
     return None
@@ -169,3 +152,50 @@ def no_export_record(batch, site, movements):
 
 def _name(enterprise, fallback):
     return enterprise["name"] if enterprise else fallback
+
+
+def malformed_code(label):
+    """malformed_code: the text is not a batch code at all (wrong length, letters or check character)."""
+    if label.kind == "malformed":
+        return REASONS["malformed_code"].found(detail=label.error, typo=label.typo, text=label.raw)
+    return None
+
+
+def unknown_code(label, batch):
+    """unknown_code: a well-formed code the ledger has no batch for."""
+    if batch is not None:
+        return None
+    return REASONS["unknown_code"].found(code=label.batch_code or label.raw, form=label.kind, gtin=label.gtin,
+                                         lot=label.lot, serial=label.serial)
+
+
+def _gap_text(minutes):
+    if minutes < 90:
+        return f"{minutes:.0f} minutes"
+    return f"{minutes / 60:.1f} hours"
+
+
+def cloned_code(sightings, scanned_at, location, speed_bound_kmh):
+    """cloned_code: when another scan of this batch is too far away for the time between them."""
+    if not location:
+        return None
+    worst = None
+    for other in sightings:
+        if not other.get("location"):
+            continue
+        other_at = other["scanned_at"]
+        if other_at.tzinfo is None:
+            other_at = other_at.replace(tzinfo=scanned_at.tzinfo)
+        if abs(scanned_at - other_at) > CLONE_WINDOW:
+            continue
+        slack = ((location.get("accuracy_m") or 0) + (other["location"].get("accuracy_m") or 0)) / 1000
+        km = max(0.0, distance_km(location, other["location"]) - slack)
+        if km < CLONE_MIN_KM:
+            continue
+        hours = max(abs((scanned_at - other_at).total_seconds()) / 3600, 1 / 60)
+        speed = km / hours
+        if speed > speed_bound_kmh and (worst is None or speed > worst["speed_kmh"]):
+            worst = {"other_scan_id": other["_id"], "other_site": (other.get("site") or {}).get("name"),
+                     "distance_km": round(km, 1), "gap_minutes": round(hours * 60, 1), "speed_kmh": round(speed),
+                     "gap_text": _gap_text(hours * 60), "bound_kmh": speed_bound_kmh}
+    return REASONS["cloned_code"].found(**worst) if worst else None

@@ -1,21 +1,19 @@
 """Recording scans: judge the code on today's data, catch clones, store the verdict as it was, idempotently."""
 import hashlib
 import json
-import math
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pymongo.errors import DuplicateKeyError
 
 from inspector.errors import DomainError
 from inspector.audit import promises
+from inspector.verdict import rules
 from inspector.codes.labels import read_code
-from inspector.verdict.reasons import REASONS, status_of
+from inspector.verdict.reasons import status_of
 from inspector.verdict.judge import ScanContext, judge
 
-CLONE_WINDOW = timedelta(hours=48)  # no two places in the field are more than ~7,000 km apart at 150 km/h
-CLONE_MIN_KM = 1.0
 
 
 class ScanConflict(DomainError):
@@ -49,45 +47,6 @@ class ScanRequest:
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def distance_km(a, b):
-    """Great-circle distance between two {lat, lon} points."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (a["lat"], a["lon"], b["lat"], b["lon"]))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 6371.0 * 2 * math.asin(math.sqrt(min(1.0, h)))
-
-
-def _gap_text(minutes):
-    if minutes < 90:
-        return f"{minutes:.0f} minutes"
-    return f"{minutes / 60:.1f} hours"
-
-
-def clone_reason(sightings, scanned_at, location, speed_bound_kmh):
-    """The cloned_code reason when another scan of this batch is too far away for the time between them."""
-    if not location:
-        return None
-    worst = None
-    for other in sightings:
-        if not other.get("location"):
-            continue
-        other_at = other["scanned_at"]
-        if other_at.tzinfo is None:
-            other_at = other_at.replace(tzinfo=scanned_at.tzinfo)
-        if abs(scanned_at - other_at) > CLONE_WINDOW:
-            continue
-        slack = ((location.get("accuracy_m") or 0) + (other["location"].get("accuracy_m") or 0)) / 1000
-        km = max(0.0, distance_km(location, other["location"]) - slack)
-        if km < CLONE_MIN_KM:
-            continue
-        hours = max(abs((scanned_at - other_at).total_seconds()) / 3600, 1 / 60)
-        speed = km / hours
-        if speed > speed_bound_kmh and (worst is None or speed > worst["speed_kmh"]):
-            worst = {"other_scan_id": other["_id"], "other_site": (other.get("site") or {}).get("name"),
-                     "distance_km": round(km, 1), "gap_minutes": round(hours * 60, 1), "speed_kmh": round(speed),
-                     "gap_text": _gap_text(hours * 60), "bound_kmh": speed_bound_kmh}
-    return REASONS["cloned_code"].found(**worst) if worst else None
-
-
 def record_scan(db, principal, req: ScanRequest, settings, now):
     """Judge and store a scan; return (stored scan, created). Raise ScanConflict on a reused client_id."""
     intake = read_code(req.code)
@@ -96,7 +55,7 @@ def record_scan(db, principal, req: ScanRequest, settings, now):
     judgement = judge(db, intake, ctx, settings, now)
     reasons = list(judgement.reasons)
     if judgement.batch_code:
-        cloned = clone_reason(judgement.sightings, req.scanned_at, req.location, settings.clone_speed_kmh)
+        cloned = rules.cloned_code(judgement.sightings, req.scanned_at, req.location, settings.clone_speed_kmh)
         if cloned:
             reasons.append(cloned)
     scan = {
