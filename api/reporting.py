@@ -4,7 +4,8 @@ from flask_smorest import Blueprint
 
 from inspector.oversight import reporting
 from inspector.oversight import risk
-from inspector.periods import CST, deadline_of, settings_deadline
+from inspector.clock import CST
+from inspector.periods import deadline_of, settings_deadline
 
 from .schemas import reporting as schemas
 from .auth import BEARER, principal, require

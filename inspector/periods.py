@@ -1,7 +1,8 @@
 """Ledger periods (YYYY-MM) and the 10th-of-month reporting deadline, in China Standard Time."""
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-CST = timezone(timedelta(hours=8), "CST")
+from inspector.clock import CST
+
 DEADLINE_DAY = 10
 
 

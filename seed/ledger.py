@@ -2,9 +2,12 @@
 import random
 from datetime import datetime, timedelta, timezone
 
+from biip.checksums import gs1_standard_check_digit
+
 from inspector.codes import batch_code
 from inspector import periods
-from inspector.periods import CST, period_of
+from inspector.clock import CST
+from inspector.periods import period_of
 
 from .enterprises import BY_ID, ISSUE_BATCHES, QUOTA_SHARES, approval_docs, enterprise_docs, national_total
 
@@ -25,8 +28,7 @@ RETIRED = ("consumed", "transformed", "exported", "seized", "recalled")
 
 def gs1_check_digit(digits13):
     """Return the GS1 mod-10 check digit for 13 digits."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits13)))
-    return str((10 - total % 10) % 10)
+    return str(gs1_standard_check_digit(digits13))
 
 
 def gtin_for(enterprise_id, product_type):

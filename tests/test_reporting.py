@@ -7,7 +7,7 @@ import pytest
 from api import create_app
 from api.context import db as current_db
 from conftest import TEST_SECRET, AuthActions, gen_enterprise, gen_user
-from inspector.periods import CST
+from inspector.clock import CST
 
 PERIOD = "2026-02"  # due by the end of 10 March 2026, China time
 AFTER_DEADLINE = datetime(2026, 3, 15, 12, 0, tzinfo=CST)

@@ -6,7 +6,8 @@ import pytest
 
 from conftest import gen_enterprise, gen_user
 from finding_helpers import act, finding_body
-from inspector.periods import CST, due_periods
+from inspector.clock import CST
+from inspector.periods import due_periods
 
 
 def _ranking(client, headers, **query):

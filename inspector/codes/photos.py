@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import zxingcpp
+from biip.checksums import gs1_standard_check_digit
 from biip.gs1_messages import GS1Message
 from PIL import Image, ImageFilter, ImageOps
 from pyzbar import wrapper as zbar
@@ -436,5 +437,4 @@ def _normalise(fmt: str, raw: str, gs1: bool) -> FoundCode | None:
 
 
 def _gs1_check_digit_ok(digits: str) -> bool:
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(reversed(digits)))
-    return total % 10 == 0
+    return str(gs1_standard_check_digit(digits[:-1])) == digits[-1]

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from inspector.clock import as_utc
 from inspector.findings import workflow
 from inspector.findings.records import sort_spec
 
@@ -63,9 +64,7 @@ def row(doc, now):
 
 
 def _utc(value):
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
-    return value
+    return as_utc(value) if isinstance(value, datetime) else value
 
 
 def neutralise(value):

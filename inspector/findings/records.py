@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from pymongo.errors import DuplicateKeyError
 
+from inspector.clock import as_utc
 from inspector.errors import DomainError
 from inspector.audit import promises
 from inspector.findings import workflow
@@ -35,10 +36,6 @@ class FindingInputError(DomainError, ValueError):
         super().__init__(message, code=code, **details)
 
 
-def _utc(moment):
-    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def fingerprint(body):
     """A digest of what the device sent, so a replay can be told from a different finding."""
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str, separators=(",", ":")).encode()).hexdigest()
@@ -46,7 +43,7 @@ def fingerprint(body):
 
 def iso_week(moment):
     """The ISO week a moment falls in, as 2025-W08."""
-    year, week, _ = _utc(moment).isocalendar()
+    year, week, _ = as_utc(moment).isocalendar()
     return f"{year}-W{week:02d}"
 
 
@@ -78,7 +75,7 @@ def draft_from_scans(scans):
         first = next((s[key] for s in scans if s.get(key)), None)
         if first:
             draft[key] = dict(first)
-    times = [_utc(s["scanned_at"]) for s in scans if s.get("scanned_at")]
+    times = [as_utc(s["scanned_at"]) for s in scans if s.get("scanned_at")]
     if times:
         draft["observed_at"] = min(times)
     if len(scans) == 1 and scans[0].get("observed_mass_kg") is not None:
@@ -101,7 +98,7 @@ def create(db, actor, body, now=None):
     now = now or datetime.now(timezone.utc)
     body = {**body, "client_id": str(body["client_id"])}
     if body.get("observed_at"):
-        body["observed_at"] = _utc(body["observed_at"])
+        body["observed_at"] = as_utc(body["observed_at"])
     digest = fingerprint(body)
     key = {"inspector_id": actor["user_id"], "client_id": body["client_id"]}
     existing = db.findings.find_one(key)
@@ -146,7 +143,7 @@ def _new_finding(db, actor, body, digest, now):
     if not enterprise:
         raise FindingInputError("unknown_enterprise", f"No enterprise {fields['enterprise_id']} is registered.",
                                 field="enterprise_id")
-    observed_at = _utc(fields["observed_at"])
+    observed_at = as_utc(fields["observed_at"])
     if observed_at > now + CLOCK_SKEW:
         raise FindingInputError("observed_in_future", "observed_at is in the future: check the device clock.",
                                 field="observed_at")
@@ -228,9 +225,9 @@ def query_filter(actor, filters, now=None):
             clauses.append({field: str(filters[name])})
     observed = {}
     if filters.get("observed_from"):
-        observed["$gte"] = _utc(filters["observed_from"])
+        observed["$gte"] = as_utc(filters["observed_from"])
     if filters.get("observed_to"):
-        observed["$lt"] = _utc(filters["observed_to"])
+        observed["$lt"] = as_utc(filters["observed_to"])
     if observed:
         clauses.append({"observed_at": observed})
     if filters.get("overdue") is True:

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from inspector.clock import aware
 from inspector.errors import DomainError
 from inspector.audit import promises
 from inspector.store.connection import evidence
@@ -114,7 +115,7 @@ def allowed_actions(finding, actor):
 def is_overdue(finding, now):
     """True when the enterprise's deadline has passed without a response."""
     deadline = finding.get("deadline")
-    return finding["status"] == AWAITING_RESPONSE and deadline is not None and _aware(deadline) < now
+    return finding["status"] == AWAITING_RESPONSE and deadline is not None and aware(deadline) < now
 
 
 def check_attach(finding, actor):
@@ -198,16 +199,12 @@ def _fill_specifics(action, finding, request, now, response_days, changes, entry
 def _deadline(requested, now, response_days):
     if requested is None:
         return now + timedelta(days=response_days)
-    requested = _aware(requested)
+    requested = aware(requested)
     if requested <= now:
         raise BadTransitionInput("The deadline must be in the future.", field="deadline")
     if requested > now + timedelta(days=MAX_DEADLINE_DAYS):
         raise BadTransitionInput(f"The deadline must be within {MAX_DEADLINE_DAYS} days.", field="deadline")
     return requested
-
-
-def _aware(moment):
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def apply(db, finding, actor, request, expected_etag, now=None, response_days=14):
@@ -252,7 +249,7 @@ def request_digest(request):
     for name in EXTRA_FIELDS:
         value = request.get(name)
         if isinstance(value, datetime):
-            value = _aware(value).astimezone(timezone.utc).isoformat()
+            value = aware(value).astimezone(timezone.utc).isoformat()
         elif name == "attachment_ids" and value is not None:
             value = list(dict.fromkeys(value))
         if value is not None or (action and name in action.fields):

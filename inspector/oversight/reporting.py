@@ -1,9 +1,11 @@
 """Monthly reporting compliance: each enterprise's ledger for a period is on time, late, missing or still open."""
 import math
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
-from inspector.periods import CST, deadline_of, next_period, period_of, previous_period
+from inspector.clock import aware
+from inspector.clock import CST
+from inspector.periods import deadline_of, next_period, period_of, previous_period
 
 ON_TIME, LATE, MISSING, OPEN = "on_time", "late", "missing", "open"
 STATUSES = (MISSING, LATE, OPEN, ON_TIME)  # worst first
@@ -57,21 +59,15 @@ def deadline_rule(day, inclusive):
     return f"before day {day} of the following month begins, Asia/Shanghai time"
 
 
-def _aware(moment):
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def _local(moment):
-    return _aware(moment).astimezone(CST) if moment is not None else None
+    return aware(moment).astimezone(CST) if moment is not None else None
 
 
 def registered_at(enterprise):
     """When the enterprise entered the registry, if recorded (registered_on or created_at)."""
     value = enterprise.get("registered_on") or enterprise.get("created_at")
     if isinstance(value, datetime):
-        return _aware(value)
+        return aware(value)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=CST)
     if isinstance(value, str):
@@ -95,7 +91,7 @@ def expected(enterprise, period):
 def status_of(period, report, now, day, inclusive):
     """One enterprise's standing for one period: status, times in China time, and how late."""
     deadline = deadline_of(period, day, inclusive)
-    submitted_at = _aware((report or {}).get("submitted_at"))
+    submitted_at = aware((report or {}).get("submitted_at"))
     if submitted_at is None:
         status = MISSING if now > deadline else OPEN
         late_by = now - deadline if status == MISSING else None

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 from pymongo.errors import DuplicateKeyError
 
 from inspector.errors import DomainError
-from inspector.periods import CST
+from inspector.clock import CST, aware
 
 STAGES = ("mining", "separation")
 STAGE_ROLES = {"mining": "mine", "separation": "separator"}
@@ -60,8 +60,7 @@ def as_day(value):
 def china_day(moment):
     """The China calendar day of a moment (a naive moment is UTC), or the date itself."""
     if isinstance(moment, datetime):
-        aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-        return aware.astimezone(CST).date()
+        return aware(moment).astimezone(CST).date()
     return as_day(moment)
 
 
