@@ -27,19 +27,19 @@ MALFORMED_CODE = "Not a batch code: wrong length, letters or check character (er
 UNKNOWN_ENTERPRISE = "No such enterprise among the ones you may see (enterprise users see only their own)."
 
 
-def _intake(code):
-    intake = read_code(code)
-    if intake.kind == "malformed":
-        fail(422, "malformed_code", intake.error, typo=intake.typo)
-    return intake
+def _label(code):
+    label = read_code(code)
+    if label.kind == "malformed":
+        fail(422, "malformed_code", label.error, typo=label.typo)
+    return label
 
 
 def _judged(code):
-    intake = _intake(code)
+    label = _label(code)
     now = datetime.now(timezone.utc)
-    judgement = judge(db(), intake, ScanContext(scanned_at=now), settings(), now)
+    judgement = judge(db(), label, ScanContext(scanned_at=now), settings(), now)
     if judgement.batch is None:
-        fail(404, "unknown_code", f"Code {intake.batch_code or code} is not registered in the ledger.")
+        fail(404, "unknown_code", f"Code {label.batch_code or code} is not registered in the ledger.")
     return judgement
 
 
@@ -79,10 +79,10 @@ class Descendants(MethodView):
     @require(*FIELD_ROLES)
     def get(self, code):
         """Every batch made from this one, at any depth: the forward trace for a recall."""
-        intake = _intake(code)
-        found = recall.descendants(db(), intake)
+        label = _label(code)
+        found = recall.descendants(db(), label)
         if found is None:
-            fail(404, "unknown_code", f"Code {intake.batch_code or code} is not registered in the ledger.")
+            fail(404, "unknown_code", f"Code {label.batch_code or code} is not registered in the ledger.")
         return found
 
 

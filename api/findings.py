@@ -7,9 +7,9 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from inspector.audit import chain as audit
-from inspector.findings import attachments as evidence_files
-from inspector.findings import exports as finding_exports
-from inspector.findings import records as findings
+from inspector.findings import attachments
+from inspector.findings import exports
+from inspector.findings import records
 from inspector.findings import workflow
 
 from .auth import BEARER, principal, require
@@ -49,7 +49,7 @@ errors = error_docs(blp, ERROR_ANSWERS)
 
 
 def _visible_or_404(finding_id):
-    finding = findings.find_visible(db(), principal(), finding_id)
+    finding = records.find_visible(db(), principal(), finding_id)
     if finding is None:
         # The same answer whether it does not exist or is outside the caller's scope.
         fail(404, "finding_not_found", "No finding with this id is visible to you.")
@@ -57,7 +57,7 @@ def _visible_or_404(finding_id):
 
 
 def _with_etag(finding, status=200):
-    return findings.view(finding, principal()), status, {"ETag": f'"{finding["_etag"]}"'}
+    return records.view(finding, principal()), status, {"ETag": f'"{finding["_etag"]}"'}
 
 
 def _expected_etag(finding):
@@ -80,11 +80,11 @@ class Findings(MethodView):
     @blp.paginate()
     def get(self, query, pagination_parameters):
         """List findings within your scope, filtered and sorted; pages are described in X-Pagination."""
-        q = findings.query_filter(principal(), _filters(query))
-        docs, total = findings.list_findings(db(), q, query["sort"], pagination_parameters.first_item,
+        q = records.query_filter(principal(), _filters(query))
+        docs, total = records.list_findings(db(), q, query["sort"], pagination_parameters.first_item,
                                              pagination_parameters.page_size)
         pagination_parameters.item_count = total
-        return [findings.view(d, principal()) for d in docs]
+        return [records.view(d, principal()) for d in docs]
 
     @require("inspector", "admin")
     @blp.doc(security=BEARER)
@@ -95,7 +95,7 @@ class Findings(MethodView):
                                                              "stored finding comes back unchanged.")
     def post(self, body):
         """Log a finding (idempotent per client_id); fields left out are filled from the cited scans."""
-        finding, created = findings.create(db(), principal(), body)
+        finding, created = records.create(db(), principal(), body)
         return _with_etag(finding, 201 if created else 200)
 
 
@@ -108,8 +108,8 @@ class Prefill(MethodView):
     @blp.response(200, FindingDraftSchema)
     def get(self, query):
         """Draft a finding from your scans: their reasons, codes, holder, site, place and time."""
-        scans = findings.visible_scans(db(), principal(), query["scan_id"])
-        return findings.draft_from_scans(scans)
+        scans = records.visible_scans(db(), principal(), query["scan_id"])
+        return records.draft_from_scans(scans)
 
 
 @blp.route("/stats")
@@ -122,7 +122,7 @@ class Stats(MethodView):
     def get(self, query):
         """Count findings in your scope by status, discrepancy, province and ISO week (same filters as the list)."""
         now = datetime.now(timezone.utc)
-        return findings.stats(db(), findings.query_filter(principal(), query, now), now)
+        return records.stats(db(), records.query_filter(principal(), query, now), now)
 
 
 @blp.route("/export")
@@ -138,13 +138,13 @@ class Export(MethodView):
         now = datetime.now(timezone.utc)
         fmt = query["format"]
         filters = _filters(query)
-        q = findings.query_filter(principal(), filters, now)
+        q = records.query_filter(principal(), filters, now)
         audit.record(db(), principal(), "finding.export", "findings",
                      {"format": fmt, "filters": {k: v if not isinstance(v, datetime) else v.isoformat()
                                                  for k, v in filters.items()}})
-        docs = finding_exports.export_documents(db(), q, query["sort"])
-        mimetype, extension = finding_exports.FORMATS[fmt]
-        response = Response(finding_exports.export_chunks(fmt, docs, now), content_type=mimetype)
+        docs = exports.export_documents(db(), q, query["sort"])
+        mimetype, extension = exports.FORMATS[fmt]
+        response = Response(exports.export_chunks(fmt, docs, now), content_type=mimetype)
         response.headers.set("Content-Disposition", "attachment", filename=f"findings-{now:%Y%m%d-%H%M}.{extension}")
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -199,14 +199,14 @@ class Attachments(MethodView):
         data = upload.stream.read(limit + 1)
         if len(data) > limit:
             fail(*too_large)
-        attachment, created = evidence_files.attach(db(), finding, principal(), data, upload.filename,
+        attachment, created = attachments.attach(db(), finding, principal(), data, upload.filename,
                                                     settings().max_image_pixels)
-        return findings.attachment_view(evidence_files.summary(attachment), principal()), 201 if created else 200
+        return records.attachment_view(attachments.summary(attachment), principal()), 201 if created else 200
 
 
 def _send_file(finding_id, attachment_id, thumbnail):
     finding = _visible_or_404(finding_id)
-    attachment = evidence_files.find_attachment(db(), finding["_id"], attachment_id)
+    attachment = attachments.find_attachment(db(), finding["_id"], attachment_id)
     if attachment is None:
         fail(404, "attachment_not_found", "No attachment with this id is on this finding.")
     file_id = attachment.get("thumbnail_id") if thumbnail else attachment["file_id"]
@@ -215,7 +215,7 @@ def _send_file(finding_id, attachment_id, thumbnail):
     etag = attachment["sha256"] + ("-thumbnail" if thumbnail else "")
     if etag in request.if_none_match:
         return Response(status=304, headers={"ETag": f'"{etag}"'})
-    stored = evidence_files.open_stored(db(), file_id)
+    stored = attachments.open_stored(db(), file_id)
     if stored is None:
         fail(404, "attachment_not_found", "This file is no longer stored.")
     content_type = "image/jpeg" if thumbnail else attachment["content_type"]

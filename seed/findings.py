@@ -8,8 +8,8 @@ from PIL import Image, ImageDraw
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from inspector.findings import attachments as evidence_files
-from inspector.findings import records as findings
+from inspector.findings import attachments
+from inspector.findings import records
 from inspector.findings import workflow
 
 from .enterprises import enterprise_docs
@@ -143,11 +143,11 @@ def load_demo_findings(db, now=None):
                 "site": site, "location": location, "observed_at": logged_at - timedelta(minutes=20),
                 "batch_codes": [codes[d] for d in discrepancies if d in codes][:2], "discrepancies": discrepancies,
                 "severity": severity, "notes": notes}
-        finding, _ = findings.create(db, actors[inspector], body, now=logged_at)
+        finding, _ = records.create(db, actors[inspector], body, now=logged_at)
         created_count += 1
         if photo:
             data = demo_photo(f"{enterprise_id}: {notes}", gps=location, taken_at=body["observed_at"])
-            evidence_files.attach(db, finding, actors[inspector], data, "site-photo.jpg", 60_000_000,
+            attachments.attach(db, finding, actors[inspector], data, "site-photo.jpg", 60_000_000,
                                   now=logged_at + timedelta(minutes=5))
         for action, after_days, fields in steps:
             at = logged_at + timedelta(days=after_days)
@@ -157,7 +157,7 @@ def load_demo_findings(db, now=None):
             if fields.get("pdf"):
                 pdf = demo_pdf(f"{finding['enterprise_name']}: response", [notes, f"Finding {finding['_id']}",
                                                                            fields.get("comment", "")])
-                attachment, _ = evidence_files.attach(db, finding, actor, pdf, "response.pdf", 60_000_000,
+                attachment, _ = attachments.attach(db, finding, actor, pdf, "response.pdf", 60_000_000,
                                                       now=at - timedelta(hours=1))
                 request["attachment_ids"] = [attachment["_id"]]
                 finding = db.findings.find_one({"_id": finding["_id"]})
@@ -187,14 +187,14 @@ def bulk_findings(count, inspectors, now=None, seed=7):
         observed = now - timedelta(minutes=rng.randint(30, 365 * 24 * 60))
         place = enterprise["location"]
         fields = {
-            "site": {"type": rng.choice(findings.SITE_TYPES), "name": f"{enterprise['city']} site {number % 50}"},
+            "site": {"type": rng.choice(records.SITE_TYPES), "name": f"{enterprise['city']} site {number % 50}"},
             "location": {"lat": round(place["lat"] + rng.uniform(-0.05, 0.05), 5),
                          "lon": round(place["lon"] + rng.uniform(-0.05, 0.05), 5), "accuracy_m": rng.choice([5.0, 12.0, 30.0])},
-            "observed_at": observed, "discrepancies": rng.sample(findings.DISCREPANCIES, rng.randint(1, 3)),
+            "observed_at": observed, "discrepancies": rng.sample(records.DISCREPANCIES, rng.randint(1, 3)),
             "batch_codes": [f"BULK{number:07d}"], "observed_mass_kg": round(rng.uniform(5, 2000), 1),
             "notes": rng.choice(BULK_NOTES),
         }
-        doc = findings.finding_document(rng.choice(inspectors), enterprise, fields,
+        doc = records.finding_document(rng.choice(inspectors), enterprise, fields,
                                         str(uuid.UUID(int=rng.getrandbits(128), version=4)), "bulk",
                                         observed + timedelta(minutes=10))
         doc["status"] = rng.choice(workflow.STATES)

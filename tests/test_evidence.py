@@ -10,7 +10,7 @@ from api.context import db as current_db
 from conftest import AuthActions, make_app
 from finding_helpers import Crew, act, crew, log_finding, minimal_pdf, photo, read, sent_finding, upload  # noqa: F401
 from seed import users as demo_users
-from inspector.findings import attachments as evidence_files
+from inspector.findings import attachments
 from seed.enterprises import enterprise_docs
 
 
@@ -126,7 +126,7 @@ def test_exif_gps_with_impossible_values_is_ignored():
     image = Image.new("RGB", (8, 8))
     exif = image.getexif()
     exif[0x8825] = {1: "N", 2: (TiffImagePlugin.IFDRational(1, 0), 0.0, 0.0), 3: "E", 4: (500.0, 0.0, 0.0)}
-    assert "gps" not in evidence_files.photo_metadata(image)
+    assert "gps" not in attachments.photo_metadata(image)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Turn raw scanned or typed label text into an Intake: a native batch code, a GS1 code, or why it is neither."""
+"""Turn raw scanned or typed label text into a Label: a native batch code, a GS1 code, or why it is neither."""
 from __future__ import annotations
 
 import re
@@ -38,7 +38,7 @@ _BIIP_FALLBACK = "This GS1 code could not be read; scan it again or type the cod
 
 
 @dataclass(frozen=True)
-class Intake:
+class Label:
     """What one scanned or typed code turned out to be."""
 
     kind: str
@@ -64,10 +64,10 @@ class Intake:
         return None
 
 
-def read_code(text: str) -> Intake:
-    """Parse raw label text into an Intake; never raises."""
+def read_code(text: str) -> Label:
+    """Parse raw label text into an Label; never raises."""
     if not isinstance(text, str):
-        return Intake(kind="malformed", raw="", error="The code is not text.")
+        return Label(kind="malformed", raw="", error="The code is not text.")
     raw = text[:RAW_KEPT]
     if len(text) > MAX_LENGTH:
         return _malformed(raw, f"The code is too long ({len(text)} characters; a label code has at most {MAX_LENGTH}).")
@@ -95,18 +95,18 @@ def read_code(text: str) -> Intake:
     )
 
 
-def _malformed(raw: str, error: str, typo: bool = False) -> Intake:
-    return Intake(kind="malformed", raw=raw, error=error, typo=typo)
+def _malformed(raw: str, error: str, typo: bool = False) -> Label:
+    return Label(kind="malformed", raw=raw, error=error, typo=typo)
 
 
-def _read_native(raw: str, value: str) -> Intake:
+def _read_native(raw: str, value: str) -> Label:
     try:
-        return Intake(kind="native", raw=raw, batch_code=batch_code.normalise(value))
+        return Label(kind="native", raw=raw, batch_code=batch_code.normalise(value))
     except batch_code.BatchCodeError as exc:
         return _malformed(raw, str(exc), typo=exc.typo)
 
 
-def _read_element_strings(raw: str, value: str) -> Intake:
+def _read_element_strings(raw: str, value: str) -> Label:
     if value.isdigit() and len(value) in (8, 12, 13, 14) and _is_gtin(value):
         return _malformed(
             raw,
@@ -123,7 +123,7 @@ def _is_gtin(value: str) -> bool:
     return True
 
 
-def _read_gs1(raw: str, value: str, parse, needs_separators: bool = False) -> Intake:
+def _read_gs1(raw: str, value: str, parse, needs_separators: bool = False) -> Label:
     try:
         elements = parse(value).element_strings
     except (ParseError, ValueError, LookupError) as exc:
@@ -147,7 +147,7 @@ def _read_gs1(raw: str, value: str, parse, needs_separators: bool = False) -> In
             raw,
             "This GS1 code has a variable-length field with no separator after it, so where it ends is unclear; scan the barcode again.",
         )
-    return Intake(
+    return Label(
         kind="gs1",
         raw=raw,
         gtin=product.value,

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from inspector.errors import DomainError
 from inspector.verdict import rules
-from inspector.codes.labels import Intake
+from inspector.codes.labels import Label
 from inspector.periods import settings_deadline
 from inspector.verdict.lineage import ancestor_depths, fetch_batch, fetch_enterprises
 from inspector.verdict.provenance import provenance
@@ -53,16 +53,16 @@ class Judgement:
         return {"status": self.status, "reasons": self.reasons}
 
 
-def judge(db, intake: Intake, ctx: ScanContext, settings, now: datetime) -> Judgement:
+def judge(db, label: Label, ctx: ScanContext, settings, now: datetime) -> Judgement:
     """Judge one code in its scan context, on today's ledger."""
-    malformed = rules.malformed_code(intake)
+    malformed = rules.malformed_code(label)
     if malformed:
         return Judgement([malformed], None, None, None, None)
-    batch = fetch_batch(db, intake.lookup())
+    batch = fetch_batch(db, label.lookup())
     if batch is None:
         if ctx.holder_enterprise_id:
             _require_enterprise(db, ctx.holder_enterprise_id)
-        return Judgement([rules.unknown_code(intake, batch)], None, None, None, None)
+        return Judgement([rules.unknown_code(label, batch)], None, None, None, None)
 
     depths = ancestor_depths(batch)
     for a in batch["ancestors"]:

@@ -49,10 +49,10 @@ class ScanRequest:
 
 def record_scan(db, principal, req: ScanRequest, settings, now):
     """Judge and store a scan; return (stored scan, created). Raise ScanConflict on a reused client_id."""
-    intake = read_code(req.code)
+    label = read_code(req.code)
     ctx = ScanContext(scanned_at=req.scanned_at, site=req.site, holder_enterprise_id=req.holder_enterprise_id,
                       observed_mass_kg=req.observed_mass_kg, location=req.location)
-    judgement = judge(db, intake, ctx, settings, now)
+    judgement = judge(db, label, ctx, settings, now)
     reasons = list(judgement.reasons)
     if judgement.batch_code:
         cloned = rules.cloned_code(judgement.sightings, req.scanned_at, req.location, settings.clone_speed_kmh)
@@ -65,8 +65,8 @@ def record_scan(db, principal, req: ScanRequest, settings, now):
         "inspector": principal["username"],
         "device_id": principal.get("device_id"),
         "code": req.code[:200],
-        "intake": {"kind": intake.kind, "batch_code": intake.batch_code, "gtin": intake.gtin, "lot": intake.lot,
-                   "serial": intake.serial},
+        "intake": {"kind": label.kind, "batch_code": label.batch_code, "gtin": label.gtin, "lot": label.lot,
+                   "serial": label.serial},
         "batch_code": judgement.batch_code,
         "scanned_at": req.scanned_at,
         "received_at": now,

@@ -1,8 +1,8 @@
 """Findings on the embedded store: throughput of listing, filtering, stats and export with 20,000 findings, and
 export peak memory for 10,000 against 100,000 rows, each measured in its own process.
 
-    python bench/inspections.py              # everything
-    python bench/inspections.py --quick      # 2,000 findings and 1,000 vs 10,000 rows, to try it out
+    python bench/findings.py              # everything
+    python bench/findings.py --quick      # 2,000 findings and 1,000 vs 10,000 rows, to try it out
 
 Not a test: it prints figures.
 """
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api import context, create_app  # noqa: E402
 from seed import users as demo_users
-from inspector.findings import exports as finding_exports
+from inspector.findings import exports
 from inspector.store.indexes import INDEXES  # noqa: E402
 from seed.enterprises import enterprise_docs  # noqa: E402
 from seed.findings import bulk_findings  # noqa: E402
@@ -130,7 +130,7 @@ def memory_child(rows, fmt, mode):
         run = lambda: drain(client.get(f"/api/inspections/export?format={fmt}", headers=headers))  # noqa: E731
     else:
         # The exporter alone, fed documents one at a time as a real MongoDB cursor delivers them in batches.
-        run = lambda: sum(len(c) for c in finding_exports.export_chunks(fmt, bulk_findings(rows, INSPECTORS)))  # noqa: E731
+        run = lambda: sum(len(c) for c in exports.export_chunks(fmt, bulk_findings(rows, INSPECTORS)))  # noqa: E731
     before = _rss_kb()
     exact = _reset_peak()
     started = time.perf_counter()
