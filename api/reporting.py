@@ -35,10 +35,7 @@ def _period(query, moment):
     text = query.get("period")
     if text is None:
         return reporting.reporting_period(moment)
-    try:
-        return reporting.parse_period(text, moment)
-    except reporting.PeriodError as exc:
-        fail(422, exc.code, str(exc), query={"period": [str(exc)]})
+    return reporting.parse_period(text, moment)
 
 
 @blp.route("/reporting/compliance")

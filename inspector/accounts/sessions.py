@@ -6,14 +6,18 @@ from datetime import datetime, timedelta, timezone
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from inspector.errors import DomainError
+
 REFRESH_DAYS = 30
 # What a device list shows; never the refresh hash.
 PUBLIC_FIELDS = ("_id", "user_id", "username", "device_id", "device_name", "created_at", "last_used_at",
                  "refresh_expires_at", "revoked_at", "revoked_reason")
 
 
-class InvalidToken(Exception):
+class InvalidToken(DomainError):
     """A token that is forged, expired, revoked or belongs to a disabled user."""
+
+    kind, code = "unauthorized", "invalid_token"
 
 
 def _digest(token):

@@ -4,6 +4,7 @@ import re
 from datetime import date, datetime
 
 from inspector.clock import aware
+from inspector.errors import DomainError
 from inspector.clock import CST
 from inspector.periods import deadline_of, next_period, period_of, previous_period
 
@@ -16,12 +17,11 @@ ENTERPRISE_FIELDS = {"name": 1, "province": 1, "roles": 1, "registered_on": 1, "
 REPORT_FIELDS = {"enterprise_id": 1, "period": 1, "submitted_at": 1, "last_submitted_at": 1, "submissions": 1}
 
 
-class PeriodError(ValueError):
+class PeriodError(DomainError, ValueError):
     """A period the reporting views cannot answer for; code is machine-readable."""
 
     def __init__(self, code, message):
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code, query={"period": [message]})
 
 
 def parse_period(text, now):
