@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from flask import current_app
 
 from inspector.audit import chain as audit
-from inspector.ledger import submission as intake
+from inspector.ledger import rollback as ledger_rollback
 from inspector.store import connection as store
 from inspector.store.indexes import apply_indexes
 
@@ -31,14 +31,14 @@ def db():
 def ensure_ready():
     """Apply indexes once per process, as soon as the database is reachable; finish rollbacks an outage interrupted."""
     state = current_app.extensions["inspector"]
-    resumed = intake.resume_rollbacks(db())
+    resumed = ledger_rollback.resume_rollbacks(db())
     if resumed:
         log.warning("finished rolling back %d ledger submission(s) the database outage interrupted: %s",
                     len(resumed), ", ".join(resumed))
     if not state.get("indexes_applied"):
         apply_indexes(db())
         state["indexes_applied"] = True
-        stalled = intake.recover_stalled(db(), now())
+        stalled = ledger_rollback.recover_stalled(db(), now())
         if stalled:
             log.warning("rolled back %d ledger submission(s) a stopped process left half-applied: %s",
                         len(stalled), ", ".join(stalled))
