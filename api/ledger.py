@@ -1,4 +1,4 @@
-"""Ledger submissions: enterprises report their monthly product flows (JSON, CSV or XLSX), all or nothing per submission.
+"""Ledger submissions: enterprises report their monthly product flows (JSON, CSV or XLSX), all or nothing.
 
 Refusals the ledger explains (too many lines, an unreadable file, a conflict, a try still in progress, ...) are domain
 errors that reach the one handler in api/errors.py; this module only checks who may report and what the request holds.

@@ -1,4 +1,4 @@
-"""Canonical ledger events: the shape every intake channel produces, checked field by field (no database)."""
+"""Canonical ledger events: the shape every submission channel produces, checked field by field (no database)."""
 import hashlib
 import json
 import math

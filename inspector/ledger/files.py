@@ -207,7 +207,8 @@ def csv_rows(stream, max_lines=None):
             line, start = start, reader.line_num + 1  # a quoted newline makes a record span lines: blame its first
             if max_lines and line > max_lines + 1:
                 raise FileError("too_many_lines", f"The file has more than {max_lines:,} lines; a submission holds at "
-                                                  "most that many. Split the file by month or by site.", kind="too_large")
+                                                  "most that many. Split the file by month or by site.",
+                                kind="too_large")
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) > len(header) and not any(cell.strip() for cell in row[len(header):]):
@@ -248,7 +249,8 @@ def check_workbook(stream):
     unpacked = sum(i.file_size for i in infos)
     if len(infos) > 10_000 or unpacked > MAX_UNPACKED_BYTES or unpacked > max(packed, 1) * MAX_PACK_RATIO:
         raise FileError("zip_bomb", f"The workbook unpacks to {unpacked / 1e6:,.0f} MB from {packed / 1e6:,.1f} MB; "
-                                    "that is refused as a zip bomb. Upload the ledger as CSV instead.", kind="too_large")
+                                    "that is refused as a zip bomb. Upload the ledger as CSV instead.",
+                        kind="too_large")
     stream.seek(0)
 
 

@@ -2,23 +2,30 @@
 
 Every submission is one `ledger_submissions` document, and every change of its `state` is written here::
 
-    rejected                         a line was refused while checking: nothing was applied (final)
+    reject()  -> rejected           a line was refused while checking; nothing was applied (final)
 
-    applying ──────────────────────────────────────────────> accepted      the commit point (accept()): the receipt
-       │  the attempt failed, or its claim lapsed,                │          and the audit entry promised with it
-       │  or it was received long ago (start-up)                  │ rollback() (an administrator undoing it)
-       ▼                                                          ▼
-    rolling_back ───── every step undone, exactly once ─────> rolled_back   (final; the given_back markers go)
+    begin()   -> applying ---------- accept(): the commit point ----------> accepted
+                    |                (receipt, and the ledger.submit          |
+                    |                 audit entry promised with it)           |
+                    | the try failed; or its claim lapsed;                    | rollback(): a stored
+                    | or received before stalled_before (start-up)            | submission undone
+                    v                                                         |
+                 rolling_back <-----------------------------------------------+
+                    |  ^
+                    |  +-- a claim on the undoing that lapsed: the next claimant takes it over
+                    v
+                 rolled_back                    every step undone exactly once (final; markers pulled)
 
 The claim: `owner` (a random id per attempt) and `claimed_at`, renewed by whoever holds the submission; one not
 renewed for LEASE (2 minutes) is abandoned. The applying attempt renews it once per chunk (renew()) and commits
 only while it still holds it, so an attempt that lost it gives up (ledger_conflict) instead of overwriting a
 rollback. Undoing starts with a claim (_claim, one find_one_and_update on state and owner, so one claimant at a
 time in any process); it may be taken from an attempt known to be dead (`previous_owner`: this process saw the
-try fail), from a claim that lapsed (an applying or a rolling-back one: a claimant that stopped halfway is taken
-over), at start-up from one received before `stalled_before`, and, by rollback(), from an accepted submission.
-The claimant renews the claim before each step that must not be done twice (_hold) and stops as soon as another
-claimant has taken it over (_Lost).
+try fail), from a claim that lapsed or was never timed (an applying or a rolling-back one: a claimant that
+stopped halfway is taken over), at start-up from one received before `stalled_before`, and, by rollback(), from
+an accepted submission. The claimant renews the claim before each step that must not be done twice (_hold) and
+stops as soon as another claimant has taken it over (_Lost). This process also remembers its own dead tries
+(_unfinished) so that it finishes them as soon as the database is back, without waiting for the lease.
 
 Undone exactly once: quota (`quota_usage.used_t`) and producer months (`production_periods`) are given back by
 one update of their own document that is conditioned on, and adds, a `given_back: [submission id]` marker, so a
@@ -30,7 +37,7 @@ found by the marker (indexed) rather than by this claimant's list.
 Why compensate rather than use MongoDB transactions: the service also runs on the embedded mongomock store, which
 has no sessions or transactions at all, and a submission may hold up to INTAKE_MAX_LINES (200,000) events written
 chunk by chunk, more than a MongoDB transaction is meant to hold (one is aborted after 60 seconds by default, and
-transactions need a replica set).
+transactions need a replica set or a sharded cluster).
 """
 import threading
 import uuid
