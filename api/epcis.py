@@ -6,9 +6,11 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inspector.ledger.epcis import capture as epcis
-from inspector.ledger import submission as intake
 from inspector.codes.labels import read_code
+from inspector.ledger import submission
+from inspector.ledger.epcis.capture import event_list, read_document
+from inspector.ledger.epcis.export import to_epcis
+from inspector.ledger.epcis.identifiers import CONTEXT
 
 from .auth import BEARER, principal, require
 from .context import db, now, settings
@@ -23,7 +25,7 @@ MAX_EVENTS = 10_000
 READERS = ("inspector", "supervisor", "admin", "enterprise")
 
 CAPTURE_EXAMPLE = {
-    "@context": epcis.CONTEXT,
+    "@context": CONTEXT,
     "type": "EPCISDocument",
     "schemaVersion": "2.0",
     "creationDate": "2026-10-12T08:00:00+08:00",
@@ -43,7 +45,7 @@ CAPTURE_EXAMPLE = {
     }]},
 }
 DOCUMENT_SCHEMA = {"type": "object", "description": "An EPCISDocument, an EPCISQueryDocument or one EPCIS event "
-                                                    "(JSON-LD); see inspector/epcis.py for the mapping."}
+                                                    "(JSON-LD); see inspector/ledger/epcis/capture.py for the mapping."}
 HISTORY_EXAMPLE = {**CAPTURE_EXAMPLE, "epcisBody": {"eventList": [{
     **CAPTURE_EXAMPLE["epcisBody"]["eventList"][0], "recordTime": "2026-10-12T00:01:02.000Z",
     "epcList": [], "quantityList": [{"epcClass": "urn:rare-earth-inspector:batch:RE6LWUT4A5U", "quantity": 6200.0,
@@ -106,15 +108,11 @@ class Capture(MethodView):
         """Capture an EPCIS 2.0 JSON-LD document as ledger events: each event checked, then all stored or none."""
         doc = _document()
         limit = min(MAX_EVENTS, settings().intake_max_lines)
-        try:
-            events, _ = epcis.event_list(doc, limit)
-        except epcis.DocumentError as exc:
-            status = 413 if exc.code == "too_many_events" else 422
-            fail(status, exc.code, str(exc), **({"limit": limit} if status == 413 else {}))
+        events, _ = event_list(doc, limit)  # a body that is no EPCIS document is refused here, as a whole
         if not events and not query.get("period"):
             fail(422, "empty_submission", "The document holds no events; send at least one, or a period "
                                           "(?period=YYYY-MM) with none as a nil report.")
-        return run_submission(lambda: epcis.read_document(doc, limit), "epcis", query.get("period"),
+        return run_submission(lambda: read_document(doc, limit), "epcis", query.get("period"),
                               query.get("enterprise_id"))
 
 
@@ -130,13 +128,12 @@ class History(MethodView):
         found = read_code(code)
         if found.kind == "malformed":
             fail(422, "malformed_code", found.error, typo=found.typo)
-        batch = db().batches.find_one(found.lookup(), {"_id": 1})
-        events = intake.history(db(), batch["_id"]) if batch else []
+        native, events = submission.batch_history(db(), found.lookup())
         me = principal()
-        if not batch or (me["role"] == "enterprise" and not _touches(events, me.get("enterprise_id"))):
+        if not native or (me["role"] == "enterprise" and not _touches(events, me.get("enterprise_id"))):
             # The same answer whether the batch does not exist or is outside the caller's scope.
             fail(404, "unknown_code", f"Code {found.batch_code or code} has no history you may see.")
-        body = epcis.to_epcis(events, batch["_id"], now())
+        body = to_epcis(events, native, now())
         return Response(json.dumps(body, ensure_ascii=False), mimetype="application/ld+json")
 
 

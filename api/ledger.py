@@ -1,4 +1,8 @@
-"""Ledger intake: enterprises report their monthly product flows (JSON, CSV or XLSX), all or nothing per submission."""
+"""Ledger submissions: enterprises report their monthly product flows (JSON, CSV or XLSX), all or nothing.
+
+Refusals the ledger explains (too many lines, an unreadable file, a conflict, a try still in progress, ...) are domain
+errors that reach the one handler in api/errors.py; this module only checks who may report and what the request holds.
+"""
 import re
 
 import marshmallow as ma
@@ -6,9 +10,8 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inspector.ledger import submission as intake
-from inspector.periods import period_of
-from inspector.ledger.files import FileError, csv_rows, events_from_rows, template_csv, template_xlsx, xlsx_rows
+from inspector.ledger import submission
+from inspector.ledger.files import csv_rows, events_from_rows, template_csv, template_xlsx, xlsx_rows
 
 from .auth import BEARER, principal, require
 from .context import db, now, settings
@@ -16,7 +19,8 @@ from .errors import fail, large_body
 
 # The blueprint name is the OpenAPI tag integrators already use, so it keeps its old word.
 blp = Blueprint("intake", __name__, url_prefix="/api/ledger",
-                description="Ledger intake: enterprises report their monthly product flows, all or nothing per submission.")
+                description="Ledger submissions: enterprises report their monthly product flows, all or nothing per "
+                            "submission.")
 REPORTERS = ("enterprise", "admin")
 PERIOD = re.compile(r"^(20\d\d)-(0[1-9]|1[0-2])$")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -102,31 +106,11 @@ def _actor_scope(enterprise_id):
 
 
 def run_submission(lines, channel, period=None, enterprise_id=None):
-    """Submit lines for the caller and answer like every intake channel does: 201 accepted, 422 rejected."""
+    """Submit lines for the caller and answer like every ledger channel does: 201 accepted, 422 rejected."""
     me = principal()
     enterprise_id = _actor_scope(enterprise_id)
-    if period and not enterprise_id:
-        fail(422, "enterprise_required", "Name the enterprise_id whose month this is.")
-    if enterprise_id and db().enterprises.count_documents({"_id": enterprise_id}, limit=1) == 0:
-        fail(422, "unknown_enterprise", f"{enterprise_id} is not a registered enterprise.")
-    if period and period > period_of(now()):
-        fail(422, "future_period", f"{period} has not begun yet; a month is reported once its flows happened.")
-    try:
-        receipt = intake.submit(db(), settings(), me, lines, channel, now(), period=period, enterprise_id=enterprise_id)
-    except intake.TooManyLines as exc:
-        fail(413, "too_many_lines", f"A submission holds at most {exc.args[0]:,} lines; split the file by month or "
-                                    "by site.", limit=exc.args[0])
-    except FileError as exc:
-        fail(exc.status, exc.code, exc.message)
-    except intake.EmptySubmission:
-        fail(422, "empty_submission", "The file holds no ledger lines. To report a month with no flows, send the "
-                                      "period with no lines (a nil report).")
-    except intake.Conflict as exc:
-        fail(409, "ledger_conflict", f"{exc} Nothing of this submission was stored; submit it again.")
-    except intake.InProgress as exc:
-        fail(409, "submission_in_progress", "An earlier try of these events is still being applied or undone; "
-                                            f"retry in {exc.args[0]} seconds.", headers={"Retry-After": str(exc.args[0])},
-             retry_after=exc.args[0])
+    submission.check_target(db(), enterprise_id, period, now())
+    receipt = submission.submit(db(), settings(), me, lines, channel, now(), period=period, enterprise_id=enterprise_id)
     if receipt["status"] == "rejected":
         fail(422, "submission_rejected", f"{receipt['rejected']} line(s) cannot be accepted; nothing of this "
                                          "submission was stored. Fix them and submit the whole file again.",
@@ -166,9 +150,7 @@ class Submissions(MethodView):
             filters["enterprise_id"] = me.get("enterprise_id")
         elif query.get("enterprise_id"):
             filters["enterprise_id"] = query["enterprise_id"]
-        found = db().ledger_submissions.find(filters, {"receipt": 1, "state": 1, "received_at": 1}) \
-            .sort("received_at", -1).limit(query["limit"])
-        return [s.get("receipt") or {"submission_id": s["_id"], "status": s["state"]} for s in found]
+        return submission.receipts(db(), query["limit"], **filters)
 
 
 @blp.route("/submissions/<submission_id>")
@@ -179,11 +161,11 @@ class Submission(MethodView):
     @require("enterprise", "supervisor", "admin")
     def get(self, submission_id):
         """The receipt of one submission."""
-        found = intake.submission(db(), submission_id)
+        found = submission.submission(db(), submission_id)
         me = principal()
         if not found or (me["role"] == "enterprise" and found.get("enterprise_id") != me.get("enterprise_id")):
             fail(404, "submission_not_found", "No such submission among the ones you may see.")
-        return found.get("receipt") or {"submission_id": found["_id"], "status": found["state"]}
+        return submission.receipt_of(found)
 
 
 @blp.route("/uploads")

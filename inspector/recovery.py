@@ -3,7 +3,7 @@ import logging
 
 from inspector.audit import promises
 from inspector.findings import attachments
-from inspector.ledger import submission as ledger_rollback
+from inspector.ledger import rollback as ledger_rollback
 from inspector.store.indexes import apply_indexes
 from inspector.verdict import scans
 

@@ -10,7 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inspector.codes import batch_code
-from inspector.ledger.epcis.capture import NS, DocumentError, read_document, read_event, to_epcis
+from inspector.ledger.epcis.capture import DocumentError, read_document, read_event
+from inspector.ledger.epcis.export import to_epcis
+from inspector.ledger.epcis.identifiers import NS
 from inspector.ledger.events import LineError
 from inspector.ledger.events import read_event as read_canonical
 from tests.conftest import gen_user

@@ -9,6 +9,7 @@ import pytest
 from openpyxl import Workbook
 
 from inspector.codes import batch_code
+from inspector.ledger import rollback
 from inspector.ledger import submission as intake
 
 
@@ -254,7 +255,7 @@ def test_rolling_back_a_submission_restores_batches_quota_and_months(client, cle
     r = post(client, clerks["ENT-NSM"], [ship("K1", CODE_A, "ENT-BPS"), ore("K2", mass=8000)], period="2026-10")
     assert r.status_code == 201
     assert counts(db) != before
-    intake.rollback(db, r.json["submission_id"])
+    rollback.rollback(db, r.json["submission_id"])
     assert counts(db) == before
     assert db.batches.find_one({"_id": CODE_A})["holder_id"] == held["holder_id"]
     assert db.ledger_submissions.find_one({"_id": r.json["submission_id"]})["state"] == "rolled_back"
@@ -419,7 +420,7 @@ def test_a_submission_left_half_applied_by_a_stopped_process_is_rolled_back_at_t
     # As if the process had stopped while applying it an hour ago.
     db.ledger_submissions.update_one({"_id": sid}, {"$set": {"state": "applying",
                                                              "received_at": datetime.now(timezone.utc) - timedelta(hours=1)}})
-    assert intake.recover_stalled(db, datetime.now(timezone.utc)) == [sid]
+    assert rollback.recover_stalled(db, datetime.now(timezone.utc)) == [sid]
     assert counts(db) == before
     assert db.batches.find_one({"_id": CODE_A})["holder_id"] == "ENT-NSM"
 

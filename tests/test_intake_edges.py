@@ -12,6 +12,7 @@ import pytest
 from openpyxl import Workbook
 
 from inspector.codes import batch_code
+from inspector.ledger import rollback
 from inspector.ledger import submission as intake
 from inspector.ledger.files import COLUMNS
 
@@ -335,7 +336,7 @@ def test_recovering_a_stalled_submission_leaves_no_production_tally_behind(clien
     sid = response.json["submission_id"]
     db.ledger_submissions.update_one({"_id": sid}, {"$set": {"state": "applying",
                                                              "received_at": datetime(2026, 1, 1, tzinfo=timezone.utc)}})
-    assert intake.recover_stalled(db, datetime.now(timezone.utc)) == [sid]
+    assert rollback.recover_stalled(db, datetime.now(timezone.utc)) == [sid]
     left = db.production_periods.find_one({"enterprise_id": "ENT-ERR", "period": "2026-11"})
     assert left is None or (left["lots"] == 0 and not any((left.get("quota_used_t") or {}).values()))
     # A supervisor must not see an over-quota production that was rolled back.

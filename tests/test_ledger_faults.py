@@ -14,7 +14,7 @@ from api.context import db as current_db
 from inspector.accounts import users as accounts
 from inspector.audit import chain as audit
 from inspector.codes import batch_code
-from inspector.ledger import submission as intake
+from inspector.ledger import rollback
 from seed.loader import load
 from tests.conftest import make_app, sign_in
 from tests.fault_tools import StoreFaults
@@ -46,9 +46,9 @@ def faults():
 
 @pytest.fixture(autouse=True)
 def no_remembered_rollbacks():
-    intake._unfinished.clear()
+    rollback._unfinished.clear()
     yield
-    intake._unfinished.clear()
+    rollback._unfinished.clear()
 
 
 def events(world):
@@ -105,8 +105,8 @@ def assert_stored(world, code, response, before):
 
 def let_the_lease_lapse(monkeypatch):
     """Stand past the lease of every claim taken so far, as a process starting a few minutes later would."""
-    later = datetime.now(timezone.utc) + intake.LEASE + timedelta(seconds=5)
-    monkeypatch.setattr(intake, "_clock", lambda: later)
+    later = datetime.now(timezone.utc) + rollback.LEASE + timedelta(seconds=5)
+    monkeypatch.setattr(rollback, "_clock", lambda: later)
 
 
 def events_of(code):
@@ -130,7 +130,7 @@ def test_after_a_restart_the_retry_waits_for_the_lapsed_claim_then_stores_the_li
     code, evs = events(world)
     before = usage(world.db) + TONNES
     sid = fail_at_commit(world, faults, evs)
-    intake._unfinished.clear()  # a new worker: nothing in memory knows the first try died
+    rollback._unfinished.clear()  # a new worker: nothing in memory knows the first try died
     waiting = send(world, evs)
     assert waiting.status_code == 409, waiting.json
     assert waiting.json["errors"]["error_code"] == "submission_in_progress"
@@ -177,7 +177,7 @@ def test_two_concurrent_resumes_give_the_quota_back_once(world, faults, monkeypa
     sid = fail_at_commit(world, faults, evs)
     assert usage(db) == pytest.approx(before + TONNES, abs=1e-9)  # taken by the half-applied try
     _slow_quota_updates(monkeypatch)
-    errors, results = _together(lambda: intake.resume_rollbacks(db), lambda: intake.resume_rollbacks(db))
+    errors, results = _together(lambda: rollback.resume_rollbacks(db), lambda: rollback.resume_rollbacks(db))
     assert errors == []
     assert sorted(results) == [[], [sid]]
     assert usage(db) == pytest.approx(before, abs=1e-9)
@@ -192,9 +192,9 @@ def test_recovering_stalled_submissions_and_a_resume_undo_one_submission_once(wo
     sid = fail_at_commit(world, faults, evs)
     _slow_quota_updates(monkeypatch)
     an_hour_on = datetime.now(timezone.utc) + timedelta(hours=1)
-    errors, _ = _together(lambda: intake.recover_stalled(db, an_hour_on), lambda: intake.resume_rollbacks(db))
+    errors, _ = _together(lambda: rollback.recover_stalled(db, an_hour_on), lambda: rollback.resume_rollbacks(db))
     assert errors == []
-    assert intake.recover_stalled(db, an_hour_on) == [] and intake.resume_rollbacks(db) == []
+    assert rollback.recover_stalled(db, an_hour_on) == [] and rollback.resume_rollbacks(db) == []
     assert usage(db) == pytest.approx(before, abs=1e-9)
     assert db.ledger_submissions.find_one({"_id": sid})["state"] == "rolled_back"
 
@@ -205,21 +205,21 @@ def test_a_claimant_that_stopped_after_giving_quota_back_is_finished_without_giv
     _, evs = events(world)
     before = usage(db) + TONNES
     sid = fail_at_commit(world, faults, evs)
-    booked = intake._booked
+    booked = rollback._booked
 
     def gone(*args):
         raise AutoReconnect("connection closed right after the quota was given back")
 
-    monkeypatch.setattr(intake, "_booked", gone)
+    monkeypatch.setattr(rollback, "_booked", gone)
     with pytest.raises(AutoReconnect):
-        intake.resume_rollbacks(db)
+        rollback.resume_rollbacks(db)
     assert usage(db) == pytest.approx(before, abs=1e-9)
     assert db.ledger_submissions.find_one({"_id": sid})["state"] == "rolling_back"
-    monkeypatch.setattr(intake, "_booked", booked)
-    intake._unfinished.clear()  # and the process stopped: the next claimant waits for the claim to lapse
-    assert intake.resume_rollbacks(db) == []
+    monkeypatch.setattr(rollback, "_booked", booked)
+    rollback._unfinished.clear()  # and the process stopped: the next claimant waits for the claim to lapse
+    assert rollback.resume_rollbacks(db) == []
     let_the_lease_lapse(monkeypatch)
-    assert intake.resume_rollbacks(db) == [sid]
+    assert rollback.resume_rollbacks(db) == [sid]
     assert usage(db) == pytest.approx(before, abs=1e-9)
     assert db.ledger_submissions.find_one({"_id": sid})["state"] == "rolled_back"
     assert db.ledger_events.count_documents({"submission_id": sid}) == 0
@@ -240,13 +240,13 @@ def test_a_claimant_that_stopped_just_before_the_end_leaves_no_marker_behind(wor
 
     monkeypatch.setattr(mongomock.collection.Collection, "update_one", dies_at_the_end)
     with pytest.raises(AutoReconnect):
-        intake.resume_rollbacks(db)
+        rollback.resume_rollbacks(db)
     monkeypatch.setattr(mongomock.collection.Collection, "update_one", original)
     assert db.ledger_events.count_documents({"submission_id": sid}) == 0
     assert db.quota_usage.count_documents({"given_back": sid}) >= 1
-    intake._unfinished.clear()  # the process stopped
+    rollback._unfinished.clear()  # the process stopped
     let_the_lease_lapse(monkeypatch)
-    assert intake.resume_rollbacks(db) == [sid]
+    assert rollback.resume_rollbacks(db) == [sid]
     assert usage(db) == pytest.approx(before, abs=1e-9)
     assert db.ledger_submissions.find_one({"_id": sid})["state"] == "rolled_back"
     for collection in (db.quota_usage, db.production_periods):

@@ -38,7 +38,7 @@ import pytest
 from conftest import REAL_MONGO, gen_user
 from finding_helpers import act
 from inspector.codes import batch_code
-from inspector.ledger import submission as intake
+from inspector.ledger import book as ledger_book, rollback as ledger_rollback
 from inspector.store.indexes import INDEXES
 from seed.loader import build
 
@@ -141,7 +141,8 @@ def query_log(monkeypatch):
             if hasattr(collection_cls, op):
                 patches.append((collection_cls, op, *_wrap_collection(collection_cls, op, log)))
         patches.append((cursor_cls, "sort", *_wrap_sort(cursor_cls)))
-    original_find_by_ids = intake.find_by_ids
+    original_find_by_ids = ledger_book.find_by_ids
+    ledger_modules = (ledger_book, ledger_rollback)  # the ledger modules that read by _id
 
     def find_by_ids(collection, ids, fields):
         # The embedded store answers this from its _id-keyed documents without a find; MongoDB runs this find.
@@ -154,14 +155,16 @@ def query_log(monkeypatch):
     def recording():
         for cls, op, _, wrapper in patches:
             monkeypatch.setattr(cls, op, wrapper)
-        monkeypatch.setattr(intake, "find_by_ids", find_by_ids)
+        for module in ledger_modules:
+            monkeypatch.setattr(module, "find_by_ids", find_by_ids)
         log.ops.clear()
         try:
             yield log
         finally:
             for cls, op, original, _ in patches:
                 monkeypatch.setattr(cls, op, original)
-            monkeypatch.setattr(intake, "find_by_ids", original_find_by_ids)
+            for module in ledger_modules:
+                monkeypatch.setattr(module, "find_by_ids", original_find_by_ids)
 
     return recording
 

@@ -2,7 +2,7 @@
 import pytest
 
 from inspector.verdict.lineage import MAX_DEPTH, fetch_batch
-from inspector.store.connection import EVIDENCE_WRITE_CONCERN, evidence
+from inspector.store.connection import DURABLE_WRITE_CONCERN, durable
 
 pytestmark = pytest.mark.requires_mongo
 
@@ -22,6 +22,6 @@ def test_scan_lookups_use_indexes(seeded, db):
 
 
 def test_evidence_writes_wait_for_a_journaled_majority(db):
-    collection = evidence(db, "write_concern_probe")
-    assert collection.write_concern == EVIDENCE_WRITE_CONCERN
+    collection = durable(db, "write_concern_probe")
+    assert collection.write_concern == DURABLE_WRITE_CONCERN
     assert collection.insert_one({"probe": True}).acknowledged

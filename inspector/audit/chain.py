@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from pymongo.errors import DuplicateKeyError
 
-from inspector.store.connection import evidence
+from inspector.store.connection import durable
 
 GENESIS = "0" * 64
 HEAD_COLLECTION = "audit_head"
@@ -42,7 +42,7 @@ def _read_head(db):
 def _advance_head(db, entry):
     # The chain alone cannot show that its tail was cut off; this separate record of the newest entry can.
     # It is written after the entry, so a crash in between leaves the head one behind, never ahead.
-    heads = evidence(db, HEAD_COLLECTION)
+    heads = durable(db, HEAD_COLLECTION)
     try:
         heads.update_one({"_id": HEAD_ID, "seq": {"$lt": entry["_id"]}},
                          {"$set": {"seq": entry["_id"], "hash": entry["hash"], "at": entry["at"]}}, upsert=True)
@@ -61,7 +61,7 @@ def record(db, actor, action, target, details=None, now=None, key=None):
     """
     actor = actor or {}
     now = stored_moment(now or datetime.now(timezone.utc))
-    log = evidence(db, "audit_log")
+    log = durable(db, "audit_log")
     with _lock:
         head = _heads.get(db.name) or _read_head(db)
         for _ in range(20):

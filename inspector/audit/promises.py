@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from inspector.audit.chain import record, stored_moment
-from inspector.store.connection import evidence
+from inspector.store.connection import durable
 
 STALE_AFTER = timedelta(minutes=2)  # a promise this old has no request left finishing it
 SWEEP_LIMIT = 1000  # per collection and process start: the sweep must never hold up a start for long
@@ -40,7 +40,7 @@ def settle(db, collection, doc_id, promise):
         return
     record(db, promise["actor"] or None, promise["action"], promise["target"], promise["details"],
            now=promise["at"], key=promise["key"])
-    evidence(db, collection).update_one({"_id": doc_id, "audit_pending.key": promise["key"]},
+    durable(db, collection).update_one({"_id": doc_id, "audit_pending.key": promise["key"]},
                                         {"$unset": {"audit_pending": ""}})
 
 

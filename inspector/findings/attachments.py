@@ -19,7 +19,7 @@ from inspector.errors import DomainError
 from inspector.audit import promises
 from inspector.findings import workflow
 from inspector.geo import distance_km
-from inspector.store.connection import EVIDENCE_WRITE_CONCERN, evidence
+from inspector.store.connection import DURABLE_WRITE_CONCERN, durable
 
 # Sniffed type -> (kind, the only Pillow decoder allowed to open it).
 ACCEPTED = {"image/jpeg": ("photo", "JPEG"), "image/png": ("photo", "PNG"), "image/webp": ("photo", "WEBP"),
@@ -181,7 +181,7 @@ def clean_filename(name):
 
 
 def _files(db):
-    return gridfs.GridFS(db.client.get_database(db.name, write_concern=EVIDENCE_WRITE_CONCERN))
+    return gridfs.GridFS(db.client.get_database(db.name, write_concern=DURABLE_WRITE_CONCERN))
 
 
 def attach(db, finding, actor, data, filename, max_pixels, now=None):
@@ -223,7 +223,7 @@ def attach(db, finding, actor, data, filename, max_pixels, now=None):
             actor, "finding.attach", f"finding:{finding['_id']}",
             {"attachment_id": attachment["_id"], "sha256": sha256, "kind": attachment["kind"], "size": len(data)}, now)
         try:
-            evidence(db, "finding_attachments").insert_one(attachment)
+            durable(db, "finding_attachments").insert_one(attachment)
         except DuplicateKeyError:
             # Another process stored the same bytes a moment ago (under the same file ids): keep its attachment.
             existing = db.finding_attachments.find_one({"finding_id": finding["_id"], "sha256": sha256})
@@ -276,7 +276,7 @@ def _link(db, finding, actor, attachment, now):
              "actor_id": actor.get("user_id"), "actor": actor.get("username"), "role": actor.get("role"),
              "device_id": actor.get("device_id"), "comment": None, "attachment_id": attachment["_id"],
              "kind": attachment["kind"]}
-    evidence(db, "findings").update_one(
+    durable(db, "findings").update_one(
         {"_id": finding["_id"], "attachments.id": {"$ne": attachment["_id"]}},
         {"$push": {"attachments": summary(attachment), "timeline": entry},
          "$set": {"updated_at": now}})

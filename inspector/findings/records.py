@@ -11,7 +11,7 @@ from inspector.errors import DomainError
 from inspector.audit import promises
 from inspector.findings import workflow
 from inspector.verdict.reasons import FAIL, REASONS, WARNING
-from inspector.store.connection import evidence
+from inspector.store.connection import durable
 
 FIELD_DISCREPANCIES = ("label_missing_or_damaged", "packaging_noncompliant", "documents_missing",
                        "unlicensed_trading", "other")
@@ -111,7 +111,7 @@ def create(db, actor, body, now=None):
                              "discrepancies": doc["discrepancies"], "severity": doc["severity"]})
     with promises.exclusive("finding", actor["user_id"], body["client_id"]):
         try:
-            evidence(db, "findings").insert_one({**doc, "audit_pending": promise})
+            durable(db, "findings").insert_one({**doc, "audit_pending": promise})
         except DuplicateKeyError:
             pass  # the same finding raced in on another request: answered as a replay, outside this lock
         else:

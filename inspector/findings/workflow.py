@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from inspector.clock import aware
 from inspector.errors import DomainError
 from inspector.audit import promises
-from inspector.store.connection import evidence
+from inspector.store.connection import durable
 
 SUBMITTED = "submitted"
 CONFIRMED = "confirmed"
@@ -214,7 +214,7 @@ def apply(db, finding, actor, request, expected_etag, now=None, response_days=14
     the finding as it stands, so a lost answer never turns into a 412.
     """
     now = now or datetime.now(timezone.utc)
-    findings = evidence(db, "findings")
+    findings = durable(db, "findings")
     if finding.get("audit_pending"):  # an interrupted write: its audit entry comes before anything else
         promises.settle(db, "findings", finding["_id"], finding.pop("audit_pending"))
     try:

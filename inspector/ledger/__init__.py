@@ -1,1 +1,2 @@
-"""The national traceability ledger: canonical events, clerks' files, the book of effects, submission and rollback; EPCIS inside."""
+"""The national traceability ledger: canonical events, clerks' files, the book and what each event does to it,
+flags, submission (check, then apply all or none) and the rollback protocol; EPCIS inside."""

@@ -1,4 +1,4 @@
-"""Canonical ledger events: the shape every intake channel produces, checked field by field (no database)."""
+"""Canonical ledger events: the shape every submission channel produces, checked field by field (no database)."""
 import hashlib
 import json
 import math
@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 from inspector.codes import batch_code
-from inspector.periods import CST, period_of
+from inspector.clock import CST
+from inspector.periods import period_of
 
 TYPES = ("production", "shipment", "receipt", "export", "import", "consumption", "split", "merge")
 STAGES = ("ore", "compound", "metal", "magnet")

@@ -6,6 +6,7 @@ import zipfile
 from datetime import date, datetime
 
 from inspector.codes.batch_code import check_character
+from inspector.errors import DomainError
 from inspector.ledger.events import FileItem, LineError
 
 COLUMNS = ("event_id", "event_type", "occurred_at", "enterprise_id", "line_role", "batch_code", "mass_kg", "stage",
@@ -37,12 +38,16 @@ TEMPLATE_ROWS = [
 ]
 
 
-class FileError(Exception):
-    """A whole file the intake cannot read; status is the HTTP status it deserves."""
+class FileError(DomainError):
+    """A whole file that cannot be read as a ledger submission: invalid, or too_large (too many lines, a zip bomb)."""
 
-    def __init__(self, code, message, status=422):
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
+    def __init__(self, code, message, kind="invalid"):
+        super().__init__(message, code=code, kind=kind)
+
+    @property
+    def status(self):
+        """The HTTP status this refusal is answered with (api/errors.py maps the kind), for callers outside the API."""
+        return 413 if self.kind == "too_large" else 422
 
 
 # -- rows -> canonical events ---------------------------------------------------------------------------------------
@@ -202,7 +207,8 @@ def csv_rows(stream, max_lines=None):
             line, start = start, reader.line_num + 1  # a quoted newline makes a record span lines: blame its first
             if max_lines and line > max_lines + 1:
                 raise FileError("too_many_lines", f"The file has more than {max_lines:,} lines; a submission holds at "
-                                                  "most that many. Split the file by month or by site.", status=413)
+                                                  "most that many. Split the file by month or by site.",
+                                kind="too_large")
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) > len(header) and not any(cell.strip() for cell in row[len(header):]):
@@ -243,7 +249,8 @@ def check_workbook(stream):
     unpacked = sum(i.file_size for i in infos)
     if len(infos) > 10_000 or unpacked > MAX_UNPACKED_BYTES or unpacked > max(packed, 1) * MAX_PACK_RATIO:
         raise FileError("zip_bomb", f"The workbook unpacks to {unpacked / 1e6:,.0f} MB from {packed / 1e6:,.1f} MB; "
-                                    "that is refused as a zip bomb. Upload the ledger as CSV instead.", status=413)
+                                    "that is refused as a zip bomb. Upload the ledger as CSV instead.",
+                        kind="too_large")
     stream.seek(0)
 
 
@@ -268,7 +275,7 @@ def xlsx_rows(stream, max_lines=None):
         for line, cells in enumerate(rows, start=2):
             if max_lines and line > max_lines + 1:
                 raise FileError("too_many_lines", f"The sheet has more than {max_lines:,} lines; a submission holds "
-                                                  "at most that many. Split it by month or by site.", status=413)
+                                                  "at most that many. Split it by month or by site.", kind="too_large")
             values = [_plain(c.value) for c in cells][:len(header)]
             if not any(values):
                 continue

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _clients = {}  # (pid, uri) -> client; keyed by pid so a forked gunicorn worker never reuses its parent's sockets
 
-EVIDENCE_WRITE_CONCERN = WriteConcern(w="majority", j=True)
+DURABLE_WRITE_CONCERN = WriteConcern(w="majority", j=True)
 
 
 class StoreUnavailable(Exception):
@@ -65,9 +65,9 @@ def database(settings, name=None):
     return client_for(settings)[name or settings.mongo_db]
 
 
-def evidence(db, collection_name):
+def durable(db, collection_name):
     """Return a collection handle whose writes wait for a journaled majority."""
-    return db.get_collection(collection_name, write_concern=EVIDENCE_WRITE_CONCERN)
+    return db.get_collection(collection_name, write_concern=DURABLE_WRITE_CONCERN)
 
 
 def ping(db):

@@ -52,13 +52,14 @@ INDEXES = {
     "ledger_events": [
         # _id is a hash of (enterprise_id, event_id), which makes the pair unique; this index serves lookups.
         IndexModel([("enterprise_id", ASC), ("event_id", ASC)], name="enterprise_event_id"),
-        # A batch's history (EPCIS export) and a submission's events (rollback).
+        # A batch's history (EPCIS export: ledger.submission.history) and a submission's events (ledger.rollback).
         IndexModel([("codes", ASC), ("occurred_at", ASC)], name="codes_occurred_at"),
         IndexModel([("submission_id", ASC)], name="submission"),
         # Risk ranking: flagged events in a recent window.
         IndexModel([("flags.code", ASC), ("occurred_at", ASC)], name="flags_occurred_at"),
     ],
     "ledger_submissions": [
+        # An enterprise's submissions, newest first (ledger.submission.receipts).
         IndexModel([("enterprise_id", ASC), ("received_at", DESC)], name="enterprise_received_at"),
         IndexModel([("state", ASC)], name="state"),
         IndexModel([("audit_pending.at", ASC)], name="audit_pending_at", sparse=True),  # the start-up sweep
