@@ -1,7 +1,10 @@
-"""Flask CLI commands: `flask --app api db init`, `users create`, `users sign-out-all`."""
+"""Flask CLI commands: `flask --app api db init`, `db recover`, `users create`, `users sign-out-all`."""
+from datetime import datetime, timezone
+
 import click
 from flask.cli import AppGroup
 
+from inspector import recovery
 from inspector.accounts import users as accounts
 from inspector.audit import chain as audit
 from inspector.accounts import sessions
@@ -20,6 +23,14 @@ def db_init():
     created = apply_indexes(db())
     for collection, names in created.items():
         click.echo(f"{collection}: {', '.join(names)}")
+
+
+@db_cli.command("recover")
+def db_recover():
+    """Finish what stopped processes left (rollbacks, half-applied submissions, audit promises), as a start does."""
+    finished = recovery.at_start(db(), datetime.now(timezone.utc), {})
+    click.echo(f"rollbacks resumed: {len(finished['rollbacks_resumed'])}; half-applied submissions rolled back: "
+               f"{len(finished['stalled_rolled_back'])}; audit entries written: {finished['promises_settled']}")
 
 
 users_cli = AppGroup("users", help="User accounts.")

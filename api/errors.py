@@ -19,8 +19,8 @@ MAX_JSON_DEPTH = 64
 # The one place a domain error's kind becomes an HTTP status.
 STATUS_OF_KIND = {"invalid": 422, "not_found": 404, "conflict": 409, "stale": 412, "forbidden": 403,
                   "unauthorized": 401, "too_large": 413, "unsupported": 415, "precondition_required": 428}
-# A 401 says how to authenticate again (RFC 6750): the bearer token no longer works.
-HEADERS_OF_KIND = {"unauthorized": {"WWW-Authenticate": 'Bearer error="invalid_token"'}}
+# A 401 for a bearer token that no longer works says how to authenticate again (RFC 6750).
+BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
 def fail(status, error_code, message, headers=None, **details):
@@ -46,7 +46,8 @@ def error_docs(blp, answers):
 def _domain_error(error):
     exc = default_exceptions[STATUS_OF_KIND[error.kind]]()
     exc.data = {"message": error.message, "errors": {"error_code": error.code, **error.details}}
-    headers = {**HEADERS_OF_KIND.get(error.kind, {}), **error.headers}
+    challenged = error.kind == "unauthorized" and getattr(error, "bearer", False)
+    headers = {**(BEARER_CHALLENGE if challenged else {}), **error.headers}
     if headers:
         exc.data["headers"] = headers
     return current_app.extensions["smorest_api"].handle_http_exception(exc)

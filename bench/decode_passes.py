@@ -12,15 +12,15 @@ import statistics
 import time
 from collections import defaultdict
 
-from inspector.codes import photos as photo_decoding
+from inspector.codes import photos
 
 
 def _label(name: str, view: str, options: dict) -> str:
     extras = []
     formats = options.get("formats")
-    if formats is photo_decoding._ZXING_MATRIX:
+    if formats is photos._ZXING_MATRIX:
         extras.append("matrix")
-    elif formats is photo_decoding._ZXING_LINEAR:
+    elif formats is photos._ZXING_LINEAR:
         extras.append("bars")
     if "binarizer" in options:
         extras.append(options["binarizer"].name)
@@ -34,8 +34,8 @@ def _label(name: str, view: str, options: dict) -> str:
 def pass_table(cases) -> list[str]:
     """Run the pipeline over the cases with every pass timed and its reads recorded; return the printed table."""
     calls: list[tuple[str, float, set[str]]] = []
-    original_zxing, original_zbar = photo_decoding._read_zxing, photo_decoding._read_zbar
-    chains = [photo_decoding._FALLBACK_PASSES, photo_decoding._REDUCED_PHOTO_FALLBACKS]
+    original_zxing, original_zbar = photos._read_zxing, photos._read_zbar
+    chains = [photos._FALLBACK_PASSES, photos._REDUCED_PHOTO_FALLBACKS]
     originals = [list(chain) for chain in chains]
 
     def timed(reader):
@@ -49,8 +49,8 @@ def pass_table(cases) -> list[str]:
             return reads
         return run
 
-    photo_decoding._read_zxing = timed(original_zxing)
-    photo_decoding._read_zbar = timed(original_zbar)
+    photos._read_zxing = timed(original_zxing)
+    photos._read_zbar = timed(original_zbar)
     # The fallback tables hold the readers themselves, so wrap their entries too.
     for chain, original in zip(chains, originals):
         chain[:] = [(view, timed(reader), options) for view, reader, options in original]
@@ -59,7 +59,7 @@ def pass_table(cases) -> list[str]:
     try:
         for case in cases:
             calls.clear()
-            photo_decoding.decode_photo(case.photo)
+            photos.decode_photo(case.photo)
             seen: set[str] = set()
             done = False
             for label, ms, texts in calls:
@@ -74,7 +74,7 @@ def pass_table(cases) -> list[str]:
                     finished[label] += 1
                     done = True
     finally:
-        photo_decoding._read_zxing, photo_decoding._read_zbar = original_zxing, original_zbar
+        photos._read_zxing, photos._read_zbar = original_zxing, original_zbar
         for chain, original in zip(chains, originals):
             chain[:] = original
     lines = [f"{'pass':<44} {'ran':>5} {'read':>5} {'finished':>9} {'median ms':>10} {'total ms':>9}"]

@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 import zxingcpp
+from biip.checksums import gs1_standard_check_digit
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from inspector.codes import batch_code
@@ -54,8 +55,7 @@ class LabelImage(NamedTuple):
 
 def gs1_check_digit(digits: str) -> str:
     """Mod-10 check digit of a GS1 key (GTIN, GLN...) given without its check digit."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return str((10 - total % 10) % 10)
+    return str(gs1_standard_check_digit(digits))
 
 
 def random_gtin(rng: random.Random, length: int = 14) -> str:

@@ -1,4 +1,4 @@
-"""What a process finishes at start, before it serves: the web app, the CLI and a worker call the same steps."""
+"""What a process finishes before it serves: rollbacks, half-applied submissions, audit promises; needs only a db."""
 import logging
 
 from inspector.audit import promises
@@ -42,16 +42,17 @@ def sweep_promises(db, now):
 
 
 def at_start(db, now, done):
-    """Run what this process has not finished yet; done is the process's own record of the steps already run.
+    """Run what this process has not finished yet and say what was finished; done records the steps already run.
 
     Rollbacks are resumed on every call (an outage may interrupt one at any time); indexes, stalled submissions and
     the promise sweep run once per process, and again if an outage cut them short (done is updated only on success).
     """
-    resume_rollbacks(db)
+    finished = {"rollbacks_resumed": resume_rollbacks(db), "stalled_rolled_back": [], "promises_settled": 0}
     if not done.get("indexes_applied"):
         apply_indexes(db)
         done["indexes_applied"] = True
-        recover_stalled(db, now)
+        finished["stalled_rolled_back"] = recover_stalled(db, now)
     if not done.get("promises_swept"):
-        sweep_promises(db, now)
+        finished["promises_settled"] = sweep_promises(db, now)
         done["promises_swept"] = True
+    return finished

@@ -203,3 +203,16 @@ def test_the_sweep_writes_stale_promises_once_and_leaves_fresh_ones(db):
     assert "audit_pending" not in db.ledger_submissions.find_one({"_id": stale_id})
     assert db.ledger_submissions.find_one({"_id": fresh_id})["audit_pending"]["key"] == fresh["key"]
     assert audit.verify(db) == []
+
+
+def test_db_recover_finishes_what_a_stopped_process_left_without_a_request(db, runner):
+    from datetime import timedelta
+
+    _, stale = _promised(db, "ledger_submissions", {"attachment_id": "S-9"},
+                         datetime.now(timezone.utc) - timedelta(minutes=5))
+    result = runner.invoke(args=["db", "recover"])
+    assert result.exit_code == 0, result.output
+    assert "audit entries written: 1" in result.output
+    assert [e["key"] for e in db.audit_log.find({"key": stale["key"]})] == [stale["key"]]
+    assert "audit entries written: 0" in runner.invoke(args=["db", "recover"]).output
+

@@ -103,6 +103,18 @@ def test_refresh_rotates_and_the_old_refresh_token_is_rejected(client, user):
     assert client.post("/api/auth/refresh", json={"refresh_token": second.json["refresh_token"]}).status_code == 200
 
 
+def test_only_a_rejected_bearer_token_is_challenged(client, user):
+    """A dead access token answers with WWW-Authenticate (RFC 6750); a refused refresh token sent in the body does not."""
+    tokens = login(client).json
+    assert client.post("/api/auth/logout", headers=bearer(tokens["access_token"])).status_code == 204
+    dead_access = client.get("/api/auth/me", headers=bearer(tokens["access_token"]))
+    assert_error(dead_access, 401, "invalid_token")
+    assert dead_access.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    dead_refresh = client.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert_error(dead_refresh, 401, "invalid_token")
+    assert "WWW-Authenticate" not in dead_refresh.headers
+
+
 def test_logout_kills_the_access_and_refresh_tokens_at_once(client, user):
     tokens = login(client).json
     assert client.post("/api/auth/logout", headers=bearer(tokens["access_token"])).status_code == 204

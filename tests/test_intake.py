@@ -10,7 +10,7 @@ from openpyxl import Workbook
 
 from inspector.codes import batch_code
 from inspector.ledger import rollback
-from inspector.ledger import submission as intake
+from inspector.ledger import submission
 
 
 SUBMIT = "/api/ledger/submissions"
@@ -426,7 +426,7 @@ def test_a_submission_left_half_applied_by_a_stopped_process_is_rolled_back_at_t
 
 
 def test_a_receipt_chunks_after_its_shipment_still_confirms_it(client, clerks, db, monkeypatch):
-    monkeypatch.setattr(intake, "CHUNK", 2)
+    monkeypatch.setattr(submission, "CHUNK", 2)
     events = [ore("N0", CODE_A), ore("N1", mass=10), ore("N2", mass=10), ship("N3", CODE_A, "ENT-BPS"),
               ore("N4", mass=10), ore("N5", mass=10), ore("N6", mass=10)]
     assert post(client, clerks["admin"], events).status_code == 201

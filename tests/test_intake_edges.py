@@ -1,6 +1,6 @@
 """Ledger intake at its edges, through the HTTP API: junk input, half-writes, state across events, duplicates, files.
 
-Each test describes what a clerk or supervisor should get; the ones that first failed were fixed in the intake.
+Each test describes what a clerk or supervisor should get; the ones that first failed were fixed in the submission.
 """
 import csv
 import io
@@ -13,7 +13,7 @@ from openpyxl import Workbook
 
 from inspector.codes import batch_code
 from inspector.ledger import rollback
-from inspector.ledger import submission as intake
+from inspector.ledger import submission
 from inspector.ledger.files import COLUMNS
 
 
@@ -278,8 +278,8 @@ def test_a_rejected_submission_writes_nothing_and_files_no_month(client, clerks,
 
 def _race_on_the_second_chunk(monkeypatch, db, code):
     """Make another process draw 1 kg from a batch between the check and the write of the second chunk."""
-    monkeypatch.setattr(intake, "CHUNK", 2)
-    original, calls = intake.Book.flush, []
+    monkeypatch.setattr(submission, "CHUNK", 2)
+    original, calls = submission.Book.flush, []
 
     def flush(book):
         calls.append(1)
@@ -287,7 +287,7 @@ def _race_on_the_second_chunk(monkeypatch, db, code):
             db.batches.update_one({"_id": code}, {"$inc": {"remaining_kg": -1}})
         return original(book)
 
-    monkeypatch.setattr(intake.Book, "flush", flush)
+    monkeypatch.setattr(submission.Book, "flush", flush)
     return original
 
 
@@ -309,7 +309,7 @@ def test_a_conflict_in_a_later_chunk_rolls_back_the_earlier_chunks_and_can_be_re
     # The first chunk's production (quota, tally, event) and shipment of A are undone; B is the other process's.
     assert _without(snapshot(db), B) == _without(before, B)
     assert db.ledger_submissions.count_documents({"state": "rolled_back"}) == 1
-    monkeypatch.setattr(intake.Book, "flush", original)
+    monkeypatch.setattr(submission.Book, "flush", original)
     db.batches.update_one({"_id": B}, {"$set": {"remaining_kg": 1000.0}})
     again = post(client, clerks["ENT-NSM"], RACED, period="2026-11")
     assert again.status_code == 201 and again.json["accepted"] == 3 and again.json["duplicates"] == 0

@@ -60,24 +60,24 @@ def test_normalise_accepts_a_code_or_says_why_not(text):
     assert batch_code.normalise(code) == code
     assert batch_code.normalise(batch_code.display(code)) == code
     assert code[-1] == batch_code.check_character(code[:-1])
-    # The scan intake reads the same text as the same batch.
+    # A scan reads the same text as the same batch.
     assert read_code(text).lookup() == {"_id": code}
 
 
 @settings(max_examples=300)
 @given(any_text)
 def test_what_the_scan_intake_reads_it_reads_again_from_its_own_rendering(text):
-    intake = read_code(text)
-    note_outcome(intake.kind)
-    if intake.kind == "native":
-        assert read_code(batch_code.display(intake.batch_code)).lookup() == intake.lookup()
-    elif intake.kind == "gs1":
-        again = read_code(f"https://id.gs1.org/01/{intake.gtin}"
-                          + (f"/10/{quote(intake.lot, safe='')}" if intake.lot is not None else "")
-                          + (f"/21/{quote(intake.serial, safe='')}" if intake.serial is not None else ""))
-        assert again.lookup() == intake.lookup()
+    label = read_code(text)
+    note_outcome(label.kind)
+    if label.kind == "native":
+        assert read_code(batch_code.display(label.batch_code)).lookup() == label.lookup()
+    elif label.kind == "gs1":
+        again = read_code(f"https://id.gs1.org/01/{label.gtin}"
+                          + (f"/10/{quote(label.lot, safe='')}" if label.lot is not None else "")
+                          + (f"/21/{quote(label.serial, safe='')}" if label.serial is not None else ""))
+        assert again.lookup() == label.lookup()
     else:
-        assert intake.lookup() is None and intake.error
+        assert label.lookup() is None and label.error
 
 
 # ---- Ledger lines: one event through the JSON, CSV and XLSX channels ----

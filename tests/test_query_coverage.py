@@ -1,4 +1,4 @@
-"""Every query the hot paths make is served by an index declared in inspector/indexes.py.
+"""Every query the hot paths make is served by an index declared in inspector/store/indexes.py.
 
 Each hot-path request runs through the real HTTP client on the seeded demo data while every database operation it
 makes is recorded (collection, operation, filter, sort, and an aggregation's $match, $graphLookup and $lookup

@@ -18,6 +18,13 @@ class InvalidToken(DomainError):
     """A token that is forged, expired, revoked or belongs to a disabled user."""
 
     kind, code = "unauthorized", "invalid_token"
+    bearer = True  # the caller sent this as its bearer access token
+
+
+class RefreshRefused(InvalidToken):
+    """A refresh token that cannot be rotated: the request carried no bearer token to challenge."""
+
+    bearer = False
 
 
 def _digest(token):
@@ -88,18 +95,18 @@ def refresh_session(db, refresh_token, secret_key, access_minutes, now=None):
     now = now or datetime.now(timezone.utc)
     session = db.sessions.find_one({"refresh_hash": _digest(refresh_token or "")})
     if not session or session["revoked_at"] is not None or session["refresh_expires_at"] < now:
-        raise InvalidToken("The refresh token is not valid; sign in again.")
+        raise RefreshRefused("The refresh token is not valid; sign in again.")
     # Disabling a user revokes its sessions; this closes the race with a sign-in running at that moment.
     if not db.users.count_documents({"_id": session["user_id"], "disabled": False}, limit=1):
         revoke(db, {"_id": session["_id"]}, "user disabled", now)
-        raise InvalidToken("The refresh token is not valid; sign in again.")
+        raise RefreshRefused("The refresh token is not valid; sign in again.")
     new_refresh = secrets.token_urlsafe(32)
     # The old hash is in the filter, so two racing refreshes cannot both win.
     result = db.sessions.update_one({"_id": session["_id"], "refresh_hash": session["refresh_hash"],
                                      "revoked_at": None},
                                     {"$set": {"refresh_hash": _digest(new_refresh), "last_used_at": now}})
     if result.modified_count != 1:
-        raise InvalidToken("The refresh token was already used; sign in again.")
+        raise RefreshRefused("The refresh token was already used; sign in again.")
     return tokens_for(session, new_refresh, secret_key, access_minutes)
 
 

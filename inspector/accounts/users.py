@@ -31,8 +31,9 @@ class AccountError(DomainError, ValueError):
 
     KIND_OF_CODE = {"user_not_found": "not_found", "username_taken": "conflict", "bad_credentials": "forbidden"}
 
-    def __init__(self, message, code="invalid_account"):
-        super().__init__(f"{message[:1].upper()}{message[1:]}.", code=code, kind=self.KIND_OF_CODE.get(code, "invalid"))
+    def __init__(self, message, code="invalid_account", kind=None):
+        super().__init__(f"{message[:1].upper()}{message[1:]}.", code=code,
+                         kind=kind or self.KIND_OF_CODE.get(code, "invalid"))
 
 
 def normalise_username(username):
@@ -178,7 +179,9 @@ def reset_password(db, actor, user_id, password=None):
 
 def change_own_password(db, session, current_password, new_password):
     """Replace the caller's password after checking the current one; signs out every other device."""
-    user = _require_user(db, session["user_id"])
+    user = get_user(db, session["user_id"])
+    if not user:  # the caller's own account gone under a live session: nothing sent can be applied
+        raise AccountError("no such user", "user_not_found", kind="invalid")
     if not password_matches(user["password_hash"], current_password):
         raise AccountError("the current password is wrong", "bad_credentials")
     check_password_policy(new_password)

@@ -1,1 +1,6 @@
-"""The append-only hash-chained audit log, and the promises that finish writes a process was interrupted in."""
+"""The audit log, append-only and hash-chained.
+
+chain: writing an entry, the head record, and verifying the chain; it knows nothing of who writes to it.
+promises: the entry a write owes, stored on the written document and settled exactly once by a retry or by the
+start-up sweep, which is handed its finishers by inspector.recovery.
+"""

@@ -194,7 +194,7 @@ def split(book, ev):
         book.check_code_free(code)
     book.draw(held, sum(o.mass_kg for o in ev.outputs), "outputs", when=ev.occurred_at)
     for o in ev.outputs:
-        # The quota facts are the parent's, read when the batches are written: its chunk may not be settled yet.
+        # The quota facts are the parent's, read when the batches are written: its chunk's quota may not be taken yet.
         book.create(book.new_code(o, "outputs"), ev, held.stage, held.product_type, held.reo_pct, o.mass_kg,
                     held.producer_id, held.produced_on, [{"code": held.code, "mass_kg": o.mass_kg}],
                     {"split_by": ev.enterprise_id, "inherits_from": held.code})

@@ -1,1 +1,5 @@
-"""What supervisors watch: monthly reporting compliance and the risk ranking of where to inspect next."""
+"""What supervisors watch.
+
+reporting: each enterprise's monthly ledger on time, late, missing or still open; risk: enterprises ranked by
+recent evidence, with the factors behind each score; recall: every batch made from a batch, at any depth.
+"""

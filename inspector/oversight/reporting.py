@@ -3,9 +3,8 @@ import math
 import re
 from datetime import date, datetime
 
-from inspector.clock import aware
+from inspector.clock import CST, aware
 from inspector.errors import DomainError
-from inspector.clock import CST
 from inspector.periods import deadline_of, next_period, period_of, previous_period
 
 ON_TIME, LATE, MISSING, OPEN = "on_time", "late", "missing", "open"

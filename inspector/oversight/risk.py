@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from inspector.oversight import reporting
 from inspector.findings import workflow
 from inspector.periods import due_periods, next_period, period_of, settings_deadline
+from inspector.clock import aware
 from inspector.registry.approvals import approval_on
 
 
@@ -167,7 +168,7 @@ def _flags(db, enterprises, since, now, settings):
                     "at": {"$first": "$occurred_at"}}},
     ]):
         key = row["_id"]
-        flagged[(key["e"], key["c"], period_of(_aware(row["at"])))] += 1
+        flagged[(key["e"], key["c"], period_of(aware(row["at"])))] += 1
     for key in _tally_breaches(db, enterprises, since, now, settings):
         flagged[key] = max(flagged[key], 1)
     return flagged
@@ -212,7 +213,7 @@ def _tally_breaches(db, enterprises, since, now, settings):
                 out.add((eid, "producer_not_approved", period))
                 continue
             limit = allocated.get((eid, int(period[:4]), category), 0)
-            if not (limit > 0 and used <= limit):  # as rules.within_quota judges a batch
+            if not (limit > 0 and used <= limit):  # as quota.allocation.within_quota judges a batch
                 out.add((eid, "over_quota", period))
     return out
 
@@ -227,7 +228,3 @@ def _approved_during(history, stage, period):
     days = calendar.monthrange(year, month)[1]
     return any(approval_on({"approvals": history}, stage, datetime(year, month, d, tzinfo=timezone.utc)) is not False
                for d in range(1, days + 1))
-
-
-def _aware(moment):
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

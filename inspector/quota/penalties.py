@@ -1,7 +1,7 @@
 """Penalties against an enterprise, and the cut they make in a later year's quota.
 
 The only rule text we have is "an enterprise that is penalised has its next year's quota cut". This is our reading
-of it, and RULES below is the one place it lives:
+of it, and RULES in allocation.py is the one place it lives:
 
 - a penalty counts against the year after the year of the offence (``year``), whenever it was decided;
 - ``over_quota``: the cut, per category, is the tonnes REO the enterprise produced beyond its effective allocation

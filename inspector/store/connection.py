@@ -4,11 +4,13 @@ import copy
 import logging
 import os
 import threading
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pymongo
 from pymongo.errors import PyMongoError
 from pymongo.write_concern import WriteConcern
+
+from inspector.clock import aware
 
 log = logging.getLogger(__name__)
 
@@ -105,16 +107,14 @@ def find_by_ids(collection, ids, fields):
     for key in ids:
         if key in documents:
             doc = documents[key]
-            found.append(_aware(copy.deepcopy({k: doc[k] for k in fields if k in doc})))
+            found.append(_aware_dates(copy.deepcopy({k: doc[k] for k in fields if k in doc})))
     return found
 
 
-def _aware(value):
+def _aware_dates(value):
     """Dates as the tz-aware client returns them: the embedded store keeps naive UTC."""
     if isinstance(value, dict):
-        return {k: _aware(v) for k, v in value.items()}
+        return {k: _aware_dates(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_aware(v) for v in value]
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
+        return [_aware_dates(v) for v in value]
+    return aware(value) if isinstance(value, datetime) else value

@@ -1,4 +1,4 @@
-// The native batch code check, ported from inspector/batch_code.py: 'RE' + 8 characters + 1 check character
+// The native batch code check, ported from inspector/codes/batch_code.py: 'RE' + 8 characters + 1 check character
 // from a 31-letter alphabet; the weighted sum (weight 3^i, i = 0 for the check character) is 0 mod 31.
 export const ALPHABET = "23456789ABCDEFGHJKLMNPQRTUVWXYZ";
 export const LENGTH = 11;

@@ -1,1 +1,6 @@
-"""GS1 EPCIS 2.0 JSON-LD: capture into ledger events, GS1 identifiers, and export of a batch's history."""
+"""GS1 EPCIS 2.0 JSON-LD, in and out of the ledger.
+
+capture: an EPCIS document into canonical ledger events, line by line; identifiers: EPC, GS1 Digital Link and our
+own URIs, and the JSON-LD context; items: EPC and quantity lists merged with their masses; export: a batch's
+history as an EPCIS document.
+"""

@@ -18,18 +18,18 @@ CSET_82 = "!\"%&'()*+,-./:;<=>?_" + string.digits + string.ascii_letters
 
 
 def assert_gs1(text, gtin=GTIN, lot=None, serial=None, expiry=None):
-    intake = read_code(text)
-    assert (intake.kind, intake.error) == ("gs1", None)
-    assert (intake.gtin, intake.lot, intake.serial, intake.expiry) == (gtin, lot, serial, expiry)
-    return intake
+    label = read_code(text)
+    assert (label.kind, label.error) == ("gs1", None)
+    assert (label.gtin, label.lot, label.serial, label.expiry) == (gtin, lot, serial, expiry)
+    return label
 
 
 def assert_malformed(text, says):
-    intake = read_code(text)
-    assert intake.kind == "malformed"
-    assert says in intake.error
-    assert intake.lookup() is None
-    return intake
+    label = read_code(text)
+    assert label.kind == "malformed"
+    assert says in label.error
+    assert label.lookup() is None
+    return label
 
 
 # --- GS1 element strings -------------------------------------------------------------------
@@ -151,15 +151,15 @@ CODE = batch_code.issue(random.Random(2024))
     f"]Q1{CODE}",
 ])
 def test_native_code_typed_or_scanned(text):
-    intake = read_code(text)
-    assert (intake.kind, intake.batch_code, intake.error) == ("native", CODE, None)
-    assert intake.lookup() == {"_id": CODE}
+    label = read_code(text)
+    assert (label.kind, label.batch_code, label.error) == ("native", CODE, None)
+    assert label.lookup() == {"_id": CODE}
 
 
 def test_native_check_character_failure_is_a_typo():
     wrong = CODE[:-1] + ("2" if CODE[-1] != "2" else "3")
-    intake = assert_malformed(wrong, "this looks like a typo")
-    assert intake.typo
+    label = assert_malformed(wrong, "this looks like a typo")
+    assert label.typo
 
 
 @pytest.mark.parametrize("text, says", [
@@ -178,8 +178,8 @@ def test_empty(text):
 
 
 def test_ten_kilobytes_is_too_long():
-    intake = assert_malformed("0" * 10_240, "too long")
-    assert len(intake.raw) == 200
+    label = assert_malformed("0" * 10_240, "too long")
+    assert len(label.raw) == 200
 
 
 @pytest.mark.parametrize("text", [f"RE\x00{CODE}", f"01{GTIN}\x0710AB12", "\x1b[31mRE", f"(01){GTIN}\t(10)AB"])
@@ -200,10 +200,10 @@ def test_messages_are_single_sentences():
 
 @given(st.text(max_size=700) | st.binary(max_size=700).map(lambda b: b.decode("latin-1")))
 def test_never_raises(text):
-    intake = read_code(text)
-    assert intake.kind in {"native", "gs1", "malformed"}
-    assert (intake.error is None) == (intake.kind != "malformed")
-    assert len(intake.raw) <= 200
+    label = read_code(text)
+    assert label.kind in {"native", "gs1", "malformed"}
+    assert (label.error is None) == (label.kind != "malformed")
+    assert len(label.raw) <= 200
 
 
 @given(st.randoms(use_true_random=False).map(batch_code.issue))
@@ -216,10 +216,10 @@ lots = st.text(alphabet=CSET_82, min_size=1, max_size=20)
 
 @given(lots, lots)
 def test_digital_link_percent_encoding_round_trips(lot, serial):
-    intake = assert_gs1(
+    label = assert_gs1(
         f"https://id.example.org/01/{GTIN}/10/{quote(lot, safe='')}/21/{quote(serial, safe='')}", lot=lot, serial=serial
     )
-    assert intake.lookup() == {"gs1.gtin": GTIN, "gs1.lot": lot}
+    assert label.lookup() == {"gs1.gtin": GTIN, "gs1.lot": lot}
 
 
 @given(lots, lots)
