@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from inspector.codes.labels import read_code
-from inspector.ledger import submission
+from inspector.ledger import submission, transfers
 from inspector.ledger.epcis.capture import event_list, read_document
 from inspector.ledger.epcis.export import to_epcis
 from inspector.ledger.epcis.identifiers import CONTEXT
@@ -130,14 +130,10 @@ class History(MethodView):
             fail(422, "malformed_code", found.error, typo=found.typo)
         native, events = submission.batch_history(db(), found.lookup())
         me = principal()
-        if not native or (me["role"] == "enterprise" and not _touches(events, me.get("enterprise_id"))):
+        if not native or (me["role"] == "enterprise" and not transfers.really_held(db(), native,
+                                                                                   me.get("enterprise_id"))):
             # The same answer whether the batch does not exist or is outside the caller's scope.
             fail(404, "unknown_code", f"Code {found.batch_code or code} has no history you may see.")
         body = to_epcis(events, native, now())
         return Response(json.dumps(body, ensure_ascii=False), mimetype="application/ld+json")
 
-
-def _touches(events, enterprise_id):
-    """True when the enterprise reported one of the events or is the other party of one."""
-    return any(enterprise_id in (e.get("enterprise_id"), e["payload"].get("to_id"), e["payload"].get("from_id"))
-               for e in events)

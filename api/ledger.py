@@ -4,13 +4,15 @@ Refusals the ledger explains (too many lines, an unreadable file, a conflict, a 
 errors that reach the one handler in api/errors.py; this module only checks who may report and what the request holds.
 """
 import re
+from datetime import timedelta
 
 import marshmallow as ma
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inspector.ledger import submission
+from inspector.ledger import submission, transfers
+from inspector.clock import aware
 from inspector.ledger.files import csv_rows, events_from_rows, template_csv, template_xlsx, xlsx_rows
 
 from .auth import BEARER, principal, require
@@ -222,3 +224,62 @@ class TemplateXlsx(MethodView):
         """The ledger template as an XLSX workbook."""
         return Response(template_xlsx(), mimetype=XLSX_TYPE,
                         headers={"Content-Disposition": "attachment; filename=ledger-template.xlsx"})
+
+
+class ClaimSchema(ma.Schema):
+    id = ma.fields.String(attribute="_id")
+    batch_code = ma.fields.String()
+    claimant_id = ma.fields.String(metadata={"description": "The enterprise that reported the receipt."})
+    from_id = ma.fields.String(metadata={"description": "The sender the receipt names."})
+    holder_id = ma.fields.String(metadata={"description": "The batch's holder when the receipt was reported."})
+    doc_no = ma.fields.String()
+    mass_kg = ma.fields.Float(allow_none=True)
+    received_on = ma.fields.DateTime()
+    recorded_at = ma.fields.DateTime()
+    event_id = ma.fields.String()
+    state = ma.fields.String(metadata={"enum": ["open"]})
+
+
+class TransitSchema(ma.Schema):
+    batch_code = ma.fields.String(attribute="_id")
+    from_id = ma.fields.String()
+    to_id = ma.fields.String()
+    doc_no = ma.fields.String()
+    mass_kg = ma.fields.Float()
+    since = ma.fields.DateTime(metadata={"description": "When the shipment left."})
+    overdue = ma.fields.Boolean(metadata={"description": "Not received within IN_TRANSIT_DAYS."})
+
+
+class TransfersSchema(ma.Schema):
+    in_transit_days = ma.fields.Integer()
+    claims = ma.fields.List(ma.fields.Nested(ClaimSchema), metadata={
+        "description": "Open claims: receipts no shipment of the holder backs; they moved nothing. Newest first."})
+    in_transit = ma.fields.List(ma.fields.Nested(TransitSchema), metadata={
+        "description": "Batches shipped and not yet received, oldest first."})
+
+
+class TransfersQuery(ma.Schema):
+    enterprise_id = ma.fields.String(validate=ma.validate.Length(max=40),
+                                     metadata={"description": "Supervisors and administrators: one enterprise."})
+    limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=200))
+
+
+@blp.route("/transfers")
+class Transfers(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(TransfersQuery, location="query")
+    @blp.response(200, TransfersSchema)
+    @blp.alt_response(403, description="Inspectors do not see transfers (forbidden_role).")
+    @require("enterprise", "supervisor", "admin")
+    def get(self, query):
+        """Open receipt claims and shipments in transit; an enterprise sees those it sent, received or is claimed from."""
+        me = principal()
+        scope = me.get("enterprise_id") if me["role"] == "enterprise" else query.get("enterprise_id")
+        limit, days = query["limit"], settings().in_transit_days
+        overdue_before = now() - timedelta(days=days)
+        moving = []
+        for b in transfers.in_transit(db(), scope, limit):
+            t = b["in_transit"]
+            moving.append({"_id": b["_id"], **{k: t[k] for k in ("from_id", "to_id", "doc_no", "mass_kg", "since")},
+                           "overdue": aware(t["since"]) < overdue_before})
+        return {"in_transit_days": days, "claims": transfers.claims(db(), scope, limit), "in_transit": moving}

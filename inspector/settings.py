@@ -62,6 +62,7 @@ class Settings:
     recovery_ceilings: dict = field(default_factory=dict)
     intake_max_lines: int = 200_000
     risk_window_days: int = 90
+    in_transit_days: int = 14  # a shipment not received within this many days is in transit too long
     extra: dict = field(default_factory=dict)
 
     def recovery_ceiling_for(self, stage: str) -> float:
@@ -149,4 +150,5 @@ def load_settings(env=None) -> Settings:
         recovery_ceilings=_ceilings(env, "RECOVERY_CEILINGS"),
         intake_max_lines=_int(env, "INTAKE_MAX_LINES", 200_000, minimum=1),
         risk_window_days=_int(env, "RISK_WINDOW_DAYS", 90, minimum=1),
+        in_transit_days=_int(env, "IN_TRANSIT_DAYS", 14, minimum=1),
     )

@@ -217,13 +217,13 @@ def test_output_beyond_the_recovery_ceiling_is_kept_and_flagged_mass_balance(cli
     assert flag["output_reo_kg"] == pytest.approx(5940) and flag["input_reo_kg"] == pytest.approx(5000)
 
 
-def test_a_receipt_with_no_shipment_is_kept_flagged_and_moves_the_holder(client, clerks, db):
+def test_a_receipt_with_no_shipment_is_kept_flagged_and_moves_nothing(client, clerks, db):
     assert post(client, clerks["ENT-NSM"], [ore("W0", CODE_A)]).status_code == 201
     r = post(client, clerks["ENT-BPS"], [{"event_id": "W1", "type": "receipt", "occurred_at": "2026-11-04",
                                           "code": CODE_A, "from_id": "ENT-NSM", "doc_no": "WB-404"}])
     assert r.status_code == 201
     assert r.json["flags"][0]["code"] == "receipt_without_shipment"
-    assert db.batches.find_one({"_id": CODE_A})["holder_id"] == "ENT-BPS"
+    assert db.batches.find_one({"_id": CODE_A})["holder_id"] == "ENT-NSM"
 
 
 # -- quota under concurrency ------------------------------------------------------------------------------------------

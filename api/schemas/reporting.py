@@ -79,6 +79,7 @@ class FactorSchema(ma.Schema):
     weight = ma.fields.Integer(metadata={"description": "Points per occurrence."})
     points = ma.fields.Integer(metadata={"description": "count × weight."})
     periods = ma.fields.List(ma.fields.String(), metadata={"description": "The months behind reports and flags."})
+    batches = ma.fields.List(ma.fields.String(), metadata={"description": "The batches behind a transfer factor."})
 
 
 class TopFactorSchema(ma.Schema):

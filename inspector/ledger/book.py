@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 from inspector.codes import batch_code
-from inspector.ledger import flags
+from inspector.ledger import flags, transfers
 from inspector.ledger.errors import Conflict
 from inspector.ledger.events import GS1_PREFIX, LineError, gs1_key
 from inspector.ledger.rollback import IN_FLIGHT
@@ -26,7 +26,7 @@ _RNG = secrets.SystemRandom()
 _ENTERPRISE_FIELDS = {"_id": 1, "name": 1, "roles": 1, "province": 1}
 _HELD_FIELDS = {"_id": 1, "stage": 1, "product_type": 1, "reo_pct": 1, "producer_id": 1, "producer_province": 1,
                 "produced_on": 1, "holder_id": 1, "remaining_kg": 1, "mass_kg": 1, "status": 1, "status_since": 1,
-                "quota_category": 1, "quota_used_t": 1, "within_quota": 1, "gs1": 1}
+                "quota_category": 1, "quota_used_t": 1, "within_quota": 1, "gs1": 1, "in_transit": 1}
 
 
 @dataclass(slots=True)
@@ -47,6 +47,7 @@ class Held:
     extra: dict
     stored: bool  # already in the database before this submission
     dirty: bool = False
+    in_transit: dict | None = None  # the shipment waiting for the receiver's receipt (transfers.py)
 
 
 def key_known(known, key):
@@ -66,11 +67,12 @@ def _held_from_doc(doc):
              if k in doc}
     return Held(doc["_id"], doc["stage"], doc["product_type"], doc["reo_pct"], doc["producer_id"], doc["produced_on"],
                 doc["holder_id"], doc["remaining_kg"], doc["mass_kg"], doc["status"], doc["status_since"], extra,
-                stored=True)
+                stored=True, in_transit=doc.get("in_transit"))
 
 
 def _guard(held):
-    return {"holder_id": held.holder_id, "remaining_kg": held.remaining_kg, "status": held.status}
+    return {"holder_id": held.holder_id, "remaining_kg": held.remaining_kg, "status": held.status,
+            "in_transit.movement_id": (held.in_transit or {}).get("movement_id")}
 
 
 class Book:
@@ -86,6 +88,8 @@ class Book:
         self.guards = {}         # code -> database state the guarded update expects
         self.before = {}         # code -> the stored state before this submission, for rollback
         self.shipments = {}      # (code, doc_no) -> movement dict (pending or stored)
+        self.claims = {}         # (code, doc_no, claimant) -> open claim (pending or stored), transfers.py
+        self.pending_claims, self.matched_claims, self.claims_known = [], [], set()
         self.events_seen = {}    # (enterprise_id, event_id) -> its fingerprints, from the database or this submission
         self.stored_events = {}  # the part of events_seen read from the database
         self.events_known = False
@@ -116,12 +120,22 @@ class Book:
                 self.batches[c] = _held_from_doc(found[c]) if c in found else None
                 if c in found:
                     self.guards[c] = _guard(self.batches[c])
-                    self.before[c] = {**self.guards[c], "status_since": self.batches[c].status_since}
+                    held = self.batches[c]
+                    self.before[c] = {"holder_id": held.holder_id, "remaining_kg": held.remaining_kg,
+                                      "status": held.status, "status_since": held.status_since,
+                                      "in_transit": held.in_transit}
         receipts = sorted({self.gs1_codes.get(ev.code, ev.code) for ev in events if ev.type == "receipt"})
         if receipts:
             for m in self.db.movements.find({"batch_code": {"$in": receipts}, "kind": "transfer"},
-                                            {"batch_code": 1, "doc_no": 1, "to_id": 1, "received_at": 1, "date": 1}):
+                                            {"batch_code": 1, "doc_no": 1, "to_id": 1, "from_id": 1, "mass_kg": 1,
+                                             "received_at": 1, "date": 1}):
                 self.shipments.setdefault((m["batch_code"], m["doc_no"]), {**m, "stored": True})
+        moving = sorted({self.gs1_codes.get(ev.code, ev.code) for ev in events if ev.type in ("receipt", "shipment")}
+                        - self.claims_known)
+        if moving:
+            self.claims_known.update(moving)
+            for c in transfers.open_claims_on(self.db, moving):
+                self.claims.setdefault((c["batch_code"], c["doc_no"], c["claimant_id"]), {**c, "stored": True})
         keys = [(ev.enterprise_id, ev.event_id) for ev in events]
         unseen = [] if self.events_known else [k for k in keys if k not in self.events_seen]
         if unseen:
@@ -263,6 +277,7 @@ class Book:
             self.shipments[(code, ev.doc_no)] = doc if self.apply else _compact(doc)
         if self.apply:
             self.pending_movements.append(doc)
+        return doc
 
     # -- writing ---------------------------------------------------------------------------------------------------------
     def take_quota(self):
@@ -318,10 +333,12 @@ class Book:
             guard = self.guards[h.code]
             state = {"holder_id": h.holder_id, "remaining_kg": h.remaining_kg, "status": h.status,
                      "status_since": h.status_since}
-            done = db.batches.update_one({"_id": h.code, **guard}, {"$set": state})
+            update = {"$set": {**state, "in_transit": h.in_transit}} if h.in_transit else \
+                {"$set": state, "$unset": {"in_transit": ""}}
+            done = db.batches.update_one({"_id": h.code, **guard}, update)
             if done.matched_count != 1:
                 raise Conflict(f"Batch {h.code} changed while this submission was being applied.")
-            self.guards[h.code].update({k: state[k] for k in ("holder_id", "remaining_kg", "status")})
+            self.guards[h.code] = _guard(h)
             # Rollback restores the pre-image only while the batch still holds what this submission wrote.
             db.ledger_undo.update_one({"submission_id": sid, "collection": "batches", "doc_id": h.code},
                                       {"$set": {"written": dict(self.guards[h.code])}})
@@ -333,6 +350,19 @@ class Book:
                 if self.shipments.get(key) is doc:  # a later receipt must now update the stored movement
                     self.shipments[key] = {**_compact(doc), "stored": True}
             self.pending_movements = []
+        if self.pending_claims:
+            db.transfer_claims.insert_many(self.pending_claims)
+            for doc in self.pending_claims:
+                key = (doc["batch_code"], doc["doc_no"], doc["claimant_id"])
+                if self.claims.get(key) is doc:
+                    self.claims[key] = {**doc, "stored": True}
+            self.pending_claims = []
+        for c in self.matched_claims:
+            written = {"state": transfers.MATCHED, "matched_by": c["matched_by"]}
+            db.ledger_undo.insert_one({"submission_id": sid, "collection": "transfer_claims", "doc_id": c["_id"],
+                                       "before": {"state": transfers.OPEN, "matched_by": None}, "written": written})
+            db.transfer_claims.update_one({"_id": c["_id"], "state": transfers.OPEN}, {"$set": written})
+        self.matched_claims = []
         if self.pending_events:
             db.ledger_events.insert_many(self.pending_events)
             self.pending_events = []
@@ -345,8 +375,10 @@ class Book:
             db.batches.insert_many(docs[i:i + 5000])
         for m in self.receipts:
             db.ledger_undo.insert_one({"submission_id": sid, "collection": "movements", "doc_id": m["_id"],
-                                       "before": {"received_at": None}, "written": {"received_at": m["received_at"]}})
-            db.movements.update_one({"_id": m["_id"]}, {"$set": {"received_at": m["received_at"]}})
+                                       "before": {"received_at": None, "awaiting_receipt": m.get("awaiting_receipt")},
+                                       "written": {"received_at": m["received_at"]}})
+            db.movements.update_one({"_id": m["_id"]}, {"$set": {"received_at": m["received_at"]},
+                                                        "$unset": {"awaiting_receipt": ""}})
         for (eid, period), row in self.accounts.items():
             old = db.production_periods.find_one({"enterprise_id": eid, "period": period}, {"quota_used_t": 1})
             db.ledger_undo.insert_one({"submission_id": sid, "collection": "production_periods",
@@ -389,8 +421,9 @@ class Book:
 
 def _compact(movement):
     """What a receipt needs of a shipment."""
-    return {"_id": movement["_id"], "to_id": movement["to_id"], "received_at": movement.get("received_at"),
-            "date": movement["date"]}
+    return {"_id": movement["_id"], "to_id": movement["to_id"], "from_id": movement["from_id"],
+            "mass_kg": movement["mass_kg"], "received_at": movement.get("received_at"), "date": movement["date"],
+            "awaiting_receipt": movement.get("awaiting_receipt")}
 
 
 def _batch_doc(h, sid, inherited):

@@ -7,7 +7,7 @@ LineError when the event cannot be accepted, changes the batches it names in the
 """
 from datetime import timedelta
 
-from inspector.ledger import flags
+from inspector.ledger import flags, transfers
 from inspector.ledger.book import FP_DIGITS, FOREIGN, MASS_TOLERANCE_KG, event_key
 from inspector.ledger.events import LineError
 from inspector.clock import CST
@@ -124,7 +124,7 @@ def import_(book, ev):
 
 
 def shipment(book, ev):
-    """The whole remaining batch passes to the receiver under a document number."""
+    """The whole remaining batch passes to the receiver, in transit until its receipt agrees (at once if one did)."""
     held = book.movable(ev, ev.code)
     receiver = book.enterprise(ev.to_id, "to_id")["_id"]
     if receiver == ev.enterprise_id:
@@ -137,12 +137,30 @@ def shipment(book, ev):
                                             f"{ev.mass_kg:g} kg, record a split first.", "mass_kg")
     if (held.code, ev.doc_no) in book.shipments:
         raise LineError("bad_field", f"Document {ev.doc_no} already records a shipment of {held.code}.", "doc_no")
-    held.holder_id, held.dirty = receiver, True
-    book.move(ev, held.code, ev.enterprise_id, receiver, held.remaining_kg, "transfer", shipment=True)
+    claim = book.claims.get((held.code, ev.doc_no, receiver))
+    if claim and claim["from_id"] == ev.enterprise_id and _agree(claim.get("mass_kg"), held.remaining_kg) \
+            and claim["received_on"] >= ev.occurred_at:
+        # The receiver's receipt came first: the two sides agree now, and the claim is settled.
+        book.claims.pop((held.code, ev.doc_no, receiver))
+        claim.update(state=transfers.MATCHED, matched_by=ev.event_id)
+        if claim.get("stored"):
+            book.matched_claims.append(claim)
+        held.holder_id, held.dirty = receiver, True
+        book.move(ev, held.code, ev.enterprise_id, receiver, held.remaining_kg, "transfer", shipment=True,
+                  received_at=claim["received_on"])
+        return
+    doc = book.move(ev, held.code, ev.enterprise_id, receiver, held.remaining_kg, "transfer", shipment=True,
+                    awaiting_receipt=True)
+    # The holder's own word hands the batch over; it stays marked in transit until the receiver's receipt agrees.
+    held.holder_id, held.in_transit, held.dirty = receiver, transfers.transit(doc), True
+
+
+def _agree(mass_a, mass_b):
+    return mass_a is None or mass_b is None or abs(mass_a - mass_b) <= MASS_TOLERANCE_KG
 
 
 def receipt(book, ev):
-    """Confirms the shipment to the receiver; without one, the batch passes to it anyway and the receipt is flagged."""
+    """Confirms the shipment it agrees with (no longer in transit); otherwise an open claim that moves nothing."""
     held = book.batch(ev.code)
     book.enterprise(ev.from_id, "from_id")
     if held.status not in ("active",):
@@ -151,7 +169,8 @@ def receipt(book, ev):
         raise LineError("bad_field", f"occurred_at is before batch {held.code} was produced "
                                      f"({held.produced_on.date().isoformat()}).", "occurred_at")
     shipped = book.shipments.get((held.code, ev.doc_no))
-    if shipped and shipped["to_id"] == ev.enterprise_id:
+    if shipped and shipped["to_id"] == ev.enterprise_id and shipped.get("from_id", ev.from_id) == ev.from_id \
+            and _agree(ev.mass_kg, shipped.get("mass_kg")):
         if shipped.get("date") and ev.occurred_at < shipped["date"]:
             raise LineError("bad_field", f"The receipt is dated before shipment {ev.doc_no} left "
                                          f"({shipped['date'].date().isoformat()}).", "occurred_at")
@@ -160,13 +179,22 @@ def receipt(book, ev):
         shipped["received_at"] = ev.occurred_at
         if shipped.get("stored"):
             book.receipts.append(shipped)
+        else:
+            shipped.pop("awaiting_receipt", None)
+        if held.in_transit and held.in_transit["movement_id"] == shipped["_id"]:
+            held.in_transit, held.dirty = None, True
         return
-    book.event_flags.append(flags.receipt_without_shipment(ev.enterprise_id, held.code, ev.from_id, ev.doc_no))
+    claim = None
     if held.holder_id != ev.enterprise_id:
-        sender = held.holder_id
-        held.holder_id, held.dirty = ev.enterprise_id, True
-        book.move(ev, held.code, sender, ev.enterprise_id, held.remaining_kg, "transfer", received_at=ev.occurred_at,
-                  unconfirmed_by_sender=True)
+        key = (held.code, ev.doc_no, ev.enterprise_id)
+        claim = book.claims.get(key)
+        if claim is None:
+            claim = transfers.new_claim(ev, held, book.submission_id, book.now)
+            book.claims[key] = claim
+            if book.apply:
+                book.pending_claims.append(claim)
+    book.event_flags.append(flags.receipt_without_shipment(ev.enterprise_id, held.code, ev.from_id, ev.doc_no,
+                                                           claim and claim["_id"]))
 
 
 def export(book, ev):

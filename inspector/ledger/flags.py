@@ -41,7 +41,11 @@ def production_over_quota(enterprise_id, year, category, allocated_t, used_t):
                        f"REO of {allocated_t:,.1f} t allocated."}
 
 
-def receipt_without_shipment(enterprise_id, code, from_id, doc_no):
-    """A receipt of a batch under a document that records no shipment of it to the receiver."""
-    return {"code": CODES["receipt_without_shipment"], "from_id": from_id, "doc_no": doc_no,
+def receipt_without_shipment(enterprise_id, code, from_id, doc_no, claim_id=None):
+    """A receipt no agreeing shipment backs: the batch stays where it is, and the receipt is an open claim."""
+    flag = {"code": CODES["receipt_without_shipment"], "from_id": from_id, "doc_no": doc_no,
             "message": f"{enterprise_id} received {code} under {doc_no}, but no shipment to it is recorded."}
+    if claim_id:
+        flag["claim_id"] = claim_id
+        flag["message"] += " The batch stays with its holder; the receipt is an open claim until the sender agrees."
+    return flag

@@ -235,7 +235,7 @@ def _undo_steps(db, sid, book, me):
                 db.production_periods.update_one({"_id": u["doc_id"]}, update)
         elif "written" in u:  # a guarded write that never happened has nothing to undo
             db[u["collection"]].update_one({"_id": u["doc_id"], **u["written"]}, update)
-    for name in ("batches", "movements", "ledger_events", "ledger_undo"):
+    for name in ("batches", "movements", "transfer_claims", "ledger_events", "ledger_undo"):
         db[name].delete_many({"submission_id": sid})
     db.monthly_reports.delete_many({"first_submission_id": sid})
     db.ledger_submissions.update_one({"_id": sid, "state": "rolling_back", "owner": me},

@@ -4,6 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from inspector.ledger import transfers
 from inspector.oversight import reporting
 from inspector.findings import workflow
 from inspector.periods import due_periods, next_period, period_of, settings_deadline
@@ -40,6 +41,10 @@ FACTORS = (
            "monthly reports never entered", f"in the last {REPORT_WINDOW} due months"),
     Factor("fail_verdicts", 3, "Failing scans", "batch it produced or held failed a scan",
            "batches it produced or held failed a scan", "in the last {days} days"),
+    Factor("receipt_claims", 3, "Receipts without shipment", "receipt of a batch its holder never shipped",
+           "receipts of batches their holders never shipped", "in the last {days} days"),
+    Factor("overdue_transits", 2, "Shipments in transit too long", "shipment never received",
+           "shipments never received", "past the in-transit limit"),
     Factor("late_reports", 2, "Late monthly reports", "monthly report entered late", "monthly reports entered late",
            f"in the last {REPORT_WINDOW} due months"),
 )
@@ -59,7 +64,7 @@ def weights():
 
 
 def rank(db, enterprise_filter, now, settings, limit=None):
-    """Score every enterprise matching the filter and rank them, worst first: eight queries in all."""
+    """Score every enterprise matching the filter and rank them, worst first: ten queries in all."""
     window_days = settings.risk_window_days
     since = now - timedelta(days=window_days)
     deadline = settings_deadline(settings)
@@ -69,6 +74,7 @@ def rank(db, enterprise_filter, now, settings, limit=None):
 
     counts = defaultdict(lambda: defaultdict(int))
     details = defaultdict(lambda: defaultdict(set))
+    batches = defaultdict(lambda: defaultdict(set))  # the evidence of the transfer factors: the batches concerned
     for eid, codes in _failing_batches(db, since).items():
         if eid in enterprises:
             counts[eid]["fail_verdicts"] = len(codes)
@@ -84,7 +90,17 @@ def rank(db, enterprise_filter, now, settings, limit=None):
         counts[eid][code] += n
         details[eid][code].add(period)
 
-    rows = [_row(enterprises[eid], counts[eid], details[eid], window_days) for eid in ids]
+    for claim in transfers.claims_since(db, since):
+        eid = claim["claimant_id"]
+        if eid in enterprises:
+            counts[eid]["receipt_claims"] += 1
+            batches[eid]["receipt_claims"].add(claim["batch_code"])
+    for b in transfers.overdue(db, now - timedelta(days=settings.in_transit_days)):
+        for eid in {b["in_transit"]["from_id"], b["in_transit"]["to_id"]} & enterprises.keys():
+            counts[eid]["overdue_transits"] += 1
+            batches[eid]["overdue_transits"].add(b["_id"])
+
+    rows = [_row(enterprises[eid], counts[eid], details[eid], window_days, batches[eid]) for eid in ids]
     rows.sort(key=lambda r: (-r["score"], -max((f["weight"] for f in r["factors"] if f["count"]), default=0),
                              r["enterprise_id"]))
     for position, row in enumerate(rows):
@@ -95,7 +111,7 @@ def rank(db, enterprise_filter, now, settings, limit=None):
             "total": len(rows), "items": rows[:limit] if limit else rows}
 
 
-def _row(enterprise, counts, details, window_days):
+def _row(enterprise, counts, details, window_days, batches):
     factors = []
     for f in FACTORS:
         count = counts.get(f.key, 0)
@@ -104,6 +120,8 @@ def _row(enterprise, counts, details, window_days):
         entry = {"factor": f.key, "label": f.label, "count": count, "weight": f.weight, "points": count * f.weight}
         if details.get(f.key):
             entry["periods"] = sorted(details[f.key], reverse=True)
+        if batches.get(f.key):
+            entry["batches"] = sorted(batches[f.key])
         factors.append(entry)
     factors.sort(key=lambda x: (-x["points"], -x["weight"]))
     top = factors[0] if factors else None

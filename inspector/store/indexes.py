@@ -20,6 +20,17 @@ INDEXES = {
         IndexModel([("producer_id", ASC), ("produced_on", ASC)], name="producer_produced_on"),
         IndexModel([("holder_id", ASC), ("status", ASC)], name="holder_status"),
         IndexModel([("submission_id", ASC)], name="submission", sparse=True),  # rolling back a failed submission
+        # Shipments waiting for their receipt (ledger.transfers): all, oldest first and overdue; or by either side.
+        IndexModel([("in_transit.since", ASC)], name="in_transit_since", sparse=True),
+        IndexModel([("in_transit.from_id", ASC), ("in_transit.since", ASC)], name="in_transit_from", sparse=True),
+        IndexModel([("in_transit.to_id", ASC), ("in_transit.since", ASC)], name="in_transit_to", sparse=True),
+    ],
+    "transfer_claims": [
+        # Receipts no shipment backs (ledger.transfers): on a batch (submission, scan), listed, ranked, rolled back.
+        IndexModel([("batch_code", ASC), ("state", ASC)], name="batch_state"),
+        IndexModel([("parties", ASC), ("state", ASC), ("recorded_at", DESC)], name="parties_state_recorded_at"),
+        IndexModel([("state", ASC), ("recorded_at", DESC)], name="state_recorded_at"),
+        IndexModel([("submission_id", ASC)], name="submission"),
     ],
     "movements": [
         IndexModel([("batch_code", ASC), ("date", ASC)], name="batch_date"),

@@ -3,6 +3,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from inspector.errors import DomainError
+from inspector.clock import aware
+from inspector.ledger import transfers
 from inspector.verdict import rules
 from inspector.codes.labels import Label
 from inspector.periods import settings_deadline
@@ -70,6 +72,8 @@ def judge(db, label: Label, ctx: ScanContext, settings, now: datetime) -> Judgem
     ids = {batch["producer_id"], batch["holder_id"], ctx.holder_enterprise_id}
     ids |= {a["producer_id"] for a in batch["ancestors"]}
     ids |= {m["from_id"] for m in batch["movements"]} | {m["to_id"] for m in batch["movements"]}
+    claims = transfers.open_claims_on(db, [batch["_id"]])
+    ids |= {c["claimant_id"] for c in claims}
     enterprises = fetch_enterprises(db, ids)
     if ctx.holder_enterprise_id and ctx.holder_enterprise_id not in enterprises:
         raise UnknownEnterprise(ctx.holder_enterprise_id)
@@ -85,6 +89,8 @@ def judge(db, label: Label, ctx: ScanContext, settings, now: datetime) -> Judgem
         rules.late_reporting(_reporting_parties(batch, ctx), enterprises, now, **settings_deadline(settings)),
         rules.mass_balance(batch, enterprises, settings),
         rules.no_export_record(batch, ctx.site, batch["movements"]),
+        rules.in_transit(_transit_aware(batch), enterprises, now),
+        rules.disputed_holder(batch, [{**c, "received_on": aware(c["received_on"])} for c in claims], enterprises),
     ]
     producer = enterprises.get(batch["producer_id"])
     return Judgement(
@@ -95,6 +101,11 @@ def judge(db, label: Label, ctx: ScanContext, settings, now: datetime) -> Judgem
         batch_code=batch["_id"],
         sightings=batch["sightings"],
     )
+
+
+def _transit_aware(batch):
+    t = batch.get("in_transit")
+    return {**batch, "in_transit": {**t, "since": aware(t["since"])}} if t else batch
 
 
 def _reporting_parties(batch, ctx):

@@ -71,6 +71,14 @@ REASONS = {r.code: r for r in [
     Reason("no_export_record", FAIL, "No export record",
            "Found at an export port without a recorded export.",
            "Found at port {site_name}, but no export of this batch is recorded."),
+    Reason("in_transit", WARNING, "In transit",
+           "Shipped by its holder, and the receiver has not yet recorded the receipt.",
+           "Shipped by {from_name} to {to_name} under {doc_no} on {shipped_on}; {to_name} has not recorded the "
+           "receipt ({days} days)."),
+    Reason("disputed_holder", WARNING, "Disputed holder",
+           "Another enterprise reported receiving it, but its holder recorded no such shipment.",
+           "{claimant_name} reported receiving this batch under {doc_no} on {claimed_on}, but {holder_name}, its "
+           "holder, recorded no such shipment."),
 ]}
 
 

@@ -199,3 +199,26 @@ def cloned_code(sightings, scanned_at, location, speed_bound_kmh):
                      "distance_km": round(km, 1), "gap_minutes": round(hours * 60, 1), "speed_kmh": round(speed),
                      "gap_text": _gap_text(hours * 60), "bound_kmh": speed_bound_kmh}
     return REASONS["cloned_code"].found(**worst) if worst else None
+
+
+def in_transit(batch, enterprises, now):
+    """in_transit: the holder shipped the batch and the receiver has not recorded its receipt yet."""
+    t = batch.get("in_transit")
+    if not t or batch["status"] != "active":
+        return None
+    return REASONS["in_transit"].found(from_id=t["from_id"], from_name=_name(enterprises.get(t["from_id"]), t["from_id"]),
+                                       to_id=t["to_id"], to_name=_name(enterprises.get(t["to_id"]), t["to_id"]),
+                                       doc_no=t["doc_no"], shipped_on=_day(t["since"]),
+                                       days=max(0, (now - t["since"]).days))
+
+
+def disputed_holder(batch, claims, enterprises):
+    """disputed_holder: an open claim says another enterprise received the batch without the holder's shipment."""
+    if not claims:
+        return None
+    first = min(claims, key=lambda c: (c["received_on"], c["_id"]))
+    return REASONS["disputed_holder"].found(
+        claimant_id=first["claimant_id"], claimant_name=_name(enterprises.get(first["claimant_id"]),
+                                                               first["claimant_id"]),
+        holder_id=batch["holder_id"], holder_name=_name(enterprises.get(batch["holder_id"]), batch["holder_id"]),
+        doc_no=first["doc_no"], claimed_on=_day(first["received_on"]), claim_id=first["_id"], claims=len(claims))
