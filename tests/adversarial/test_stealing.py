@@ -106,3 +106,21 @@ def test_a_rolled_back_claim_leaves_no_claim(client, clerks, db):
     assert db.transfer_claims.count_documents({}) == 0
     listed = client.get(TRANSFERS, headers=clerks["ENT-NSM"]).json["claims"]
     assert all(c["batch_code"] != CODE for c in listed)
+
+
+def test_a_shipment_nobody_receives_is_in_transit_overdue_and_ranked(client, clerks, app):
+    produce(client, clerks)
+    assert post(client, clerks["ENT-NSM"], [{"event_id": "S1", "type": "shipment", "occurred_at": "2026-11-03",
+                                             "code": CODE, "mass_kg": 1000, "to_id": "ENT-BPS",
+                                             "doc_no": "WB-S1"}]).status_code == 201
+    verdict = scan(client, clerks, "ENT-BPS")
+    assert [r["evidence"]["doc_no"] for r in verdict["reasons"] if r["code"] == "in_transit"] == ["WB-S1"]
+    listed = client.get(TRANSFERS, headers=clerks["ENT-BPS"]).json["in_transit"]
+    assert [(t["batch_code"], t["overdue"]) for t in listed if t["batch_code"] == CODE] == [(CODE, True)]
+    ranking = client.get("/api/risk/enterprises", headers=clerks["supervisor"]).json
+    row = next(r for r in ranking["items"] if r["enterprise_id"] == "ENT-NSM")
+    assert CODE in next(f for f in row["factors"] if f["factor"] == "overdue_transits")["batches"]
+    assert post(client, clerks["ENT-BPS"], [{"event_id": "R1", "type": "receipt", "occurred_at": "2026-11-04",
+                                             "code": CODE, "from_id": "ENT-NSM", "doc_no": "WB-S1"}]).status_code == 201
+    assert "in_transit" not in [r["code"] for r in scan(client, clerks, "ENT-BPS")["reasons"]]
+    assert all(t["batch_code"] != CODE for t in client.get(TRANSFERS, headers=clerks["ENT-BPS"]).json["in_transit"])

@@ -212,6 +212,12 @@ export default {
   "reason.no_export_record.title": "No export record",
   "reason.no_export_record.meaning": "Found at an export port without a recorded export.",
   "reason.no_export_record.message": "Found at port {site_name}, but no export of this batch is recorded.",
+  "reason.in_transit.title": "In transit",
+  "reason.in_transit.meaning": "Shipped by its holder, and the receiver has not yet recorded the receipt.",
+  "reason.in_transit.message": "Shipped by {from_name} to {to_name} under {doc_no} on {shipped_on}; {to_name} has not recorded the receipt ({days} days).",
+  "reason.disputed_holder.title": "Disputed holder",
+  "reason.disputed_holder.meaning": "Another enterprise reported receiving it, but its holder recorded no such shipment.",
+  "reason.disputed_holder.message": "{claimant_name} reported receiving this batch under {doc_no} on {claimed_on}, but {holder_name}, its holder, recorded no such shipment.",
 
   "discrepancy.label_missing_or_damaged": "Label missing or damaged",
   "discrepancy.packaging_noncompliant": "Packaging not compliant",

@@ -212,6 +212,12 @@ export default {
   "reason.no_export_record.title": "Pas de trace d'exportation",
   "reason.no_export_record.meaning": "Trouvé dans un port d'exportation sans exportation enregistrée.",
   "reason.no_export_record.message": "Trouvé au port {site_name}, mais aucune exportation de ce lot n'est enregistrée.",
+  "reason.in_transit.title": "En transit",
+  "reason.in_transit.meaning": "Expédié par son détenteur, et le destinataire n'a pas encore enregistré la réception.",
+  "reason.in_transit.message": "Expédié par {from_name} à {to_name} sous {doc_no} le {shipped_on} ; {to_name} n'a pas enregistré la réception ({days} jours).",
+  "reason.disputed_holder.title": "Détenteur contesté",
+  "reason.disputed_holder.meaning": "Une autre entreprise déclare l'avoir reçu, mais son détenteur n'a enregistré aucune expédition de ce genre.",
+  "reason.disputed_holder.message": "{claimant_name} déclare avoir reçu ce lot sous {doc_no} le {claimed_on}, mais {holder_name}, son détenteur, n'a enregistré aucune expédition de ce genre.",
 
   "discrepancy.label_missing_or_damaged": "Étiquette absente ou abîmée",
   "discrepancy.packaging_noncompliant": "Emballage non conforme",

@@ -212,6 +212,12 @@ export default {
   "reason.no_export_record.title": "Tidak ada catatan ekspor",
   "reason.no_export_record.meaning": "Ditemukan di pelabuhan ekspor tanpa catatan ekspor.",
   "reason.no_export_record.message": "Ditemukan di pelabuhan {site_name}, tetapi tidak ada catatan ekspor untuk batch ini.",
+  "reason.in_transit.title": "Dalam perjalanan",
+  "reason.in_transit.meaning": "Sudah dikirim oleh pemegangnya, dan penerima belum mencatat penerimaannya.",
+  "reason.in_transit.message": "Dikirim oleh {from_name} ke {to_name} dengan dokumen {doc_no} pada {shipped_on}; {to_name} belum mencatat penerimaannya ({days} hari).",
+  "reason.disputed_holder.title": "Pemegang dipersengketakan",
+  "reason.disputed_holder.meaning": "Perusahaan lain melaporkan telah menerimanya, tetapi pemegangnya tidak mencatat pengiriman tersebut.",
+  "reason.disputed_holder.message": "{claimant_name} melaporkan menerima lot ini dengan dokumen {doc_no} pada {claimed_on}, tetapi {holder_name}, pemegangnya, tidak mencatat pengiriman tersebut.",
 
   "discrepancy.label_missing_or_damaged": "Label hilang atau rusak",
   "discrepancy.packaging_noncompliant": "Kemasan tidak sesuai",

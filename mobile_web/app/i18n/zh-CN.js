@@ -212,6 +212,12 @@ export default {
   "reason.no_export_record.title": "无出口记录",
   "reason.no_export_record.meaning": "在出口港口发现，但没有登记出口。",
   "reason.no_export_record.message": "在港口 {site_name} 发现，但没有该批次的出口记录。",
+  "reason.in_transit.title": "运输途中",
+  "reason.in_transit.meaning": "持有方已发货，收货方尚未登记收货。",
+  "reason.in_transit.message": "{from_name} 已于 {shipped_on} 按单据 {doc_no} 发往 {to_name}；{to_name} 尚未登记收货（{days} 天）。",
+  "reason.disputed_holder.title": "持有方存在争议",
+  "reason.disputed_holder.meaning": "另一企业申报已收到该批次，但其持有方没有相应的发货记录。",
+  "reason.disputed_holder.message": "{claimant_name} 申报于 {claimed_on} 按单据 {doc_no} 收到该批次，但持有方 {holder_name} 没有相应的发货记录。",
 
   "discrepancy.label_missing_or_damaged": "标签缺失或损坏",
   "discrepancy.packaging_noncompliant": "包装不合规",
