@@ -190,6 +190,22 @@ class Planter:
         self.case(llt["_id"], "warning", ["late_reporting"],
                   f"The trader holding these magnets never entered its {due[3]} flows.", holder_enterprise_id="ENT-LLT")
 
+        # in_transit: shipped by the holder, not yet receipted by the receiver.
+        for sender, receiver, days in (("ENT-GMT", "ENT-BMM", 2), ("ENT-BMM", "ENT-SMT", 5), ("ENT-SMT", "ENT-GMT", 9)):
+            lot = self.clean_chain("magnet", 14, holder=sender)
+            L.ship(lot["_id"], receiver, self.ago(days))
+            self.case(lot["_id"], "warning", ["in_transit"],
+                      f"Shipped by {L.enterprise_name(sender)} {days} days ago; {L.enterprise_name(receiver)} has not "
+                      "recorded receiving it yet.", holder_enterprise_id=receiver)
+
+        # disputed_holder: another enterprise says it received the batch; its holder never shipped it.
+        for holder, claimant in (("ENT-GMT", "ENT-SMT"), ("ENT-BMM", "ENT-GMT"), ("ENT-SMT", "ENT-BMM")):
+            lot = self.clean_chain("magnet", 16, holder=holder)
+            L.claim(lot["_id"], claimant, self.ago(4))
+            self.case(lot["_id"], "warning", ["disputed_holder"],
+                      f"{L.enterprise_name(claimant)} reported receiving these magnets; {L.enterprise_name(holder)}, "
+                      "which holds them, never shipped them.", holder_enterprise_id=holder)
+
         # mass_balance: a separator whose output REO in one month beats its feed.
         gvs_month = self.ago(75)
         for day in (3, 9, 16):

@@ -51,6 +51,7 @@ class Ledger:
         self.movements = []
         self.reports = {}
         self.scans = []
+        self.claims = []  # receipts no shipment backs (transfer_claims)
         self.utilisation = {}
         self._doc_seq = 0
         self._serial_seq = 10_000_000
@@ -184,6 +185,26 @@ class Ledger:
             batch["holder_id"] = to_id
         return doc
 
+    def ship(self, code, to_id, date):
+        """A shipment the receiver has not receipted yet: the batch moves and stays in transit."""
+        doc = self.move(code, to_id, date)
+        doc["awaiting_receipt"] = True
+        self.batches[code]["in_transit"] = {"movement_id": doc["_id"], "from_id": doc["from_id"], "to_id": to_id,
+                                            "doc_no": doc["doc_no"], "mass_kg": doc["mass_kg"], "since": date}
+        return doc
+
+    def claim(self, code, claimant_id, date):
+        """A receipt of a batch by an enterprise its holder never shipped it to: an open claim, nothing moves."""
+        batch = self.batches[code]
+        doc_no = self.next_doc_no("WB", date)
+        self.claims.append({
+            "_id": f"TC-SEED{len(self.claims) + 1:09d}", "batch_code": code, "claimant_id": claimant_id,
+            "from_id": batch["holder_id"], "holder_id": batch["holder_id"], "doc_no": doc_no,
+            "mass_kg": batch["remaining_kg"], "received_on": date, "period": period_of(date), "recorded_at": date,
+            "event_id": f"SEED-CLAIM-{len(self.claims) + 1}", "submission_id": None, "state": "open",
+            "parties": sorted({claimant_id, batch["holder_id"]})})
+
+
     def retire(self, code, status, date):
         """Mark a batch seized, recalled or consumed."""
         batch = self.batches[code]
@@ -276,6 +297,7 @@ class Ledger:
             "production_periods": production_periods,
             "quota_usage": self.quota_usage(production_periods),
             "scans": self.scans,
+            "transfer_claims": self.claims,
         }
 
     def enterprise_name(self, eid):

@@ -161,4 +161,6 @@ const REASON_PARAMS = {
   late_reporting: (ev) => ({ enterprise_name: ev.enterprise_name, periods_text: periodsText(ev) }),
   mass_balance: (ev) => ({ period: month(ev.period), producer_name: ev.producer_name, output_reo_t: num(ev.output_reo_t, 1), input_reo_t: num(ev.input_reo_t, 1), ceiling_pct: num(ev.ceiling_pct, 1) }),
   no_export_record: (ev) => ({ site_name: ev.site_name }),
+  in_transit: (ev) => ({ from_name: ev.from_name, to_name: ev.to_name, doc_no: ev.doc_no, shipped_on: date(ev.shipped_on), days: num(ev.days) }),
+  disputed_holder: (ev) => ({ claimant_name: ev.claimant_name, holder_name: ev.holder_name, doc_no: ev.doc_no, claimed_on: date(ev.claimed_on) }),
 };
