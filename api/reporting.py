@@ -4,10 +4,12 @@ from flask_smorest import Blueprint
 
 from inspector.oversight import reporting
 from inspector.oversight import risk
+from inspector.oversight import scan_review
 from inspector.clock import CST
 from inspector.periods import deadline_of, settings_deadline
 
 from .schemas import reporting as schemas
+from .schemas import scan_review as review_schemas
 from .auth import BEARER, principal, require
 from .context import db, now, settings
 from .errors import error_docs, fail
@@ -95,4 +97,20 @@ class Risk(MethodView):
         moment = now()
         ranking = risk.rank(db(), reporting.enterprise_filter(principal(), query.get("province")), moment, settings(),
                             query["limit"])
+        return {**ranking, "as_of": moment.astimezone(CST), "since": ranking["since"].astimezone(CST)}
+
+
+@blp.route("/risk/inspectors")
+class ScanReview(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(review_schemas.ScanReviewQuerySchema, location="query")
+    @blp.response(200, review_schemas.ScanReviewSchema, example=review_schemas.SCAN_REVIEW_EXAMPLE)
+    @errors(401, 403, 422)
+    @require(*SUPERVISORS)
+    def get(self, query):
+        """Whose scans to review first: inspectors ranked by the different colleagues their cloned-code hits clash
+        with, then by hits and by scan times that disagreed with their phone's measured wait (supervisors: scans
+        found in their provinces)."""
+        moment = now()
+        ranking = scan_review.rank(db(), principal(), moment, settings(), query["limit"], query.get("province"))
         return {**ranking, "as_of": moment.astimezone(CST), "since": ranking["since"].astimezone(CST)}

@@ -49,6 +49,12 @@ class Settings:
     max_form_parts: int = 100
     max_image_pixels: int = 60_000_000
     clone_speed_kmh: float = 150.0
+    # A scan's time: how far ahead of the server a phone's clock may run, how long a scan may wait in the outbox,
+    # and how far the claimed wait may differ from the one the phone measured.
+    clock_skew_minutes: int = 10
+    max_offline_days: int = 30
+    scan_time_tolerance_minutes: int = 10
+    scan_review_days: int = 90
     mass_tolerance_pct: float = 2.0
     recovery_ceiling: float = 0.98
     response_days: int = 14
@@ -137,6 +143,10 @@ def load_settings(env=None) -> Settings:
         max_form_parts=_int(env, "MAX_FORM_PARTS", 100, minimum=2),
         max_image_pixels=_int(env, "MAX_IMAGE_PIXELS", 60_000_000, minimum=10_000),
         clone_speed_kmh=_float(env, "CLONE_SPEED_KMH", 150.0, minimum=1.0),
+        clock_skew_minutes=_int(env, "CLOCK_SKEW_MINUTES", 10, minimum=1),
+        max_offline_days=_int(env, "MAX_OFFLINE_DAYS", 30, minimum=1),
+        scan_time_tolerance_minutes=_int(env, "SCAN_TIME_TOLERANCE_MINUTES", 10, minimum=1),
+        scan_review_days=_int(env, "SCAN_REVIEW_DAYS", 90, minimum=1),
         mass_tolerance_pct=_float(env, "MASS_TOLERANCE_PCT", 2.0),
         recovery_ceiling=_float(env, "RECOVERY_CEILING", 0.98, minimum=0.01),
         response_days=_int(env, "RESPONSE_DAYS", 14, minimum=1),

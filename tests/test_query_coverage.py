@@ -386,11 +386,11 @@ def _scan_gs1(client, staff, db):
 def _scan_clone(client, staff, db):
     code, now = _clean_native()["code"], datetime.now(timezone.utc)
     first = client.post("/api/scans", headers=staff["inspector2"], json=_scan_body(
-        code, scanned_at=(now - timedelta(hours=2)).isoformat(), location={"lat": 40.65, "lon": 109.84}))
+        code, scanned_at=(now - timedelta(hours=2)).isoformat(), location={"lat": 40.65, "lon": 109.84, "accuracy_m": 10}))
     assert first.status_code == 201, first.json
     staff.log.ops.clear()  # only the second scan, which looks back and finds the clone
     r = client.post("/api/scans", headers=staff["inspector"], json=_scan_body(
-        code, scanned_at=now.isoformat(), location={"lat": 22.49, "lon": 113.89}))
+        code, scanned_at=now.isoformat(), location={"lat": 22.49, "lon": 113.89, "accuracy_m": 10}))
     assert [x["code"] for x in r.json["verdict"]["reasons"]] == ["cloned_code"], r.json
     return r, 201
 

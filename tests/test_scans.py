@@ -293,3 +293,58 @@ def test_a_scan_time_with_no_utc_equivalent_is_422_not_an_error(client, inspecto
     assert response.status_code == 422, response.json
     assert "scanned_at" in response.json["errors"]["form"]
     assert client.get("/api/scans", headers=inspector).status_code == 200
+
+
+BAOTOU = {"lat": 40.65, "lon": 109.84, "accuracy_m": 10}
+SHENZHEN = {"lat": 22.49, "lon": 113.89, "accuracy_m": 10}
+
+
+def test_an_offline_scan_whose_wait_was_measured_keeps_its_time_and_its_clone_check(client, inspector, auth):
+    clean = next(c for c in CASES if c["expected_status"] == "pass" and c["code"].startswith("RE"))
+    waited = timedelta(hours=5)
+    offline = client.post("/api/scans", json=scan_body(
+        clean["code"], scanned_at=(datetime.now(timezone.utc) - waited).isoformat(), location=BAOTOU,
+        queued_ms=int(waited.total_seconds() * 1000)), headers=inspector).json
+    assert offline["time_check"]["status"] == "consistent" and offline["verdict"]["checks_not_done"] == []
+    live = client.post("/api/scans", json=scan_body(clean["code"], location=SHENZHEN, queued_ms=0),
+                       headers=auth.headers("inspector2")).json
+    assert [r["code"] for r in live["verdict"]["reasons"]] == ["cloned_code"]
+    assert live["time_check"]["status"] == "consistent"
+
+
+def test_a_wait_measured_only_in_part_is_unverified_not_refused(client, inspector):
+    clean = next(c for c in CASES if c["expected_status"] == "pass" and c["code"].startswith("RE"))
+    body = scan_body(clean["code"], scanned_at=(datetime.now(timezone.utc) - timedelta(hours=9)).isoformat(),
+                     location=BAOTOU, queued_ms=3_600_000, queue_interrupted=True)
+    stored = client.post("/api/scans", json=body, headers=inspector)
+    assert stored.status_code == 201, stored.json
+    assert stored.json["time_check"]["status"] == "unverified"
+    assert [c["reason"] for c in stored.json["verdict"]["checks_not_done"]] == ["time_unverified"]
+
+
+def test_a_retry_that_waited_longer_replays_the_stored_scan(client, inspector):
+    body = scan_body(CASES[-1]["code"], queued_ms=0)
+    first = client.post("/api/scans", json=body, headers=inspector)
+    again = client.post("/api/scans", json={**body, "queued_ms": 90_000}, headers=inspector)
+    assert first.status_code == 201 and again.status_code == 200 and again.json["id"] == first.json["id"]
+
+
+def test_a_photo_scan_sends_its_wait_as_form_fields(client, inspector):
+    case = next(c for c in CASES if c["expected_reasons"] == ["retired_code"])
+    form = {"client_id": str(uuid.uuid4()), "scanned_at": datetime.now(timezone.utc).isoformat(),
+            "site_type": "market", "queued_ms": "1500", "queue_interrupted": "false",
+            "image": (io.BytesIO(label_png(case["code"])), "label.png")}
+    r = client.post("/api/scans", data=form, headers=inspector, content_type="multipart/form-data")
+    assert r.status_code == 201, r.json
+    assert r.json["queued_ms"] == 1500 and r.json["time_check"]["status"] == "consistent"
+
+
+def test_scan_review_takes_a_province_and_refuses_a_bad_limit(client, inspector, auth):
+    clean = next(c for c in CASES if c["expected_status"] == "pass" and c["code"].startswith("RE"))
+    client.post("/api/scans", json=scan_body(clean["code"], location=BAOTOU), headers=inspector)
+    client.post("/api/scans", json=scan_body(clean["code"], location=SHENZHEN), headers=auth.headers("inspector2"))
+    supervisor = auth.headers("supervisor")
+    everyone = client.get("/api/risk/inspectors", headers=supervisor).json["items"]
+    assert {"inspector", "inspector2"} <= {row["inspector"] for row in everyone}
+    assert client.get("/api/risk/inspectors?province=Hainan", headers=supervisor).json["items"] == []
+    assert client.get("/api/risk/inspectors?limit=0", headers=supervisor).status_code == 422

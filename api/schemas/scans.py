@@ -39,6 +39,12 @@ class ScanRequestSchema(ma.Schema):
     observed_mass_kg = ma.fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=1e7))
     holder_enterprise_id = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64),
                                             metadata={"description": "The enterprise whose premises or stock is inspected."})
+    queued_ms = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 400 * 86_400_000),
+                                  metadata={"description": "How long the scan waited in the outbox before this "
+                                                           "attempt, by the phone's monotonic clock (the PWA sends 0 "
+                                                           "for a live scan). Compared with received_at - scanned_at."})
+    queue_interrupted = ma.fields.Boolean(load_default=False, metadata={
+        "description": "True when the app was closed while the scan waited, so queued_ms measured only part of it."})
 
 
 class ReasonSchema(ma.Schema):
@@ -48,9 +54,26 @@ class ReasonSchema(ma.Schema):
     evidence = ma.fields.Dict()
 
 
+class CheckNotDoneSchema(ma.Schema):
+    check = ma.fields.String(metadata={"description": "The reason that could not be judged: cloned_code."})
+    reason = ma.fields.String(metadata={"description": "no_location, no_accuracy, time_disagrees or time_unverified"})
+    message = ma.fields.String()
+
+
 class VerdictSchema(ma.Schema):
     status = ma.fields.String(metadata={"description": "pass, warning or fail"})
     reasons = ma.fields.List(ma.fields.Nested(ReasonSchema))
+    checks_not_done = ma.fields.List(ma.fields.Nested(CheckNotDoneSchema), metadata={
+        "description": "Checks the scan could not be judged on (a scan without a located, timed sighting cannot "
+                       "show a cloned code); the status does not count them, so show them beside it."})
+
+
+class TimeCheckSchema(ma.Schema):
+    status = ma.fields.String(metadata={"description": "consistent, unverified or disagrees"})
+    claimed_wait_s = ma.fields.Float(metadata={"description": "received_at - scanned_at."})
+    reported_wait_s = ma.fields.Float(allow_none=True, metadata={"description": "queued_ms as seconds."})
+    interrupted = ma.fields.Boolean()
+    tolerance_s = ma.fields.Float()
 
 
 class FoundCodeSchema(ma.Schema):
@@ -76,6 +99,11 @@ class ScanSchema(ma.Schema):
     provenance = ma.fields.Dict(allow_none=True)
     quota = ma.fields.Dict(allow_none=True)
     cloned_with = ma.fields.List(ma.fields.String())
+    queued_ms = ma.fields.Integer(allow_none=True)
+    queue_interrupted = ma.fields.Boolean(allow_none=True)
+    time_check = ma.fields.Nested(TimeCheckSchema, allow_none=True, metadata={
+        "description": "Whether the scan's time agrees with the wait its phone measured."})
+    province = ma.fields.String(allow_none=True, metadata={"description": "The found (else recorded) holder's."})
 
 
 class DecodeSchema(ma.Schema):

@@ -128,6 +128,9 @@ INDEXES = {
         IndexModel([("inspector_id", ASC), ("received_at", DESC)], name="inspector_received_at"),
         # Risk ranking: failing verdicts in a recent window.
         IndexModel([("verdict.status", ASC), ("received_at", DESC)], name="verdict_received_at"),
+        # Scan review (oversight.scan_review): cloned-code hits and contradicted scan times in a recent window.
+        IndexModel([("verdict.reasons.code", ASC), ("received_at", DESC)], name="reason_received_at"),
+        IndexModel([("time_check.status", ASC), ("received_at", DESC)], name="time_check_received_at"),
         # Promises no request came back to settle, found by the sweep at process start (few, so sparse).
         IndexModel([("audit_pending.at", ASC)], name="audit_pending_at", sparse=True),
     ],

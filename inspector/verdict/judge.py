@@ -12,6 +12,7 @@ from inspector.verdict.lineage import ancestor_depths, fetch_batch, fetch_enterp
 from inspector.verdict.provenance import provenance
 from inspector.quota.status import batch_quota
 from inspector.verdict.reasons import status_of
+from inspector.verdict.scan_time import earliest_record
 
 
 @dataclass
@@ -46,6 +47,8 @@ class Judgement:
     quota: dict | None
     batch_code: str | None
     sightings: list = field(default_factory=list)
+    existed_from: datetime | None = None  # the batch's first day on the ledger: no scan of it is older
+    province: str | None = None  # where it was found (the found holder's province, else the recorded holder's)
 
     @property
     def status(self):
@@ -93,6 +96,7 @@ def judge(db, label: Label, ctx: ScanContext, settings, now: datetime) -> Judgem
         rules.disputed_holder(batch, [{**c, "received_on": aware(c["received_on"])} for c in claims], enterprises),
     ]
     producer = enterprises.get(batch["producer_id"])
+    place = enterprises.get(ctx.holder_enterprise_id or batch["holder_id"]) or {}
     return Judgement(
         reasons=[r for r in found if r],
         batch=public_batch(batch, enterprises),
@@ -100,6 +104,8 @@ def judge(db, label: Label, ctx: ScanContext, settings, now: datetime) -> Judgem
         quota=batch_quota(batch, producer),
         batch_code=batch["_id"],
         sightings=batch["sightings"],
+        existed_from=earliest_record(batch),
+        province=place.get("province"),
     )
 
 

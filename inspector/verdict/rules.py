@@ -175,20 +175,30 @@ def _gap_text(minutes):
     return f"{minutes / 60:.1f} hours"
 
 
-def cloned_code(sightings, scanned_at, location, speed_bound_kmh):
-    """cloned_code: when another scan of this batch is too far away for the time between them."""
-    if not location:
+def placed(location):
+    """True when a location can back a clone: a position with the accuracy the phone gave for it."""
+    return bool(location) and location.get("accuracy_m") is not None
+
+
+def cloned_code(sightings, scan, speed_bound_kmh):
+    """cloned_code: another located scan of this batch is too far away for the time between them.
+
+    Both sightings need a location with an accuracy, and a sighting whose time disagrees with the wait its phone
+    measured is no one's other half: a forged far-away scan must not make honest scans fail.
+    """
+    location, scanned_at = scan["location"], scan["scanned_at"]
+    if not placed(location):
         return None
     worst = None
     for other in sightings:
-        if not other.get("location"):
+        if not placed(other.get("location")) or (other.get("time_check") or {}).get("status") == "disagrees":
             continue
         other_at = other["scanned_at"]
         if other_at.tzinfo is None:
             other_at = other_at.replace(tzinfo=scanned_at.tzinfo)
         if abs(scanned_at - other_at) > CLONE_WINDOW:
             continue
-        slack = ((location.get("accuracy_m") or 0) + (other["location"].get("accuracy_m") or 0)) / 1000
+        slack = (location["accuracy_m"] + other["location"]["accuracy_m"]) / 1000
         km = max(0.0, distance_km(location, other["location"]) - slack)
         if km < CLONE_MIN_KM:
             continue
@@ -196,6 +206,10 @@ def cloned_code(sightings, scanned_at, location, speed_bound_kmh):
         speed = km / hours
         if speed > speed_bound_kmh and (worst is None or speed > worst["speed_kmh"]):
             worst = {"other_scan_id": other["_id"], "other_site": (other.get("site") or {}).get("name"),
+                     "other_inspector_id": other.get("inspector_id"), "other_inspector": other.get("inspector"),
+                     "other_device_id": other.get("device_id"), "other_scanned_at": other_at.isoformat(),
+                     "other_location": other["location"], "inspector_id": scan["inspector_id"],
+                     "inspector": scan["inspector"], "device_id": scan["device_id"],
                      "distance_km": round(km, 1), "gap_minutes": round(hours * 60, 1), "speed_kmh": round(speed),
                      "gap_text": _gap_text(hours * 60), "bound_kmh": speed_bound_kmh}
     return REASONS["cloned_code"].found(**worst) if worst else None

@@ -1,4 +1,4 @@
-"""Recording scans: judge the code on today's data, catch clones, store the verdict as it was, idempotently."""
+"""Recording scans: check the scan's time, judge the code on today's data, catch clones, store it, idempotently."""
 import hashlib
 import json
 import uuid
@@ -13,7 +13,18 @@ from inspector.verdict import rules
 from inspector.codes.labels import read_code
 from inspector.verdict.reasons import status_of
 from inspector.verdict.judge import ScanContext, judge
+from inspector.verdict import scan_time
 
+# Why the clone check could not be done (or trusted) for a scan: the verdict says so instead of passing in silence.
+CHECKS_NOT_DONE = {
+    "no_location": "The phone gave no location, so this scan could not be checked for a cloned code.",
+    "no_accuracy": "The phone gave a location without its accuracy, so this scan could not be checked for a cloned "
+                   "code.",
+    "time_disagrees": "The scan's time disagrees with how long the phone says it waited to be sent, so it could not "
+                      "be checked for a cloned code: check the phone's clock.",
+    "time_unverified": "No clone was found, but the scan's time could not be checked against how long it waited "
+                       "offline, so that rests on the phone's clock alone.",
+}
 
 
 class ScanConflict(DomainError):
@@ -38,45 +49,70 @@ class ScanRequest:
     holder_enterprise_id: str | None = None
     photo_codes: list | None = None
     photo_sha256: str | None = None
+    queued_ms: int | None = None
+    queue_interrupted: bool = False
 
     def fingerprint(self):
-        """A digest of everything the device said, so a replay can be told from a different scan."""
+        """A digest of what the device saw, so a replay can be told from a different scan (a retry waited longer)."""
         body = {"code": self.code, "scanned_at": self.scanned_at.isoformat(), "site": self.site,
                 "location": self.location, "observed_mass_kg": self.observed_mass_kg,
                 "holder_enterprise_id": self.holder_enterprise_id, "photo_sha256": self.photo_sha256}
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _clone_check(judgement, req, seen_by, check, settings):
+    """The cloned_code reason if found, and why the check was not done (or not trusted) if so."""
+    if not req.location:
+        return None, "no_location"
+    if not rules.placed(req.location):
+        return None, "no_accuracy"
+    if check["status"] == scan_time.DISAGREES:
+        return None, "time_disagrees"
+    scan = {"scanned_at": req.scanned_at, "location": req.location, **seen_by}
+    cloned = rules.cloned_code(judgement.sightings, scan, settings.clone_speed_kmh)
+    return cloned, "time_unverified" if not cloned and check["status"] == scan_time.UNVERIFIED else None
+
+
 def record_scan(db, principal, req: ScanRequest, settings, now):
-    """Judge and store a scan; return (stored scan, created). Raise ScanConflict on a reused client_id."""
+    """Judge and store a scan; return (stored scan, created). Raise ScanConflict on a reused client_id, and
+    ScanTimeRefused on a time ahead of the server, older than an offline wait, or before the batch existed."""
+    scan_time.check_window(req.scanned_at, now, settings)
     label = read_code(req.code)
     ctx = ScanContext(scanned_at=req.scanned_at, site=req.site, holder_enterprise_id=req.holder_enterprise_id,
                       observed_mass_kg=req.observed_mass_kg, location=req.location)
     judgement = judge(db, label, ctx, settings, now)
-    reasons = list(judgement.reasons)
+    scan_time.check_batch_existed(req.scanned_at, judgement.existed_from)
+    check = scan_time.time_check(req.scanned_at, now, req.queued_ms, req.queue_interrupted, settings)
+    seen_by = {"inspector_id": principal["user_id"], "inspector": principal["username"],
+               "device_id": principal.get("device_id")}
+    reasons, not_done = list(judgement.reasons), []
     if judgement.batch_code:
-        cloned = rules.cloned_code(judgement.sightings, req.scanned_at, req.location, settings.clone_speed_kmh)
+        cloned, why = _clone_check(judgement, req, seen_by, check, settings)
         if cloned:
             reasons.append(cloned)
+        if why:
+            not_done.append({"check": "cloned_code", "reason": why, "message": CHECKS_NOT_DONE[why]})
     scan = {
         "_id": str(uuid.uuid4()),
         "client_id": req.client_id,
-        "inspector_id": principal["user_id"],
-        "inspector": principal["username"],
-        "device_id": principal.get("device_id"),
+        **seen_by,
         "code": req.code[:200],
         "intake": {"kind": label.kind, "batch_code": label.batch_code, "gtin": label.gtin, "lot": label.lot,
                    "serial": label.serial},
         "batch_code": judgement.batch_code,
         "scanned_at": req.scanned_at,
         "received_at": now,
+        "queued_ms": req.queued_ms,
+        "queue_interrupted": req.queue_interrupted,
+        "time_check": check,
+        "province": judgement.province,
         "site": req.site,
         "location": req.location,
         "observed_mass_kg": req.observed_mass_kg,
         "holder_enterprise_id": req.holder_enterprise_id,
         "codes": req.photo_codes or [],
         "photo_sha256": req.photo_sha256,
-        "verdict": {"status": status_of(reasons), "reasons": reasons},
+        "verdict": {"status": status_of(reasons), "reasons": reasons, "checks_not_done": not_done},
         "batch": judgement.batch,
         "provenance": judgement.provenance,
         "quota": judgement.quota,

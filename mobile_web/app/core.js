@@ -331,6 +331,19 @@
   // A 4xx answer marks it "rejected" with the server's reason; it stays until the user discards it.
 
   const TRANSIENT = new Set([408, 423, 425, 429]);
+  // How long a scan waited, by this page's or worker's monotonic clock (wall clocks can be set back). A realm that
+  // ends takes its performance.now() with it, so an item keeps the wait measured so far and the realm measuring it;
+  // an item from another realm had a stretch nobody measured, and says so (queue_interrupted).
+  const REALM = uuid();
+
+  function measureWait(item) {
+    const now = performance.now();
+    const same = item.wait_realm === REALM;
+    return {
+      queued_ms: Math.max(0, Math.round((item.queued_ms || 0) + (same ? now - item.wait_mark : 0))),
+      queue_interrupted: Boolean(item.queue_interrupted) || !same, wait_realm: REALM, wait_mark: now,
+    };
+  }
 
   async function pendingCount(username) {
     const [scans, findings] = await Promise.all([idb.byState("scans", "pending"), idb.byState("findings", "pending")]);
@@ -338,7 +351,8 @@
   }
 
   async function queueScan(record) {
-    await idb.put("scans", Object.assign({ state: "pending", attempts: 0, created_at: new Date().toISOString() }, record));
+    const wait = { queued_ms: 0, queue_interrupted: false, wait_realm: REALM, wait_mark: performance.now() };
+    await idb.put("scans", Object.assign({ state: "pending", attempts: 0, created_at: new Date().toISOString() }, wait, record));
     notify("outbox");
   }
 
@@ -363,7 +377,11 @@
 
   async function sendScan(item) {
     let init;
+    const wait = measureWait(item);
+    await idb.update("scans", item.client_id, (cur) => cur && Object.assign(cur, wait));
     const fields = {
+      queued_ms: wait.queued_ms,
+      queue_interrupted: wait.queue_interrupted,
       client_id: item.client_id,
       scanned_at: item.scanned_at,
       site: item.site,

@@ -289,3 +289,28 @@ def test_unreadable_photo_offline_is_queued_and_read_by_the_server_later(new_con
     assert "multipart/form-data" in sent.value.request.headers["content-type"]
     page.wait_for_selector("section.verdict.fail", timeout=20000)
     assert "No export record" in page.inner_text("ul.reasons")
+
+
+def test_an_offline_scan_sends_its_measured_wait_and_says_the_clone_check_was_not_done(new_context, demo_cases):
+    """The outbox measures how long a scan waited by the phone's monotonic clock and sends it with the scan; with no
+    location the verdict says the clone check could not be done instead of passing in silence."""
+    case = case_with(demo_cases, status="pass")
+    ctx = new_context(permissions=[])  # no location for this phone
+    page = ctx.new_page()
+    sign_in(page, "inspector")
+    wait_for_worker(page)
+    ctx.set_offline(True)
+    scan_code(page, case["code"])
+    page.wait_for_selector("section.verdict.pending")
+    page.wait_for_timeout(1500)
+    with page.context.expect_event("request", lambda r: r.url.endswith("/api/scans") and r.method == "POST") as sent:
+        ctx.set_offline(False)
+    body = sent.value.post_data_json
+    assert isinstance(body["queued_ms"], int) and isinstance(body["queue_interrupted"], bool)
+    # The page that queued it measures the whole wait; the service worker, another clock, says it could not.
+    assert body["queue_interrupted"] or body["queued_ms"] >= 1400, body
+    page.wait_for_selector("ul.checks-not-done", timeout=20000)
+    assert "Not checked: Cloned code" in page.inner_text("ul.checks-not-done")
+    assert "no location" in page.inner_text("ul.checks-not-done")
+    shoot(page, "result-clone-check-not-done")
+    assert not page.context.errors, page.context.errors

@@ -105,11 +105,21 @@ function provenanceCard(provenance, batch) {
   ];
 }
 
+/** The checks the verdict could not be judged on (a clone needs a located, timed scan): said, never silent. */
+export function checksNotDone(checks) {
+  if (!checks || !checks.length) return null;
+  return h("ul.reasons.checks-not-done", { "aria-label": t("verdict.checks_not_done") }, checks.map((c) => h("li.reason.warning",
+    h("div.reason-head", icon("warning"), h("strong", t("check_not_done.title", { check: reasonTitle(c.check) }))),
+    h("p", t("check_not_done." + c.reason)))));
+}
+
 /** The verdict screen body for one scan result (shared by history). */
 export function resultBody(result, { asOf = null, record = null } = {}) {
   const verdict = result.verdict || { status: "pass", reasons: [] };
   const reasons = verdict.reasons || [];
-  const sub = reasons.length ? tn("verdict.reason_count", reasons.length) : t("verdict.no_reason");
+  const notDone = verdict.checks_not_done || [];
+  const sub = reasons.length ? tn("verdict.reason_count", reasons.length)
+    : t(notDone.length ? "verdict.no_reason_checks_not_done" : "verdict.no_reason");
   const code = (result.batch && result.batch.code) || result.code || (record && record.code) || "";
   return [
     verdictBanner(verdict.status, sub),
@@ -117,7 +127,8 @@ export function resultBody(result, { asOf = null, record = null } = {}) {
     h("p.scanned-code", h("code", display(code)),
       result.codes && result.codes.length > 1 ? h("span.muted", " " + t("result.codes_on_label", { n: result.codes.length })) : null),
     h("div.result-grid",
-      h("div", h("section.card", { "aria-labelledby": "reasons-h" }, h("h2#reasons-h", t("result.reasons")), reasonList(reasons)),
+      h("div", h("section.card", { "aria-labelledby": "reasons-h" }, h("h2#reasons-h", t("result.reasons")), reasonList(reasons),
+        checksNotDone(notDone)),
         result.batch ? batchCard(result.batch) : null,
         quotaCard(result.quota)),
       h("div", provenanceCard(result.provenance, result.batch))),
