@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -377,7 +378,7 @@ def test_secrets_never_reach_the_logs(client, db, auth, caplog, capsys, monkeypa
     insp = {"Authorization": f"Bearer {insp_tokens['access_token']}"}
     secrets.add(insp_tokens["access_token"])
     scan = client.post("/api/scans", json={"code": "RE6LWUT4A5U", "client_id": str(uuid.uuid4()),
-                                           "scanned_at": "2026-11-20T09:30:00+08:00",
+                                           "scanned_at": datetime.now(timezone.utc).isoformat(),
                                            "site": {"type": "market", "name": "Test"}}, headers=insp)
     assert scan.status_code == 201, scan.json
     client.get("/api/auth/me", headers={"Authorization": "Bearer forged.token.value-Forged-Secret-55"})
