@@ -6,6 +6,7 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from inspector.accounts import scope
 from inspector.codes.labels import read_code
 from inspector.ledger import submission
 from inspector.ledger.epcis.capture import event_list, read_document
@@ -129,15 +130,15 @@ class History(MethodView):
         if found.kind == "malformed":
             fail(422, "malformed_code", found.error, typo=found.typo)
         native, events = submission.batch_history(db(), found.lookup())
-        me = principal()
-        if not native or (me["role"] == "enterprise" and not _touches(events, me.get("enterprise_id"))):
+        visible = scope.visible_ids(db(), principal())
+        if not native or (visible is not None and not _touches(events, set(visible))):
             # The same answer whether the batch does not exist or is outside the caller's scope.
             fail(404, "unknown_code", f"Code {found.batch_code or code} has no history you may see.")
         body = to_epcis(events, native, now())
         return Response(json.dumps(body, ensure_ascii=False), mimetype="application/ld+json")
 
 
-def _touches(events, enterprise_id):
-    """True when the enterprise reported one of the events or is the other party of one."""
-    return any(enterprise_id in (e.get("enterprise_id"), e["payload"].get("to_id"), e["payload"].get("from_id"))
+def _touches(events, enterprise_ids):
+    """True when one of the enterprises reported one of the events or is the other party of one."""
+    return any({e.get("enterprise_id"), e["payload"].get("to_id"), e["payload"].get("from_id")} & enterprise_ids
                for e in events)
