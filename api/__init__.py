@@ -8,7 +8,7 @@ from flask_smorest import Api
 
 from inspector.settings import SettingsError, load_settings
 
-from . import cli, docs_assets, errors, health, logs, routes, web
+from . import cli, docs_assets, errors, health, logs, proxies, routes, web
 from .context import db, ensure_ready
 from .json import IsoJSONProvider
 
@@ -66,6 +66,7 @@ def create_app(config=None):
     app.before_request(errors.limit_body)
     app.before_request(errors.refuse_unusable_json)
     cli.register(app)
+    app.wsgi_app = proxies.TrustedProxies(app.wsgi_app, settings.forwarded_allow_ips)
 
     with app.app_context():
         _prepare_store(app)

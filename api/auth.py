@@ -160,7 +160,8 @@ class Login(MethodView):
     @blp.arguments(LoginSchema, example={"username": "inspector", "password": "demo", "device_id": "phone-1"})
     @blp.response(200, TokensSchema)
     @blp.alt_response(401, description="Wrong password or username, or a disabled account (bad_credentials).")
-    @blp.alt_response(429, description="Too many wrong passwords in a row; wait for Retry-After seconds.",
+    @blp.alt_response(429, description="Too many wrong passwords for this account from this address "
+                                       "(or from this address in all); wait for Retry-After seconds.",
                       headers={"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}})
     @blp.alt_response(503, description="The database is unreachable right now; try again after Retry-After seconds.",
                       headers={"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}})
@@ -169,9 +170,10 @@ class Login(MethodView):
         username = accounts.normalise_username(body["username"])
         # Looked up first: when the database is down this answers 503 at once, without waiting on the limiter too.
         user = accounts.find_user(db(), username)
-        limits.guard_login(username)
+        limits.guard_login(username, user)
         if not accounts.password_matches(user and user["password_hash"], body["password"]) or user["disabled"]:
             log.info("failed sign-in for %r from %s", username[:100], request.remote_addr)
+            limits.count_failure()
             fail(401, "bad_credentials", "The username or password is wrong, or the account is disabled.")
         limits.forget_failures()
         session, tokens = sessions.open_session(db(), user, body.get("device_id"), body.get("device_name"), _secret(),

@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from inspector.accounts import scope
 from inspector.registry import approvals
 from inspector.registry import enterprises as registry
 from inspector.codes.labels import read_code
@@ -87,11 +88,9 @@ class Descendants(MethodView):
 
 
 def _visible_enterprise(enterprise_id):
-    me = principal()
-    if me["role"] == "enterprise" and me.get("enterprise_id") != enterprise_id:
-        fail(404, "enterprise_not_found", "No such enterprise among the ones you may see.")
     found = fetch_enterprises(db(), {enterprise_id}).get(enterprise_id)
-    if not found:
+    # Outside the caller's scope answers as an unknown enterprise does.
+    if not found or not scope.sees(principal(), found):
         fail(404, "enterprise_not_found", "No such enterprise among the ones you may see.")
     return found
 

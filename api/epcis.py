@@ -6,6 +6,7 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from inspector.accounts import scope
 from inspector.codes.labels import read_code
 from inspector.ledger import submission, transfers
 from inspector.ledger.epcis.capture import event_list, read_document
@@ -130,10 +131,19 @@ class History(MethodView):
             fail(422, "malformed_code", found.error, typo=found.typo)
         native, events = submission.batch_history(db(), found.lookup())
         me = principal()
-        if not native or (me["role"] == "enterprise" and not transfers.really_held(db(), native,
-                                                                                   me.get("enterprise_id"))):
+        if me["role"] == "enterprise":  # only an enterprise that really held the batch, not a claimant
+            allowed = bool(native) and transfers.really_held(db(), native, me.get("enterprise_id"))
+        else:  # a province-limited supervisor: a batch one of whose events names an enterprise in scope
+            visible = scope.visible_ids(db(), me)
+            allowed = bool(native) and (visible is None or _touches(events, set(visible)))
+        if not allowed:
             # The same answer whether the batch does not exist or is outside the caller's scope.
             fail(404, "unknown_code", f"Code {found.batch_code or code} has no history you may see.")
         body = to_epcis(events, native, now())
         return Response(json.dumps(body, ensure_ascii=False), mimetype="application/ld+json")
 
+
+def _touches(events, enterprise_ids):
+    """True when one of the enterprises reported one of the events or is the other party of one."""
+    return any({e.get("enterprise_id"), e["payload"].get("to_id"), e["payload"].get("from_id")} & enterprise_ids
+               for e in events)

@@ -11,8 +11,9 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inspector.ledger import submission, transfers
+from inspector.accounts import scope
 from inspector.clock import aware
+from inspector.ledger import submission, transfers
 from inspector.ledger.files import csv_rows, events_from_rows, template_csv, template_xlsx, xlsx_rows
 
 from .auth import BEARER, principal, require
@@ -145,13 +146,17 @@ class Submissions(MethodView):
     @blp.response(200, ReceiptSchema(many=True))
     @require("enterprise", "supervisor", "admin")
     def get(self, query):
-        """Your enterprise's submissions, newest first (supervisors and administrators see all)."""
+        """Your enterprise's submissions, newest first (supervisors see their provinces', administrators all)."""
         me = principal()
         filters = {}
         if me["role"] == "enterprise":
             filters["enterprise_id"] = me.get("enterprise_id")
         elif query.get("enterprise_id"):
             filters["enterprise_id"] = query["enterprise_id"]
+        visible = scope.visible_ids(db(), me)
+        if visible is not None and me["role"] != "enterprise":
+            wanted = [filters["enterprise_id"]] if "enterprise_id" in filters else visible
+            filters["enterprise_id"] = {"$in": sorted(set(wanted) & set(visible))}
         return submission.receipts(db(), query["limit"], **filters)
 
 
@@ -165,7 +170,7 @@ class Submission(MethodView):
         """The receipt of one submission."""
         found = submission.submission(db(), submission_id)
         me = principal()
-        if not found or (me["role"] == "enterprise" and found.get("enterprise_id") != me.get("enterprise_id")):
+        if not found or not scope.sees_id(db(), me, found.get("enterprise_id")):
             fail(404, "submission_not_found", "No such submission among the ones you may see.")
         return submission.receipt_of(found)
 

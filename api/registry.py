@@ -2,6 +2,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from inspector.accounts import scope
 from inspector.registry import approvals
 from inspector.registry import enterprises as registry
 
@@ -38,9 +39,8 @@ def _today():
 
 
 def _in_scope(enterprise_id):
-    """404 for an enterprise user asking about another enterprise (the same answer as for an unknown one)."""
-    me = principal()
-    if me["role"] == "enterprise" and me.get("enterprise_id") != enterprise_id:
+    """404 for an enterprise outside the caller's scope (the same answer as for an unknown one)."""
+    if not scope.sees_id(db(), principal(), enterprise_id):
         fail(404, "enterprise_not_found", "No such enterprise among the ones you may see.")
 
 
@@ -62,12 +62,9 @@ class Enterprises(MethodView):
     @blp.response(200, RegistryEnterpriseSchema(many=True))
     @blp.paginate()
     def get(self, query, pagination_parameters):
-        """List enterprises, by id, filtered by province, role or USCC (an enterprise user sees only its own)."""
-        me = principal()
-        if me["role"] == "enterprise":
-            query["enterprise_id"] = me.get("enterprise_id") or "-"
+        """List enterprises, by id, province, role or USCC, within the caller's scope (own enterprise, provinces)."""
         docs, total = registry.list_enterprises(db(), query, pagination_parameters.first_item,
-                                                pagination_parameters.page_size)
+                                                pagination_parameters.page_size, scope.enterprise_filter(principal()))
         pagination_parameters.item_count = total
         return [registry.view(d, _today()) for d in docs]
 
@@ -136,14 +133,12 @@ class Quotas(MethodView):
     @blp.response(200, QuotaIssueSchema(many=True))
     @blp.paginate()
     def get(self, query, pagination_parameters):
-        """List quota issue batches, by enterprise, year, category and batch (an enterprise user sees its own)."""
-        me = principal()
-        if me["role"] == "enterprise":
-            if query.get("enterprise_id") not in (None, me.get("enterprise_id")):
-                fail(404, "enterprise_not_found", "No such enterprise among the ones you may see.")
-            query["enterprise_id"] = me.get("enterprise_id") or "-"
+        """List quota issue batches, by enterprise, year, category and batch, within the caller's scope."""
+        if query.get("enterprise_id") is not None:
+            _in_scope(query["enterprise_id"])
+        visible = scope.visible_ids(db(), principal())
         docs, total = registry.list_quotas(db(), query, pagination_parameters.first_item,
-                                           pagination_parameters.page_size)
+                                           pagination_parameters.page_size, visible)
         pagination_parameters.item_count = total
         return [registry.quota_view(q) for q in docs]
 

@@ -1,4 +1,5 @@
 """Service settings read once from the environment and validated."""
+import ipaddress
 import os
 from dataclasses import dataclass, field, fields, replace
 
@@ -62,6 +63,8 @@ class Settings:
     login_failure_limit: int = 10
     login_address_failure_limit: int = 100
     login_failure_minutes: int = 15
+    # FORWARDED_ALLOW_IPS: the proxies whose X-Forwarded-For names the client; none by default.
+    forwarded_allow_ips: tuple = ()
     seed_scale: str = "small"
     report_deadline_day: int = 10
     report_deadline_inclusive: bool = True
@@ -117,6 +120,18 @@ def _ceilings(env, name):
     return out
 
 
+def _networks(env, name):
+    raw = (env.get(name) or "").strip()
+    out = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        try:
+            out.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise SettingsError(f"{name} takes the proxies' addresses or networks, like 10.0.0.5,10.1.0.0/16; "
+                                f"got {part!r}") from None
+    return tuple(out)
+
+
 def load_settings(env=None) -> Settings:
     """Read and validate settings from the environment; raise SettingsError on bad values."""
     env = os.environ if env is None else env
@@ -154,6 +169,7 @@ def load_settings(env=None) -> Settings:
         login_failure_limit=_int(env, "LOGIN_FAILURE_LIMIT", 10, minimum=1),
         login_address_failure_limit=_int(env, "LOGIN_ADDRESS_FAILURE_LIMIT", 100, minimum=1),
         login_failure_minutes=_int(env, "LOGIN_FAILURE_MINUTES", 15, minimum=1),
+        forwarded_allow_ips=_networks(env, "FORWARDED_ALLOW_IPS"),
         seed_scale=scale,
         report_deadline_day=_int(env, "REPORT_DEADLINE_DAY", 10, minimum=1),
         report_deadline_inclusive=_bool(env, "REPORT_DEADLINE_INCLUSIVE", True),

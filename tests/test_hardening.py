@@ -354,7 +354,10 @@ def test_secrets_never_reach_the_logs(client, db, auth, caplog, capsys, monkeypa
     refreshed = client.post("/api/auth/refresh", json={"refresh_token": admin_tokens["refresh_token"]}).json
     secrets |= {refreshed["access_token"], refreshed["refresh_token"]}
     client.post("/api/auth/refresh", json={"refresh_token": admin_tokens["refresh_token"]})  # reused: 401
-    admin = {"Authorization": f"Bearer {refreshed['access_token']}"}
+    # The reuse ended the session, so the administrator signs in again.
+    again = auth.login("sec-admin", admin_password)
+    secrets |= {again["access_token"], again["refresh_token"]}
+    admin = {"Authorization": f"Bearer {again['access_token']}"}
 
     created = client.post("/api/users", json={"username": "sec-insp", "role": "inspector",
                                               "password": "Chosen-Pass-One-1"}, headers=admin)

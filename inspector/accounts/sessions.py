@@ -6,9 +6,15 @@ from datetime import datetime, timedelta, timezone
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from inspector.audit import chain as audit
 from inspector.errors import DomainError
 
 REFRESH_DAYS = 30
+# A session keeps the rotated tokens' hashes to recognise a replay: a month of 15-minute refreshes is ~2,900, and a
+# shortened hash (80 bits) is plenty to tell one session's tokens apart while keeping the document small.
+ROTATED_KEPT = 3000
+ROTATED_CHARS = 20
+WITHOUT_ROTATED = {"rotated_hashes": 0}
 # What a device list shows; never the refresh hash.
 PUBLIC_FIELDS = ("_id", "user_id", "username", "device_id", "device_name", "created_at", "last_used_at",
                  "refresh_expires_at", "revoked_at", "revoked_reason")
@@ -31,6 +37,11 @@ def _digest(token):
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _new_refresh(session_id):
+    # The session id in front lets a replayed token find its session by _id after it has rotated away.
+    return f"{session_id}.{secrets.token_urlsafe(32)}"
+
+
 def _signer(secret_key):
     return URLSafeTimedSerializer(secret_key, salt="access-token")
 
@@ -39,11 +50,12 @@ def open_session(db, user, device_id, device_name, secret_key, access_minutes, n
     """Start a session for a user's device (replacing that device's previous one) and return its tokens."""
     now = now or datetime.now(timezone.utc)
     device_id = device_id or str(uuid.uuid4())
-    refresh = secrets.token_urlsafe(32)
+    session_id = str(uuid.uuid4())
+    refresh = _new_refresh(session_id)
     db.sessions.update_many({"user_id": user["_id"], "device_id": device_id, "revoked_at": None},
                             {"$set": {"revoked_at": now, "revoked_reason": "signed in again"}})
     session = {
-        "_id": str(uuid.uuid4()),
+        "_id": session_id,
         "user_id": user["_id"],
         "username": user["username"],
         "role": user["role"],
@@ -84,7 +96,7 @@ def authenticate(db, access_token, secret_key, access_minutes):
         raise InvalidToken("The access token is not valid.") from None
     if not isinstance(claims, dict) or not isinstance(claims.get("sid"), str):
         raise InvalidToken("The access token is not valid.")
-    session = db.sessions.find_one({"_id": claims["sid"]})
+    session = db.sessions.find_one({"_id": claims["sid"]}, WITHOUT_ROTATED)
     if not session or session["revoked_at"] is not None or session["user_id"] != claims.get("uid"):
         raise InvalidToken("This session was signed out or revoked; sign in again.")
     return session
@@ -93,32 +105,55 @@ def authenticate(db, access_token, secret_key, access_minutes):
 def refresh_session(db, refresh_token, secret_key, access_minutes, now=None):
     """Rotate a refresh token: return new tokens, or raise InvalidToken."""
     now = now or datetime.now(timezone.utc)
-    session = db.sessions.find_one({"refresh_hash": _digest(refresh_token or "")})
-    if not session or session["revoked_at"] is not None or session["refresh_expires_at"] < now:
+    digest = _digest(refresh_token or "")
+    session = _session_of_refresh(db, refresh_token or "", digest)
+    if session and session["revoked_at"] is None and digest[:ROTATED_CHARS] in session.get("rotated_hashes", ()):
+        _end_replayed(db, session, now)
+    if not session or session["revoked_at"] is not None or session["refresh_expires_at"] < now \
+            or session["refresh_hash"] != digest:
         raise RefreshRefused("The refresh token is not valid; sign in again.")
     # Disabling a user revokes its sessions; this closes the race with a sign-in running at that moment.
     if not db.users.count_documents({"_id": session["user_id"], "disabled": False}, limit=1):
         revoke(db, {"_id": session["_id"]}, "user disabled", now)
         raise RefreshRefused("The refresh token is not valid; sign in again.")
-    new_refresh = secrets.token_urlsafe(32)
+    new_refresh = _new_refresh(session["_id"])
     # The old hash is in the filter, so two racing refreshes cannot both win.
+    rotated = {"$each": [digest[:ROTATED_CHARS]], "$slice": -ROTATED_KEPT}
     result = db.sessions.update_one({"_id": session["_id"], "refresh_hash": session["refresh_hash"],
                                      "revoked_at": None},
-                                    {"$set": {"refresh_hash": _digest(new_refresh), "last_used_at": now}})
+                                    {"$set": {"refresh_hash": _digest(new_refresh), "last_used_at": now},
+                                     "$push": {"rotated_hashes": rotated}})
     if result.modified_count != 1:
         raise RefreshRefused("The refresh token was already used; sign in again.")
     return tokens_for(session, new_refresh, secret_key, access_minutes)
 
 
+def _session_of_refresh(db, refresh_token, digest):
+    session_id, dot, _ = refresh_token.partition(".")
+    if dot:
+        return db.sessions.find_one({"_id": session_id})
+    return db.sessions.find_one({"refresh_hash": digest})  # a token issued before tokens named their session
+
+
+def _end_replayed(db, session, now):
+    """A rotated refresh token came back: someone holds a copy, so the whole session ends, audited."""
+    if revoke(db, {"_id": session["_id"]}, "refresh token reused", now):
+        audit.record(db, None, "session.refresh_reuse", {"user_id": session["user_id"], "session_id": session["_id"]},
+                     {"username": session["username"], "device_id": session["device_id"],
+                      "device_name": session.get("device_name")}, now=now)
+    raise RefreshRefused("This refresh token was already used, so it may have been copied: the session is ended. "
+                         "Sign in again, and end your other sessions if you did not expect this.")
+
+
 def live_sessions(db, user_id):
     """The user's signed-in devices, most recently used first."""
-    cursor = db.sessions.find({"user_id": user_id, "revoked_at": None}).sort("last_used_at", -1)
+    cursor = db.sessions.find({"user_id": user_id, "revoked_at": None}, WITHOUT_ROTATED).sort("last_used_at", -1)
     return [public_session(s) for s in cursor]
 
 
 def find_session(db, session_id):
     """Return a session by id, or None."""
-    return db.sessions.find_one({"_id": session_id})
+    return db.sessions.find_one({"_id": session_id}, WITHOUT_ROTATED)
 
 
 def public_session(session):

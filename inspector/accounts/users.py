@@ -169,8 +169,10 @@ def reset_password(db, actor, user_id, password=None):
     else:
         check_password_policy(password)
     must_change = one_time is not None
+    # A new epoch starts the user's sign-in throttle afresh: a stranger's wrong guesses no longer pause the owner.
     db.users.update_one({"_id": user_id}, {"$set": {"password_hash": hash_password(password),
-                                                    "must_change_password": must_change}})
+                                                    "must_change_password": must_change,
+                                                    "sign_in_epoch": uuid.uuid4().hex}})
     revoked = sessions.revoke(db, {"user_id": user_id}, "password reset")
     audit.record(db, actor, "user.password_reset", {"user_id": user_id},
                  {"username": user["username"], "one_time": must_change, "revoked_sessions": revoked})

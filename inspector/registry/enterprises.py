@@ -164,8 +164,8 @@ def _check_roles_kept(enterprise, roles, now):
                                 field="roles")
 
 
-def list_enterprises(db, filters, first, limit):
-    """A page of enterprises matching the filters, with their approval histories; returns (docs, total)."""
+def list_enterprises(db, filters, first, limit, scope=None):
+    """A page of enterprises matching the filters within a scope filter, with their approval histories; (docs, total)."""
     query = {}
     if filters.get("province"):
         query["province"] = filters["province"]
@@ -175,6 +175,8 @@ def list_enterprises(db, filters, first, limit):
         query["uscc"] = uscc.compact(filters["uscc"])
     if filters.get("enterprise_id"):
         query["_id"] = filters["enterprise_id"]
+    if scope:
+        query = {"$and": [query, scope]}
     total = db.enterprises.count_documents(query)
     pipeline = [{"$match": query}, {"$sort": {"_id": 1}}, {"$skip": first}, {"$limit": limit},
                 {"$lookup": {"from": "approvals", "localField": "_id", "foreignField": "enterprise_id",
@@ -241,9 +243,11 @@ def issue_quota(db, body, actor, now):
     return doc
 
 
-def list_quotas(db, filters, first, limit):
-    """A page of quota issues matching the filters; returns (docs, total)."""
+def list_quotas(db, filters, first, limit, enterprise_ids=None):
+    """A page of quota issues matching the filters, of the given enterprises only (None: all); returns (docs, total)."""
     query = {k: filters[k] for k in ("enterprise_id", "year", "category") if filters.get(k) is not None}
+    if enterprise_ids is not None and "enterprise_id" not in query:
+        query["enterprise_id"] = {"$in": enterprise_ids}
     total = db.quotas.count_documents(query)
     cursor = db.quotas.find(query).sort([("enterprise_id", 1), ("year", 1), ("category", 1), ("issue_batch", 1)])
     return list(cursor.skip(first).limit(limit)), total
