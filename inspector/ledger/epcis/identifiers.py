@@ -2,8 +2,8 @@
 
 Identifiers: `urn:rare-earth-inspector:batch:<native code>`, a bare native code, a GS1 Digital Link on any domain
 (`https://id.gs1.org/01/<gtin>/10/<lot>` or `/21/<serial>`), or an EPC URN (`urn:epc:class:lgtin:...`,
-`urn:epc:id:sgtin:...`). A Digital Link whose lot is a native code is that code; any other GS1 identifier is
-passed on as `gs1: {gtin, lot | serial}` for the core to resolve. Parties: `urn:rare-earth-inspector:enterprise:<id>`
+`urn:epc:id:sgtin:...`). A GS1 identifier is passed on as `gs1: {gtin, lot | serial}` for the core to resolve
+against the GTIN registered for the batch; a new output whose lot is a native code also takes that code. Parties: `urn:rare-earth-inspector:enterprise:<id>`
 or the bare id. Event ids: `eventID`, any URI; an id that is not a URI (from the JSON or CSV channels) is exported
 as `urn:rare-earth-inspector:event:<percent-encoded id>` and read back as the id itself.
 
@@ -127,13 +127,22 @@ def read_identifier(value, where):
         return {"code": label.batch_code}
     if label.kind != "gs1":
         raise Refused("malformed_code", f"{where} {text[:80]!r}: {label.error}", where)
+    # The lot names a batch only together with the GTIN registered for it, even when it reads as one of our codes:
+    # a foreign GTIN with our lot is another product's label.
     if label.lot is not None:
-        try:
-            return {"code": batch_code.normalise(label.lot)} if batch_code.looks_native(label.lot) else \
-                {"gs1": {"gtin": label.gtin, "lot": label.lot}}
-        except batch_code.BatchCodeError:
-            return {"gs1": {"gtin": label.gtin, "lot": label.lot}}
+        return {"gs1": {"gtin": label.gtin, "lot": label.lot}}
     return {"gs1": {"gtin": label.gtin, "serial": label.serial}}
+
+
+def new_batch_ref(ref):
+    """A new output's reference: a GS1 label whose lot is one of our codes gives the batch that code as well."""
+    lot = (ref.get("gs1") or {}).get("lot")
+    if lot is not None and batch_code.looks_native(lot):
+        try:
+            return {"code": batch_code.normalise(lot), **ref}
+        except batch_code.BatchCodeError:
+            pass
+    return ref
 
 
 def _epc_urn_as_link(text, where):
