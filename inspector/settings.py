@@ -4,6 +4,12 @@ import os
 from dataclasses import dataclass, field, fields, replace
 
 
+# The ledger counts a batch left with under 1 kg as used up (inspector/ledger/book.py), so by default no stage
+# starts a batch below that: the smallest lot a separator or smelter labels (a 1 kg oxide or metal sample tin, a
+# box of magnets) still passes, and a deployment raises a stage's floor (MIN_BATCH_MASS_KG=ore=100, say).
+MIN_BATCH_MASS_KG = {"ore": 1.0, "compound": 1.0, "metal": 1.0, "magnet": 1.0}
+
+
 class SettingsError(ValueError):
     """An environment value that the service cannot start with."""
 
@@ -69,10 +75,16 @@ class Settings:
     report_deadline_day: int = 10
     report_deadline_inclusive: bool = True
     recovery_ceilings: dict = field(default_factory=dict)
+    # The least mass a new batch of each stage may have, judged on the kilograms as stored (docs/ledger-events.md).
+    min_batch_mass_kg: dict = field(default_factory=lambda: dict(MIN_BATCH_MASS_KG))
     intake_max_lines: int = 200_000
     risk_window_days: int = 90
     in_transit_days: int = 14  # a shipment not received within this many days is in transit too long
     extra: dict = field(default_factory=dict)
+
+    def min_batch_mass_for(self, stage: str) -> float:
+        """The least mass in kg a new batch of this stage may be recorded with."""
+        return self.min_batch_mass_kg.get(stage, MIN_BATCH_MASS_KG.get(stage, 1.0))
 
     def recovery_ceiling_for(self, stage: str) -> float:
         """The recovery ceiling (output REO / input REO) allowed for a production stage."""
@@ -132,6 +144,22 @@ def _networks(env, name):
     return tuple(out)
 
 
+def _minimums(env, name):
+    raw = (env.get(name) or "").strip()
+    out = dict(MIN_BATCH_MASS_KG)
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        stage, _, value = part.partition("=")
+        try:
+            kg = float(value)
+        except ValueError:
+            raise SettingsError(f"{name} takes stage=kg pairs like ore=10,compound=1, got {part!r}") from None
+        if stage.strip() not in MIN_BATCH_MASS_KG or not 0.001 <= kg <= 1e6:
+            raise SettingsError(f"{name}: {part!r} needs a stage of ore, compound, metal or magnet and kg in "
+                                "[0.001, 1000000]")
+        out[stage.strip()] = kg
+    return out
+
+
 def load_settings(env=None) -> Settings:
     """Read and validate settings from the environment; raise SettingsError on bad values."""
     env = os.environ if env is None else env
@@ -174,6 +202,7 @@ def load_settings(env=None) -> Settings:
         report_deadline_day=_int(env, "REPORT_DEADLINE_DAY", 10, minimum=1),
         report_deadline_inclusive=_bool(env, "REPORT_DEADLINE_INCLUSIVE", True),
         recovery_ceilings=_ceilings(env, "RECOVERY_CEILINGS"),
+        min_batch_mass_kg=_minimums(env, "MIN_BATCH_MASS_KG"),
         intake_max_lines=_int(env, "INTAKE_MAX_LINES", 200_000, minimum=1),
         risk_window_days=_int(env, "RISK_WINDOW_DAYS", 90, minimum=1),
         in_transit_days=_int(env, "IN_TRANSIT_DAYS", 14, minimum=1),

@@ -73,8 +73,9 @@ def test_separator_production_reads_digital_links_any_prefix_and_an_output_the_s
     event = only_event(fixture("production_separator.jsonld"))
     assert event["event_id"].startswith("ni:///sha-256;")
     assert event["enterprise_id"] == "ENT-BPS"
-    # The input is a Digital Link whose lot is our code; the document binds our namespace to "re", not "rei".
-    assert event["inputs"] == [{"code": "REULV4HTA3M", "mass_kg": 12_500}]
+    # The input is a Digital Link whose lot is our code: it names the batch only with its GTIN. The document binds
+    # our namespace to "re", not "rei".
+    assert event["inputs"] == [{"gs1": {"gtin": "06952101000011", "lot": "REULV4HTA3M"}, "mass_kg": 12_500}]
     named, unnamed = event["outputs"]
     assert named["code"] == "RE26PLHZTRL" and named["mass_kg"] == 6200 and named["product_type"] == "prnd_oxide"
     assert "code" not in unnamed and unnamed["mass_kg"] == 300 and unnamed["product_type"] == "cerium_carbonate"
@@ -94,7 +95,7 @@ def test_receipt_by_the_destination_owner_in_urn_vocabulary():
     event = only_event(fixture("receipt.jsonld"))
     assert event["type"] == "receipt"
     assert (event["enterprise_id"], event["from_id"], event["doc_no"]) == ("ENT-TPE", "ENT-BPS", "WB-2026-1012-01")
-    assert event["code"] == "RE26PLHZTRL" and "mass_kg" not in event
+    assert event["gs1"] == {"gtin": "06952101630034", "lot": "RE26PLHZTRL"} and "mass_kg" not in event
 
 
 def test_export_with_a_customs_declaration_transaction():
@@ -116,7 +117,8 @@ def test_import_is_commissioning_with_rei_import():
 def test_consuming_draws_mass_and_decommissioning_retires():
     consumed, retired = captured(fixture("consumption.jsonld"))
     assert consumed["type"] == retired["type"] == "consumption"
-    assert consumed["code"] == retired["code"] == "REDCT2AHU8G"  # an LGTIN EPC URN and a bare code
+    assert consumed["gs1"] == {"gtin": "06952101700003", "lot": "REDCT2AHU8G"}  # an LGTIN EPC URN: with its GTIN
+    assert retired["code"] == "REDCT2AHU8G"  # a bare code
     assert (consumed["status"], consumed["mass_kg"]) == ("consumed", 1500)
     assert retired["status"] == "retired" and "mass_kg" not in retired
 
@@ -171,11 +173,11 @@ GTIN = "06952101630034"
 @pytest.mark.parametrize("epc, expected", [
     ("REULV4HTA3M", {"code": "REULV4HTA3M"}),
     ("urn:rare-earth-inspector:batch:REULV4HTA3M", {"code": "REULV4HTA3M"}),
-    (f"https://id.gs1.org/01/{GTIN}/10/REULV4HTA3M", {"code": "REULV4HTA3M"}),
-    (f"https://trace.example.com/some/path/01/{GTIN}/10/REULV4HTA3M", {"code": "REULV4HTA3M"}),
+    (f"https://id.gs1.org/01/{GTIN}/10/REULV4HTA3M", {"gs1": {"gtin": GTIN, "lot": "REULV4HTA3M"}}),
+    (f"https://trace.example.com/some/path/01/{GTIN}/10/REULV4HTA3M", {"gs1": {"gtin": GTIN, "lot": "REULV4HTA3M"}}),
     (f"https://id.gs1.org/01/{GTIN}/10/LOT-2026-7", {"gs1": {"gtin": GTIN, "lot": "LOT-2026-7"}}),
     (f"https://id.gs1.org/01/{GTIN}/21/000123", {"gs1": {"gtin": GTIN, "serial": "000123"}}),
-    ("urn:epc:class:lgtin:6952101.063003.REULV4HTA3M", {"code": "REULV4HTA3M"}),
+    ("urn:epc:class:lgtin:6952101.063003.REULV4HTA3M", {"gs1": {"gtin": GTIN, "lot": "REULV4HTA3M"}}),
     ("urn:epc:id:sgtin:6952101.063003.000123", {"gs1": {"gtin": GTIN, "serial": "000123"}}),
 ])
 def test_identifier_forms(epc, expected):
@@ -476,7 +478,8 @@ def test_generated_object_events_map_to_their_kind_batch_and_kilograms(code, qua
     event = only_event(document(shipping(epc, bizStep=biz_step, action="DELETE" if "co" in kind[:2] else "OBSERVE",
                                          quantityList=[{"epcClass": epc, "quantity": quantity, "uom": uom}])))
     assert event["type"] == {"shipping": "shipment", "receiving": "receipt"}.get(kind, "consumption")
-    assert event["code"] == code
+    assert event.get("code", event.get("gs1", {}).get("lot")) == code  # a Digital Link keeps its GTIN beside the lot
+    assert form != "link" or event["gs1"] == {"gtin": GTIN, "lot": code}
     assert event["mass_kg"] == pytest.approx(quantity * {"KGM": 1, "TNE": 1000, "GRM": 0.001}[uom])
 
 

@@ -9,15 +9,18 @@ from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 from biip.gs1_messages import GS1Message
 from biip.gtin import Gtin
 
-from inspector.codes import batch_code
+from inspector.codes import batch_code, gs1_rules
 
 MAX_LENGTH = 512
 RAW_KEPT = 200
 GS = "\x1d"  # FNC1 as scanners transmit it
 
 # ISO/IEC 15424 prefix (']' + code letter + modifier digit). We strip it ourselves because
-# biip.parse raises IndexError/ValueError on malformed ones such as ']' or ']Yx'.
+# biip.parse raises IndexError/ValueError on malformed ones such as ']' or ']Yx'; which we accept: gs1_rules.
 _SYMBOLOGY_ID = re.compile(r"\][A-Za-z][0-9]")
+# The bracketed form: (AI) and its value, spaces allowed only between fields (GS1 General Specifications 4.15:
+# the human-readable interpretation); the value never holds a bracket (biip would cut it there).
+_HRI_FIELD = re.compile(r"\s*\((\d{2,4})\)\s*([^()\s]+)\s*")
 _CONTROL = re.compile(r"[\x00-\x1c\x1e\x1f\x7f-\x9f]")
 _WEB_ADDRESS = re.compile(r"https?://", re.IGNORECASE)
 
@@ -72,8 +75,12 @@ def read_code(text: str) -> Label:
     if len(text) > MAX_LENGTH:
         return _malformed(raw, f"The code is too long ({len(text)} characters; a label code has at most {MAX_LENGTH}).")
     value = text.strip()  # also drops a leading FNC1 and a scanner's trailing CR/LF
+    prefix = None
     if _SYMBOLOGY_ID.match(value):
-        value = value[3:].strip()
+        prefix, value = value[:3], value[3:].strip()
+        if prefix not in gs1_rules.KNOWN_PREFIXES:
+            return _malformed(raw, f"The scanner prefix {prefix} names a kind of barcode no batch label uses; "
+                                   "scan the label's own code or type the code printed under it.")
     if not value:
         return _malformed(raw, "The code is empty.")
     control = _CONTROL.search(value)
@@ -81,13 +88,18 @@ def read_code(text: str) -> Label:
         return _malformed(
             raw, f"The code contains a control character (U+{ord(control.group()):04X}) that no label carries; scan it again."
         )
-    if value.startswith("("):
-        return _read_gs1(raw, value, GS1Message.parse_hri)
-    if _WEB_ADDRESS.match(value):
-        return _read_gs1(raw, value, GS1DigitalLinkURI.parse)
-    if value[0] in "0123456789":
+    form = "bracketed form" if value.startswith("(") else "Digital Link" if _WEB_ADDRESS.match(value) else \
+        "element strings" if value[0] in "0123456789" else "batch code" if batch_code.looks_native(value) else None
+    if prefix and form and prefix not in gs1_rules.ALLOWED_PREFIXES[form]:
+        return _malformed(raw, f"The scanner prefix {prefix} says this came from a barcode that cannot hold a "
+                               f"{form}; scan the label again.")
+    if form == "bracketed form":
+        return _read_bracketed(raw, value)
+    if form == "Digital Link":
+        return _read_gs1(raw, value, GS1DigitalLinkURI.parse, link=True)
+    if form == "element strings":
         return _read_element_strings(raw, value)
-    if batch_code.looks_native(value):
+    if form == "batch code":
         return _read_native(raw, value)
     return _malformed(
         raw,
@@ -115,6 +127,21 @@ def _read_element_strings(raw: str, value: str) -> Label:
     return _read_gs1(raw, value, GS1Message.parse, needs_separators=True)
 
 
+def _read_bracketed(raw: str, value: str) -> Label:
+    fields, position = [], 0
+    while position < len(value):
+        match = _HRI_FIELD.match(value, position)
+        if not match:
+            break
+        fields.append(match.groups())
+        position = match.end()
+    if position < len(value) or not fields:
+        rest = value[position:position + 20]
+        return _malformed(raw, f"This GS1 code has text that is not a (field) and its value at {rest!r}, and a "
+                               "value never holds a space or a bracket; check the label.")
+    return _read_gs1(raw, "".join(f"({ai}){data}" for ai, data in fields), GS1Message.parse_hri)
+
+
 def _is_gtin(value: str) -> bool:
     try:
         Gtin.parse(value)
@@ -123,7 +150,7 @@ def _is_gtin(value: str) -> bool:
     return True
 
 
-def _read_gs1(raw: str, value: str, parse, needs_separators: bool = False) -> Label:
+def _read_gs1(raw: str, value: str, parse, needs_separators: bool = False, link: bool = False) -> Label:
     try:
         elements = parse(value).element_strings
     except (ParseError, ValueError, LookupError) as exc:
@@ -147,6 +174,10 @@ def _read_gs1(raw: str, value: str, parse, needs_separators: bool = False) -> La
             raw,
             "This GS1 code has a variable-length field with no separator after it, so where it ends is unclear; scan the barcode again.",
         )
+    broken = gs1_rules.violation(elements) or (gs1_rules.link_violation(value) if link else None)
+    if broken:
+        form = "GS1 Digital Link" if link else "GS1 code"
+        return _malformed(raw, f"This {form} breaks GS1's rules: {broken}; check the label.")
     return Label(
         kind="gs1",
         raw=raw,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from inspector.codes import batch_code
 from inspector.ledger import flags, transfers
 from inspector.ledger.errors import Conflict
-from inspector.ledger.events import GS1_PREFIX, LineError, gs1_key
+from inspector.ledger.events import GS1_PREFIX, LineError, gs1_key, new_batch_mass
 from inspector.ledger.rollback import IN_FLIGHT
 from inspector.quota.usage import consume_quota
 from inspector.store.connection import find_by_ids
@@ -261,6 +261,7 @@ class Book:
 
     def create(self, code, ev, stage, product_type, reo_pct, mass_kg, producer_id, produced_on, parents, extra):
         """A new batch the event's enterprise holds; extra keeps its write-only facts (only when applying)."""
+        new_batch_mass(ev, mass_kg, stage, self.settings.min_batch_mass_for(stage))
         extra["parents"] = parents  # the same dict: the chunk's quota taking writes into it later
         held = Held(code, stage, product_type, reo_pct, producer_id, produced_on, ev.enterprise_id, mass_kg, mass_kg,
                     "active", ev.occurred_at, extra if self.apply else _NO_EXTRA, stored=False, dirty=True)

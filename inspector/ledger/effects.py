@@ -225,7 +225,8 @@ def split(book, ev):
         # The quota facts are the parent's, read when the batches are written: its chunk's quota may not be taken yet.
         book.create(book.new_code(o, "outputs"), ev, held.stage, held.product_type, held.reo_pct, o.mass_kg,
                     held.producer_id, held.produced_on, [{"code": held.code, "mass_kg": o.mass_kg}],
-                    {"split_by": ev.enterprise_id, "inherits_from": held.code})
+                    {"split_by": ev.enterprise_id, "inherits_from": held.code,
+                     **({"gs1": dict(o.gs1)} if o.gs1 else {})})
 
 
 def merge(book, ev):
@@ -247,7 +248,8 @@ def merge(book, ev):
     first = inputs[0][0]
     book.create(book.new_code(out, "outputs"), ev, first.stage, first.product_type, round(reo, 3), out.mass_kg,
                 ev.enterprise_id, ev.occurred_at, [{"code": h.code, "mass_kg": i.mass_kg} for h, i in inputs],
-                {"repackaged": True, "producer_province": book.enterprises[ev.enterprise_id].get("province")})
+                {"repackaged": True, "producer_province": book.enterprises[ev.enterprise_id].get("province"),
+                 **({"gs1": dict(out.gs1)} if out.gs1 else {})})
 
 
 EFFECTS = {"production": production, "import": import_, "shipment": shipment, "receipt": receipt, "export": export,

@@ -7,6 +7,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
+from biip.checksums import gs1_standard_check_digit
+
 from inspector.codes import batch_code
 from inspector.clock import CST
 from inspector.periods import period_of
@@ -116,7 +118,9 @@ class Event:
 
 def _item_payload(item, code):
     out = {"code": code, "mass_kg": item.mass_kg}
-    if item.gs1:
+    # A label whose lot is the batch's own code says no more than the code in the event (the batch keeps its GTIN),
+    # so the event exported with our URN reads back as the same event.
+    if item.gs1 and item.gs1.get("lot") != code:
         out["gs1"] = item.gs1
     for name in ("stage", "product_type", "reo_pct", "quota_category"):
         value = getattr(item, name)
@@ -170,7 +174,23 @@ def mass(raw, name="mass_kg", required=True):
         raise LineError("bad_mass", f"{name} must be more than zero, got {raw}.", name)
     if value > MAX_MASS_KG:
         raise LineError("bad_mass", f"{name} of {value:g} kg is beyond any real lot (at most {MAX_MASS_KG:g}).", name)
-    return round(value, 3)
+    # Judged as stored: a mass that rounds to 0 g would make a batch of nothing that takes no quota.
+    stored = round(value, 3)
+    if stored <= 0:
+        raise LineError("bad_mass", f"{name} of {raw} kg is 0 kg as stored (masses are kept to the gram); give the "
+                                    "mass in kilograms.", name)
+    return stored
+
+
+def new_batch_mass(ev, mass_kg, stage, minimum):
+    """Refuse a new batch lighter than its stage's least mass, naming the output that is."""
+    if mass_kg >= minimum:
+        return
+    index = next((i for i, o in enumerate(ev.outputs) if o.mass_kg == mass_kg), 0)
+    name = f"outputs[{index}].mass_kg"
+    raise LineError("below_minimum_mass", f"{name} of {mass_kg:g} kg is less than a new {stage} batch may weigh "
+                                          f"({minimum:g} kg, the setting MIN_BATCH_MASS_KG).", name,
+                    line=ev.outputs[index].line if ev.outputs else None)
 
 
 def percent(raw, name="reo_pct"):
@@ -224,6 +244,8 @@ def gs1_reference(raw, name):
         gtin = "0" + gtin
     if not _GTIN.match(gtin):
         raise LineError("bad_field", f"{name}.gtin must be 14 digits.", name)
+    if gs1_standard_check_digit(gtin[:13]) != int(gtin[13]):
+        raise LineError("malformed_code", f"{name}.gtin {gtin}: the GTIN check digit fails.", name)
     keys = [k for k in ("lot", "serial") if raw.get(k) not in (None, "")]
     if len(keys) != 1 or not isinstance(raw[keys[0]], str) or not _GS1_PART.match(raw[keys[0]]):
         raise LineError("bad_field", f"{name} needs exactly one of lot or serial, up to 20 characters.", name)
@@ -240,7 +262,14 @@ def batch_reference(raw, name="code"):
     """The event's batch: a native code, or a GS1 reference standing in for one."""
     gs1 = gs1_reference(raw.get("gs1"), "gs1")
     value = code(raw.get(name), name, required=gs1 is None)
+    _one_name(value, gs1, name)
     return value or gs1_key(gs1)
+
+
+def _one_name(native, gs1, name):
+    # An existing batch is named once: a GS1 label resolves only through the GTIN registered for the batch.
+    if native is not None and gs1 is not None:
+        raise LineError("bad_field", f"{name} names the batch by its code and by a GS1 label; give one of them.", name)
 
 
 def moment(raw, name="occurred_at"):
@@ -295,7 +324,8 @@ def _items(raw, name, line, new):
                         mass_kg=mass(entry.get("mass_kg"), f"{where}.mass_kg"), line=item_line)
             if gs1 is not None and new:
                 item.gs1 = gs1
-            elif gs1 is not None and item.code is None:
+            elif gs1 is not None:
+                _one_name(item.code, gs1, f"{where}.code")
                 item.code = gs1_key(gs1)
             if new == "full":
                 item.stage = choice(entry.get("stage"), f"{where}.stage", STAGES)

@@ -2,8 +2,8 @@
 
 Identifiers: `urn:rare-earth-inspector:batch:<native code>`, a bare native code, a GS1 Digital Link on any domain
 (`https://id.gs1.org/01/<gtin>/10/<lot>` or `/21/<serial>`), or an EPC URN (`urn:epc:class:lgtin:...`,
-`urn:epc:id:sgtin:...`). A Digital Link whose lot is a native code is that code; any other GS1 identifier is
-passed on as `gs1: {gtin, lot | serial}` for the core to resolve. Parties: `urn:rare-earth-inspector:enterprise:<id>`
+`urn:epc:id:sgtin:...`). A GS1 identifier is passed on as `gs1: {gtin, lot | serial}` for the core to resolve
+against the GTIN registered for the batch; a new output whose lot is a native code also takes that code. Parties: `urn:rare-earth-inspector:enterprise:<id>`
 or the bare id. Event ids: `eventID`, any URI; an id that is not a URI (from the JSON or CSV channels) is exported
 as `urn:rare-earth-inspector:event:<percent-encoded id>` and read back as the id itself.
 
@@ -47,7 +47,9 @@ _VOCAB_PREFIXES = {
     "btt": ("https://ref.gs1.org/cbv/BTT-", "http://ref.gs1.org/cbv/BTT-", "urn:epcglobal:cbv:btt:"),
     "sdt": ("https://ref.gs1.org/cbv/SDT-", "http://ref.gs1.org/cbv/SDT-", "urn:epcglobal:cbv:sdt:"),
 }
-_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
+# An absolute URI of RFC 3986's unreserved, sub-delim and gen-delim characters (no IP literals) or %-escapes; any
+# other id is exported wrapped in our URN, so the document always validates against EPCIS's `format: uri`.
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?#]|%[0-9A-Fa-f]{2})+$")
 _EPC_URN = re.compile(r"^urn:epc:(id:sgtin|class:lgtin):(\d+)\.(\d+)\.(.+)$", re.IGNORECASE)
 
 
@@ -127,13 +129,22 @@ def read_identifier(value, where):
         return {"code": label.batch_code}
     if label.kind != "gs1":
         raise Refused("malformed_code", f"{where} {text[:80]!r}: {label.error}", where)
+    # The lot names a batch only together with the GTIN registered for it, even when it reads as one of our codes:
+    # a foreign GTIN with our lot is another product's label.
     if label.lot is not None:
-        try:
-            return {"code": batch_code.normalise(label.lot)} if batch_code.looks_native(label.lot) else \
-                {"gs1": {"gtin": label.gtin, "lot": label.lot}}
-        except batch_code.BatchCodeError:
-            return {"gs1": {"gtin": label.gtin, "lot": label.lot}}
+        return {"gs1": {"gtin": label.gtin, "lot": label.lot}}
     return {"gs1": {"gtin": label.gtin, "serial": label.serial}}
+
+
+def new_batch_ref(ref):
+    """A new output's reference: a GS1 label whose lot is one of our codes gives the batch that code as well."""
+    lot = (ref.get("gs1") or {}).get("lot")
+    if lot is not None and batch_code.looks_native(lot):
+        try:
+            return {"code": batch_code.normalise(lot), **ref}
+        except batch_code.BatchCodeError:
+            pass
+    return ref
 
 
 def _epc_urn_as_link(text, where):

@@ -7,7 +7,7 @@ from the event's or its ilmd's defaults.
 import math
 from decimal import Decimal, InvalidOperation
 
-from inspector.ledger.epcis.identifiers import ITEM_ATTRIBUTES, Ext, Refused, read_identifier
+from inspector.ledger.epcis.identifiers import ITEM_ATTRIBUTES, Ext, Refused, new_batch_ref, read_identifier
 
 KG_PER_UNIT = {"KGM": Decimal(1), "TNE": Decimal(1000), "GRM": Decimal("0.001")}
 MAX_ITEMS = 500
@@ -87,6 +87,8 @@ def list_of(event, key):
 def canonical_item(item, ext, side, defaults=None, with_attributes=True):
     """An item as a canonical input or output: its reference, mass and (for new batches) attributes."""
     out = dict(ref_of(item)) if item.ref else {}
+    if side == "outputs":
+        out = new_batch_ref(out)
     where = getattr(item, "extension_where", item.where)
     mass = agreeing_mass(item, item.extension.get("massKg"), f"{where}.{ext.name('massKg')}")
     if mass is None:
