@@ -114,6 +114,8 @@ class Scans(MethodView):
     @blp.doc(security=BEARER, **_SCAN_BODY_DOC)
     @blp.response(201, ScanSchema, example=examples.SCAN,
                   description="The stored scan with its verdict (200 when a retry replays it).")
+    @blp.alt_response(200, schema=ScanSchema, description="A retry of a stored scan (same client_id and content): the "
+                                                           "stored scan comes back unchanged.")
     @blp.alt_response(409, description="The client_id was already used for a different scan.")
     @blp.alt_response(415, description="The photo is not JPEG, PNG or WebP (error_code unsupported_image).")
     @blp.alt_response(422, description="Bad fields, a photo with no code (error_code no_code_found), or a scan time "
