@@ -186,8 +186,8 @@ class Ledger:
         return doc
 
     def ship(self, code, to_id, date):
-        """A shipment the receiver has not receipted yet: the batch moves and stays in transit."""
-        doc = self.move(code, to_id, date)
+        """A shipment the receiver has not receipted yet: the batch stays the sender's, in transit."""
+        doc = self.move(code, to_id, date, transfer_holder=False)
         doc["awaiting_receipt"] = True
         self.batches[code]["in_transit"] = {"movement_id": doc["_id"], "from_id": doc["from_id"], "to_id": to_id,
                                             "doc_no": doc["doc_no"], "mass_kg": doc["mass_kg"], "since": date}

@@ -624,7 +624,8 @@ def test_batches_known_only_by_the_enterprises_own_gs1_lot(client, clerks, db):
     assert response.status_code == 201, response.json
     (issued,) = response.json["issued_codes"][mine["eventID"]]
     held = client.get(f"/api/batches/{issued}", headers=clerks["inspector"]).json["batch"]
-    assert held["holder_id"] == "ENT-BPS"
+    assert held["holder_id"] == "ENT-NSM"
+    assert db.batches.find_one({"_id": issued})["in_transit"]["to_id"] == "ENT-BPS"
     assert db.batches.find_one({"_id": issued})["gs1"] == {"gtin": "06952101000011", "lot": "NSM-2026-10-A1"}
 
 

@@ -516,7 +516,9 @@ def test_a_ledger_submission_is_applied_whole_or_rolled_back(world, faults):
             produced = db.ledger_events.count_documents({"event_id": f"FLT-{b['_id']}-P"})
             shipped = db.ledger_events.count_documents({"event_id": f"FLT-{b['_id']}-S"})
             assert produced == 1, b["_id"]
-            assert (b["holder_id"] == "ENT-BPS") == bool(shipped), b["_id"]
+            # Shipped and not yet received: still the sender's, in transit to ENT-BPS.
+            assert (b.get("in_transit", {}).get("to_id") == "ENT-BPS") == bool(shipped), b["_id"]
+            assert b["holder_id"] == "ENT-NSM", b["_id"]
             assert db.movements.count_documents({"batch_code": b["_id"]}) == shipped
         assert_audit_whole(db)
         for s in db.ledger_submissions.find({"submitted_by": "clerk-nsm", "state": "accepted"}, {"_id": 1}):
@@ -532,7 +534,7 @@ def test_a_ledger_submission_is_applied_whole_or_rolled_back(world, faults):
         code = current["code"]
         assert db.batches.count_documents({"_id": code}) == 1
         assert db.ledger_events.count_documents({"event_id": {"$in": [f"FLT-{code}-P", f"FLT-{code}-S"]}}) == 2
-        assert db.batches.find_one({"_id": code})["holder_id"] == "ENT-BPS"
+        assert db.batches.find_one({"_id": code})["in_transit"]["to_id"] == "ENT-BPS"
         again = send()
         assert again.status_code == 201 and again.json["duplicates"] == 2
         consistent()

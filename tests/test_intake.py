@@ -35,6 +35,11 @@ def ship(event_id, code, to, frm="ENT-NSM", mass=25000, doc="WB-1", day="2026-11
             "mass_kg": mass, "to_id": to, "doc_no": doc}
 
 
+def receive(event_id, code, frm, to, mass=25000, doc="WB-1", day="2026-11-04"):
+    return {"event_id": event_id, "type": "receipt", "enterprise_id": to, "occurred_at": day, "code": code,
+            "mass_kg": mass, "from_id": frm, "doc_no": doc}
+
+
 def counts(db):
     return {name: db[name].count_documents({}) for name in
             ("batches", "movements", "ledger_events", "ledger_undo", "monthly_reports", "production_periods")} | {
@@ -57,7 +62,10 @@ def test_a_whole_chain_of_events_moves_the_batches_as_the_ledger_says(client, cl
     r = post(client, clerks["ENT-NSM"], [ore("E1", CODE_A), ship("E2", CODE_A, "ENT-BPS")], period="2026-11")
     assert r.status_code == 201, r.json
     assert r.json["accepted"] == 2 and r.json["periods"] == ["2026-11"]
-    assert batch(client, insp, CODE_A)["batch"]["holder_id"] == "ENT-BPS"
+    # Shipped, not yet received: still the sender's, in transit.
+    shipped = batch(client, insp, CODE_A)
+    assert shipped["batch"]["holder_id"] == "ENT-NSM"
+    assert "in_transit" in [r["code"] for r in shipped["verdict"]["reasons"]]
 
     events = [
         {"event_id": "B1", "type": "receipt", "occurred_at": "2026-11-04", "code": CODE_A, "from_id": "ENT-NSM",
@@ -87,7 +95,7 @@ def test_a_whole_chain_of_events_moves_the_batches_as_the_ledger_says(client, cl
         ship("B6", CODE_C, "ENT-TPE", frm="ENT-BPS", mass=12000, doc="WB-2", day="2026-11-09")])
     assert r.status_code == 201, r.json
     merged = batch(client, insp, CODE_C)["batch"]
-    assert merged["remaining_kg"] == 12000 and merged["holder_id"] == "ENT-TPE"
+    assert merged["remaining_kg"] == 12000 and merged["holder_id"] == "ENT-BPS"
     assert batch(client, insp, halves[0])["batch"]["status"] == "transformed"
 
     r = post(client, clerks["ENT-TPE"], [
@@ -99,6 +107,7 @@ def test_a_whole_chain_of_events_moves_the_batches_as_the_ledger_says(client, cl
          "origin_country": "MM", "outputs": [{"code": CODE_D, "stage": "ore", "product_type": "ion_adsorption_mixed_oxide",
                                                "mass_kg": 5000, "reo_pct": 90}]}])
     assert r.status_code == 201, r.json
+    assert db.movements.find_one({"batch_code": CODE_C, "doc_no": "WB-2"})["received_at"] is not None
     exported = batch(client, insp, CODE_C)
     assert exported["batch"]["status"] == "exported"
     export = db.movements.find_one({"batch_code": CODE_C, "kind": "export"})
@@ -210,6 +219,7 @@ def test_output_beyond_the_recovery_ceiling_is_kept_and_flagged_mass_balance(cli
     assert post(client, clerks["ENT-NSM"], [ore("M0", CODE_A, mass=10000, reo=50), ship("M1", CODE_A, "ENT-BPS",
                                                                                        mass=10000)]).status_code == 201
     r = post(client, clerks["ENT-BPS"], [
+        receive("M1R", CODE_A, "ENT-NSM", "ENT-BPS", mass=10000),
         {"event_id": "M2", "type": "production", "occurred_at": "2026-11-05", "inputs": [{"code": CODE_A, "mass_kg": 10000}],
          "outputs": [{"code": CODE_B, "stage": "compound", "product_type": "prnd_oxide", "mass_kg": 6000,
                       "reo_pct": 99}]}])
@@ -301,7 +311,7 @@ def test_the_templates_download_and_upload_as_they_are(client, clerks, db):
         assert done.status_code == 201, done.json
         assert done.json["channel"] == name
     first, second = [s for s in client.get(SUBMIT, headers=clerks["admin"]).json][::-1][:2]
-    assert first["accepted"] == 6 and second["duplicates"] == 6
+    assert first["accepted"] == 7 and second["duplicates"] == 7
 
 
 def _csv(rows, header=None, encoding="utf-8"):

@@ -392,8 +392,8 @@ def test_a_batch_cannot_be_shipped_twice_in_one_submission(client, clerks, db):
     response = post(client, clerks["ENT-NSM"], [ore("S1", A), ship("S2", A, "ENT-BPS", doc="WB-S2"),
                                                  ship("S3", A, "ENT-GMT", doc="WB-S3")])
     found = errors_of(response)
-    assert [(e["line"], e["code"]) for e in found] == [(3, "not_your_enterprise")]
-    assert "held by ENT-BPS" in found[0]["message"]
+    assert [(e["line"], e["code"]) for e in found] == [(3, "in_transit")]
+    assert "in transit from ENT-NSM to ENT-BPS" in found[0]["message"]
 
 
 def test_a_receipt_by_an_enterprise_the_batch_was_not_shipped_to_is_flagged(client, clerks, db):
@@ -439,6 +439,10 @@ def test_gs1_references_name_inputs_and_shipments_and_a_registered_lot_cannot_be
         ship("Q1", None, "ENT-BPS", mass=stored["remaining_kg"], doc="WB-Q1", enterprise="ENT-NSM", gs1=stored["gs1"]),
         ore("Q2", gs1=new_lot, enterprise="ENT-NSM"),
         ship("Q3", None, "ENT-BPS", doc="WB-Q3", enterprise="ENT-NSM", gs1={**new_lot, "gtin": new_lot["gtin"][1:]}),
+        {"event_id": "Q3R", "type": "receipt", "enterprise_id": "ENT-BPS", "occurred_at": "2026-11-04",
+         "gs1": new_lot, "from_id": "ENT-NSM", "doc_no": "WB-Q3"},
+        {"event_id": "Q1R", "type": "receipt", "enterprise_id": "ENT-BPS", "occurred_at": "2026-11-04",
+         "gs1": stored["gs1"], "from_id": "ENT-NSM", "doc_no": "WB-Q1"},
         {"event_id": "Q4", "type": "production", "enterprise_id": "ENT-BPS", "occurred_at": "2026-11-05",
          "inputs": [{"gs1": new_lot, "mass_kg": 1000}, {"gs1": stored["gs1"], "mass_kg": 100}],
          "outputs": [{"stage": "compound", "product_type": "prnd_oxide", "mass_kg": 400, "reo_pct": 99}]},

@@ -95,7 +95,7 @@ def assert_stored(world, code, response, before):
     db = world.db
     assert response.status_code == 201, response.json
     assert response.json["accepted"] == 2 and response.json["duplicates"] == 0
-    assert db.batches.find_one({"_id": code})["holder_id"] == "ENT-BPS"
+    assert db.batches.find_one({"_id": code})["in_transit"]["to_id"] == "ENT-BPS"
     assert db.ledger_events.count_documents({"event_id": {"$in": [f"LF-{code}-P", f"LF-{code}-S"]}}) == 2
     assert db.movements.count_documents({"batch_code": code}) == 1
     assert usage(db) == pytest.approx(before + TONNES, abs=1e-9)

@@ -212,6 +212,10 @@ class Book:
         if held.holder_id != ev.enterprise_id:
             raise LineError("not_your_enterprise", f"Batch {code} is held by {held.holder_id}, not by "
                                                    f"{ev.enterprise_id}.", name)
+        if held.in_transit:
+            t = held.in_transit
+            raise LineError("in_transit", f"Batch {code} is in transit from {t['from_id']} to {t['to_id']} under "
+                                          f"{t['doc_no']}; it can be used once {t['to_id']} records its receipt.", name)
         if ev.occurred_at < held.produced_on:
             raise LineError("bad_field", f"occurred_at is before batch {code} was produced "
                                          f"({held.produced_on.date().isoformat()}).", "occurred_at")
@@ -435,4 +439,6 @@ def _batch_doc(h, sid, inherited):
            "remaining_kg": h.remaining_kg, "reo_pct": h.reo_pct, "producer_id": h.producer_id,
            "produced_on": h.produced_on, "parents": parents, "parent_codes": [p["code"] for p in parents],
            "holder_id": h.holder_id, "status": h.status, "status_since": h.status_since, "submission_id": sid, **extra}
+    if h.in_transit:
+        doc["in_transit"] = h.in_transit
     return doc

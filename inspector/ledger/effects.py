@@ -124,7 +124,7 @@ def import_(book, ev):
 
 
 def shipment(book, ev):
-    """The whole remaining batch passes to the receiver, in transit until its receipt agrees (at once if one did)."""
+    """The whole remaining batch leaves for the receiver: in transit, still the sender's, until the receipt agrees."""
     held = book.movable(ev, ev.code)
     receiver = book.enterprise(ev.to_id, "to_id")["_id"]
     if receiver == ev.enterprise_id:
@@ -151,8 +151,9 @@ def shipment(book, ev):
         return
     doc = book.move(ev, held.code, ev.enterprise_id, receiver, held.remaining_kg, "transfer", shipment=True,
                     awaiting_receipt=True)
-    # The holder's own word hands the batch over; it stays marked in transit until the receiver's receipt agrees.
-    held.holder_id, held.in_transit, held.dirty = receiver, transfers.transit(doc), True
+    # One side's word moves nothing: the batch stays the sender's, in transit and usable by neither, until the
+    # receiver's receipt agrees.
+    held.in_transit, held.dirty = transfers.transit(doc), True
 
 
 def _agree(mass_a, mass_b):
@@ -160,7 +161,7 @@ def _agree(mass_a, mass_b):
 
 
 def receipt(book, ev):
-    """Confirms the shipment it agrees with (no longer in transit); otherwise an open claim that moves nothing."""
+    """Completes the shipment it agrees with (the receiver now holds the batch); otherwise an open claim that moves nothing."""
     held = book.batch(ev.code)
     book.enterprise(ev.from_id, "from_id")
     if held.status not in ("active",):
@@ -182,7 +183,7 @@ def receipt(book, ev):
         else:
             shipped.pop("awaiting_receipt", None)
         if held.in_transit and held.in_transit["movement_id"] == shipped["_id"]:
-            held.in_transit, held.dirty = None, True
+            held.holder_id, held.in_transit, held.dirty = ev.enterprise_id, None, True
         return
     claim = None
     if held.holder_id != ev.enterprise_id:

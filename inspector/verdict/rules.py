@@ -79,7 +79,8 @@ def tainted_lineage(ancestors, enterprises):
 
 def unrecorded_transfer(batch, found_holder_id, enterprises):
     """unrecorded_transfer: the batch is found with someone other than its recorded holder."""
-    if found_holder_id and found_holder_id != batch["holder_id"]:
+    transit = batch.get("in_transit") or {}
+    if found_holder_id and found_holder_id not in (batch["holder_id"], transit.get("to_id")):
         return REASONS["unrecorded_transfer"].found(
             found_holder_id=found_holder_id, found_holder_name=_name(enterprises.get(found_holder_id), found_holder_id),
             recorded_holder_id=batch["holder_id"],

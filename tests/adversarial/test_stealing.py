@@ -124,3 +124,27 @@ def test_a_shipment_nobody_receives_is_in_transit_overdue_and_ranked(client, cle
                                              "code": CODE, "from_id": "ENT-NSM", "doc_no": "WB-S1"}]).status_code == 201
     assert "in_transit" not in [r["code"] for r in scan(client, clerks, "ENT-BPS")["reasons"]]
     assert all(t["batch_code"] != CODE for t in client.get(TRANSFERS, headers=clerks["ENT-BPS"]).json["in_transit"])
+
+
+def test_a_shipment_alone_hands_nothing_over_until_the_receiver_agrees(client, clerks, db):
+    """A sender cannot dump a batch on another enterprise, and nobody uses it while it travels."""
+    produce(client, clerks)
+    shipped = post(client, clerks["ENT-NSM"], [{"event_id": "S1", "type": "shipment", "occurred_at": "2026-11-03",
+                                                "code": CODE, "mass_kg": 1000, "to_id": "ENT-BPS",
+                                                "doc_no": "WB-S1"}])
+    assert shipped.status_code == 201, shipped.json
+    assert db.batches.find_one({"_id": CODE})["holder_id"] == "ENT-NSM"
+    assert "in_transit" in [r["code"] for r in scan(client, clerks, "ENT-BPS")["reasons"]]
+    assert "unrecorded_transfer" not in [r["code"] for r in scan(client, clerks, "ENT-BPS")["reasons"]]
+    for who in ("ENT-NSM", "ENT-BPS"):
+        used = post(client, clerks[who], [{"event_id": f"C-{who}", "type": "consumption", "occurred_at": "2026-11-04",
+                                           "code": CODE, "status": "consumed"}])
+        assert used.status_code == 422, (who, used.json)
+        assert used.json["errors"]["receipt"]["errors"][0]["code"] in (("in_transit",) if who == "ENT-NSM"
+                                                                       else ("not_your_enterprise",))
+    received = post(client, clerks["ENT-BPS"], [{"event_id": "R1", "type": "receipt", "occurred_at": "2026-11-04",
+                                                 "code": CODE, "from_id": "ENT-NSM", "doc_no": "WB-S1",
+                                                 "mass_kg": 1000}])
+    assert received.status_code == 201, received.json
+    after = db.batches.find_one({"_id": CODE})
+    assert after["holder_id"] == "ENT-BPS" and "in_transit" not in after

@@ -662,6 +662,7 @@ export default {
   "ledger.error.batch_retired": "Batch no longer active",
   "ledger.error.event_id_reused": "Event ID reused",
   "ledger.error.partial_shipment": "Partial shipment",
+  "ledger.error.in_transit": "In transit",
   "ledger.error.formula_cell": "Formula in a cell",
   "ledger.flag.producer_not_approved": "Produced while not whitelisted",
   "ledger.flag.over_quota": "Over quota",

@@ -662,6 +662,7 @@ export default {
   "ledger.error.batch_retired": "Lot plus actif",
   "ledger.error.event_id_reused": "Identifiant d'événement réutilisé",
   "ledger.error.partial_shipment": "Expédition partielle",
+  "ledger.error.in_transit": "En transit",
   "ledger.error.formula_cell": "Formule dans une cellule",
   "ledger.flag.producer_not_approved": "Produit hors liste blanche",
   "ledger.flag.over_quota": "Au-delà du quota",

@@ -639,6 +639,7 @@ export default {
   "ledger.error.batch_retired": "Batch tidak aktif lagi",
   "ledger.error.event_id_reused": "ID peristiwa dipakai ulang",
   "ledger.error.partial_shipment": "Pengiriman sebagian",
+  "ledger.error.in_transit": "Dalam perjalanan",
   "ledger.error.formula_cell": "Rumus di dalam sel",
   "ledger.flag.producer_not_approved": "Diproduksi di luar daftar putih",
   "ledger.flag.over_quota": "Melebihi kuota",

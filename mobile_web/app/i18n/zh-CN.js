@@ -639,6 +639,7 @@ export default {
   "ledger.error.batch_retired": "批次已不再有效",
   "ledger.error.event_id_reused": "事件编号被重复使用",
   "ledger.error.partial_shipment": "部分发货",
+  "ledger.error.in_transit": "运输途中",
   "ledger.error.formula_cell": "单元格含公式",
   "ledger.flag.producer_not_approved": "未列入白名单时生产",
   "ledger.flag.over_quota": "超配额",
