@@ -1,8 +1,6 @@
 """Gunicorn settings, each overridable from the environment; exactly one worker on the embedded demo store."""
-import itertools
 import os
 import sys
-import threading
 
 EMBEDDED = not os.environ.get("MONGO_URI")
 
@@ -74,60 +72,14 @@ def on_starting(server):
 
 
 def post_worker_init(worker):
-    """On the embedded store, let one request at a time into the app."""
+    """On the embedded store, let one request at a time into the app, its body read before and its answer sent after."""
     if EMBEDDED:
         # mongomock updates stored documents in place without a lock: a read copying a document while another
         # thread updates it can fail, and its guarded updates are not atomic. MongoDB needs none of this.
-        worker.wsgi = _OneAtATime(worker.wsgi)
+        from api.one_at_a_time import OneAtATime
 
-
-class _OneAtATime:
-    """A WSGI app that holds a lock from the call until the response is read: buffered when small, else streamed."""
-
-    BUFFER_BYTES = 1024 * 1024
-
-    def __init__(self, app):
-        self.app = app
-        self.lock = threading.Lock()
-
-    def __call__(self, environ, start_response):
-        self.lock.acquire()
-        try:
-            body = self.app(environ, start_response)
-            chunks, size, rest = [], 0, iter(body)
-            for chunk in rest:
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > self.BUFFER_BYTES:
-                    # A big or streamed body (an export) reads the store as it goes: the lock stays until it is closed.
-                    return _ReleasedOnClose(body, itertools.chain(chunks, rest), self.lock)
-            if hasattr(body, "close"):
-                body.close()
-        except BaseException:
-            self.lock.release()
-            raise
-        # Written after the lock is released, so a slow reader on a phone does not hold up everyone else.
-        self.lock.release()
-        return chunks
-
-
-class _ReleasedOnClose:
-    """A response body that releases the lock when the server closes it (gunicorn always does)."""
-
-    def __init__(self, body, chunks, lock):
-        self.body = body
-        self.chunks = chunks
-        self.lock = lock
-        self.released = False
-
-    def __iter__(self):
-        return self.chunks
-
-    def close(self):
-        try:
-            if hasattr(self.body, "close"):
-                self.body.close()
-        finally:
-            if not self.released:
-                self.released = True
-                self.lock.release()
+        app = worker.wsgi
+        settings = app.config["SETTINGS"]
+        worker.wsgi = OneAtATime(app, max_body_bytes=app.config["MAX_CONTENT_LENGTH"],
+                                 read_timeout=settings.body_read_timeout_seconds,
+                                 send_timeout=settings.send_timeout_seconds)

@@ -55,6 +55,10 @@ class Settings:
     max_form_memory_bytes: int = 256 * 1024
     max_form_parts: int = 100
     max_image_pixels: int = 60_000_000
+    # On the embedded store: how long a request body may take to arrive (else 408), and how long one piece of an
+    # answer may wait for a client that stopped reading (then the connection is cut).
+    body_read_timeout_seconds: float = 10.0
+    send_timeout_seconds: float = 30.0
     clone_speed_kmh: float = 150.0
     # A scan's time: how far ahead of the server a phone's clock may run, how long a scan may wait in the outbox,
     # and how far the claimed wait may differ from the one the phone measured.
@@ -185,6 +189,8 @@ def load_settings(env=None) -> Settings:
         max_form_memory_bytes=_int(env, "MAX_FORM_MEMORY_BYTES", 256 * 1024, minimum=1024),
         max_form_parts=_int(env, "MAX_FORM_PARTS", 100, minimum=2),
         max_image_pixels=_int(env, "MAX_IMAGE_PIXELS", 60_000_000, minimum=10_000),
+        body_read_timeout_seconds=_float(env, "BODY_READ_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+        send_timeout_seconds=_float(env, "SEND_TIMEOUT_SECONDS", 30.0, minimum=0.1),
         clone_speed_kmh=_float(env, "CLONE_SPEED_KMH", 150.0, minimum=1.0),
         clock_skew_minutes=_int(env, "CLOCK_SKEW_MINUTES", 10, minimum=1),
         max_offline_days=_int(env, "MAX_OFFLINE_DAYS", 30, minimum=1),
