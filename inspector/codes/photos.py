@@ -30,6 +30,7 @@ NO_CODE_HINT = "No code found: move closer, avoid glare, or type the code."
 DARK_HINT = "No code found: the photo is too dark; turn on a light or the flash, or type the code."
 
 _ZX = zxingcpp.BarcodeFormat
+_PLAIN = zxingcpp.TextMode.Plain
 _ZXING_NAMES = {
     _ZX.QRCode: "qr_code", _ZX.DataMatrix: "data_matrix", _ZX.Code128: "code_128",
     _ZX.EAN13: "ean_13", _ZX.EAN8: "ean_8", _ZX.UPCA: "upc_a",
@@ -260,6 +261,8 @@ _PIXEL_MAKERS = {
 
 def _read_zxing(views: _Views, view: str, formats=None, **options) -> list[_Read]:
     options.setdefault("try_invert", False)
+    # Plain: the text in its own charset (ECI, UTF-8, Shift_JIS, GB 18030) with control characters kept, not pictured.
+    options.setdefault("text_mode", _PLAIN)
     # zxing-cpp's own pyramid repeats what the views already cover.
     options.setdefault("try_downscale", False)
     pixels = views.pixels(view)
@@ -271,7 +274,7 @@ def _read_zxing(views: _Views, view: str, formats=None, **options) -> list[_Read
         if fmt is None or not barcode.valid:
             continue
         gs1 = barcode.content_type == zxingcpp.ContentType.GS1
-        code = _normalise(fmt, barcode.bytes.decode("latin-1"), gs1)
+        code = _normalise(fmt, _zxing_text(barcode), gs1)
         if code:
             pos = barcode.position
             corners = [(p.x, p.y) for p in (pos.top_left, pos.top_right, pos.bottom_right, pos.bottom_left)]
@@ -323,7 +326,7 @@ def _zbar_scan(pixels: np.ndarray, density: int, symbologies, rows: bool = True,
                 fmt = _ZBAR_NAMES.get(symbol.contents.type)
                 if fmt:
                     raw = ctypes.string_at(zbar.zbar_symbol_get_data(symbol), zbar.zbar_symbol_get_data_length(symbol))
-                    code = _normalise(fmt, raw.decode("latin-1"), bool(_zbar_modifiers(symbol) & _ZBAR_MOD_GS1))
+                    code = _normalise(fmt, _zbar_text(raw), bool(_zbar_modifiers(symbol) & _ZBAR_MOD_GS1))
                     points = range(zbar.zbar_symbol_get_loc_size(symbol))
                     if code and points:
                         box = _box([zbar.zbar_symbol_get_loc_x(symbol, i) for i in points],
@@ -334,6 +337,44 @@ def _zbar_scan(pixels: np.ndarray, density: int, symbologies, rows: bool = True,
         zbar.zbar_image_destroy(image)
         zbar.zbar_image_scanner_destroy(scanner)
     return found
+
+
+def _zxing_text(barcode) -> str:
+    """zxing-cpp's text, except that GB 2312 bytes it took for Latin-1 read as Chinese."""
+    # With no ECI zxing-cpp guesses the charset and never guesses GB 2312, which Chinese labels often carry
+    # unmarked; Latin-1 text almost never forms only GB 2312 byte pairs. Any other charset it chose stands.
+    if barcode.text == barcode.bytes.decode("latin-1") and _gb2312_pairs(barcode.bytes):
+        return barcode.bytes.decode("gb18030")
+    return barcode.text
+
+
+def _gb2312_pairs(raw: bytes) -> bool:
+    """Whether every non-ASCII byte pairs up as a GB 2312 character, and there is at least one, not also UTF-8."""
+    try:
+        raw.decode("utf-8")
+        return False
+    except UnicodeDecodeError:
+        pass
+    index, pairs = 0, 0
+    while index < len(raw):
+        if raw[index] < 0x80:
+            index += 1
+            continue
+        if not (0xA1 <= raw[index] <= 0xF7 and index + 1 < len(raw) and 0xA1 <= raw[index + 1] <= 0xFE):
+            return False
+        index, pairs = index + 2, pairs + 1
+    return pairs > 0
+
+
+def _zbar_text(raw: bytes) -> str:
+    """zbar's bytes as text: it hands QR text over as UTF-8 already, other symbols as bytes in their own charset."""
+    # Shift_JIS and GB 18030 both accept most byte strings, so they come after strict UTF-8, Latin-1 last.
+    for encoding in ("utf-8", "shift_jis", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
 
 
 def _accepted(reads: list[_Read], views: _Views) -> list[FoundCode]:
@@ -366,9 +407,9 @@ def _confirmed(read: _Read, views: _Views) -> bool:
     pixels = np.asarray(full.crop((left - pad, top - pad, right + pad, bottom + pad)))
     seen = set()
     # No downscaled pyramid: its coarse copies of thin bars are where zxing-cpp misreads EAN digits.
-    for barcode in zxingcpp.read_barcodes(pixels, formats=_ZXING_RETAIL, try_invert=False, try_downscale=False,
+    for barcode in zxingcpp.read_barcodes(pixels, formats=_ZXING_RETAIL, try_invert=False, try_downscale=False, text_mode=_PLAIN,
                                           binarizer=zxingcpp.Binarizer.GlobalHistogram):
-        code = _normalise(_ZXING_NAMES[barcode.format], barcode.bytes.decode("latin-1"), False) if barcode.valid else None
+        code = _normalise(_ZXING_NAMES[barcode.format], barcode.text, False) if barcode.valid else None
         if code:
             seen.add(code.text)
     if not seen:
