@@ -41,6 +41,7 @@ _ZXING_LINEAR = [_ZX.Code128, _ZX.EAN13, _ZX.EAN8, _ZX.UPCA]
 _ZXING_ALL = _ZXING_MATRIX + _ZXING_LINEAR
 _ZXING_RETAIL = [_ZX.EAN13, _ZX.EAN8, _ZX.UPCA]
 _RETAIL_NAMES = {"ean_13", "ean_8", "upc_a"}
+_LINEAR_NAMES = _RETAIL_NAMES | {"code_128", "gs1_128"}
 _ZBAR_NAMES = {
     zbar.ZBarSymbol.QRCODE: "qr_code", zbar.ZBarSymbol.CODE128: "code_128",
     zbar.ZBarSymbol.EAN13: "ean_13", zbar.ZBarSymbol.EAN8: "ean_8", zbar.ZBarSymbol.UPCA: "upc_a",
@@ -168,15 +169,18 @@ def decode_image(image: Image.Image) -> DecodeResult:
     photo_side = image.info.get(_PHOTO_SIDE, max(image.size))
     gray = _fit(_to_gray(image) if image.mode != "L" else image, WORKING_SIDE)
     views = _Views(gray)
-    # zxing-cpp with its own defaults (every direction, inversion, its pyramid) reads most real photos; the
-    # passes below were each kept only for the reads they add on real photos (see bench/decode_passes.py).
-    reads = _read_defaults(views, "full")
-    if not reads and max(gray.size) < _SMALL_PHOTO_SIDE:
-        reads = _read_defaults(views, "enlarged")
-    if not any(read.code.format not in _RETAIL_NAMES for read in reads):
-        reads += _read_zxing(views, "small", formats=_ZXING_MATRIX, try_rotate=True)
-        reads += _read_linear(views, [read.angle for read in reads])
-    if not reads or all(read.code.format in _RETAIL_NAMES for read in reads):
+    # Matrix codes read well on the small view; bars need full resolution across them, so the full view.
+    reads = _read_zxing(views, "small", formats=_ZXING_MATRIX, try_rotate=True)
+    reads += _read_linear(views, [read.angle for read in reads])
+    if all(read.code.format in _RETAIL_NAMES for read in reads):
+        # zxing-cpp's own defaults (inverted codes, its pyramid) read many real photos the passes above miss;
+        # on a big photo they read the 1000-px view, four times fewer pixels than the full one.
+        reads += _read_defaults(views, "small")
+        if not reads and max(gray.size) < _SMALL_PHOTO_SIDE:
+            reads = _read_defaults(views, "enlarged")
+    if max(gray.size) <= _ZBAR_SIDE and (not reads or all(read.code.format in _RETAIL_NAMES for read in reads)):
+        # zbar reads curved and blurred retail codes zxing-cpp misses, and confirms the ones it read. On bigger
+        # photos it costs 40-100 ms and the fallbacks below already hold it.
         reads += _read_zbar(views, "full", density=1, symbologies=_ZBAR_RETAIL_AND_128)
     if not reads:
         reduced = photo_side >= 2 * max(gray.size)
@@ -247,6 +251,7 @@ def _local_contrast(gray: Image.Image, block: int = 32) -> Image.Image:
 
 # zxing-cpp misses symbols whose modules are a pixel or two wide; on photos this small, enlarging them finds most.
 _SMALL_PHOTO_SIDE = 400
+_ZBAR_SIDE = 1000
 
 
 def _enlarged(gray: Image.Image) -> Image.Image:
