@@ -20,6 +20,7 @@ from biip.gs1_messages import GS1Message
 from PIL import Image, ImageFilter, ImageOps
 from pyzbar import wrapper as zbar
 
+from inspector.codes import charsets
 from inspector.errors import DomainError
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
@@ -303,7 +304,7 @@ def _read_zxing(views: _Views, view: str, formats=None, source: str | None = Non
         if fmt is None or not barcode.valid:
             continue
         gs1 = barcode.content_type == zxingcpp.ContentType.GS1
-        code = _normalise(fmt, _zxing_text(barcode), gs1)
+        code = _normalise(fmt, charsets.zxing_text(barcode), gs1)
         if code:
             pos = barcode.position
             corners = [(p.x, p.y) for p in (pos.top_left, pos.top_right, pos.bottom_right, pos.bottom_left)]
@@ -355,7 +356,7 @@ def _zbar_scan(pixels: np.ndarray, density: int, symbologies, rows: bool = True,
                 fmt = _ZBAR_NAMES.get(symbol.contents.type)
                 if fmt:
                     raw = ctypes.string_at(zbar.zbar_symbol_get_data(symbol), zbar.zbar_symbol_get_data_length(symbol))
-                    code = _normalise(fmt, _zbar_text(raw), bool(_zbar_modifiers(symbol) & _ZBAR_MOD_GS1))
+                    code = _normalise(fmt, charsets.zbar_text(raw), bool(_zbar_modifiers(symbol) & _ZBAR_MOD_GS1))
                     points = range(zbar.zbar_symbol_get_loc_size(symbol))
                     if code and points:
                         box = _box([zbar.zbar_symbol_get_loc_x(symbol, i) for i in points],
@@ -366,44 +367,6 @@ def _zbar_scan(pixels: np.ndarray, density: int, symbologies, rows: bool = True,
         zbar.zbar_image_destroy(image)
         zbar.zbar_image_scanner_destroy(scanner)
     return found
-
-
-def _zxing_text(barcode) -> str:
-    """zxing-cpp's text, except that GB 2312 bytes it took for Latin-1 read as Chinese."""
-    # With no ECI zxing-cpp guesses the charset and never guesses GB 2312, which Chinese labels often carry
-    # unmarked; Latin-1 text almost never forms only GB 2312 byte pairs. Any other charset it chose stands.
-    if barcode.text == barcode.bytes.decode("latin-1") and _gb2312_pairs(barcode.bytes):
-        return barcode.bytes.decode("gb18030")
-    return barcode.text
-
-
-def _gb2312_pairs(raw: bytes) -> bool:
-    """Whether every non-ASCII byte pairs up as a GB 2312 character, and there is at least one, not also UTF-8."""
-    try:
-        raw.decode("utf-8")
-        return False
-    except UnicodeDecodeError:
-        pass
-    index, pairs = 0, 0
-    while index < len(raw):
-        if raw[index] < 0x80:
-            index += 1
-            continue
-        if not (0xA1 <= raw[index] <= 0xF7 and index + 1 < len(raw) and 0xA1 <= raw[index + 1] <= 0xFE):
-            return False
-        index, pairs = index + 2, pairs + 1
-    return pairs > 0
-
-
-def _zbar_text(raw: bytes) -> str:
-    """zbar's bytes as text: it hands QR text over as UTF-8 already, other symbols as bytes in their own charset."""
-    # Shift_JIS and GB 18030 both accept most byte strings, so they come after strict UTF-8, Latin-1 last.
-    for encoding in ("utf-8", "shift_jis", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return raw.decode("latin-1")
 
 
 def _accepted(reads: list[_Read], views: _Views) -> list[FoundCode]:
