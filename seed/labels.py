@@ -8,6 +8,7 @@ from PIL import Image
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
 
 from inspector.codes import batch_code
@@ -18,14 +19,20 @@ MARGIN = 12 * mm
 
 def _qr(text):
     out = io.BytesIO()
-    segno.make(text, error="m").save(out, kind="png", scale=8, border=2)
+    # Never Micro QR, which segno picks for short data: zbar and many phone camera apps cannot read it.
+    segno.make(text, error="m", micro=False).save(out, kind="png", scale=8, border=2)
     out.seek(0)
     return ImageReader(out)
 
 
 def gs1_datamatrix(gtin, lot):
     """A GS1 DataMatrix (FNC1 first, so scanners report ]d2) for a GTIN and batch."""
-    symbol = zxingcpp.create_barcode(f"(01){gtin}(10){lot}", zxingcpp.BarcodeFormat.DataMatrix, gs1=True)
+    return gs1_element_datamatrix(f"(01){gtin}(10){lot}")
+
+
+def gs1_element_datamatrix(hri):
+    """A GS1 DataMatrix for a bracketed GS1 element string."""
+    symbol = zxingcpp.create_barcode(hri, zxingcpp.BarcodeFormat.DataMatrix, gs1=True)
     return Image.fromarray(np.asarray(zxingcpp.write_barcode_to_image(symbol, scale=8, add_quiet_zones=True)))
 
 
@@ -40,6 +47,43 @@ def label_rows(db, clean_extra=6):
     for batch in db.batches.find({"status": "active", "stage": "magnet"}).sort("_id", 1).limit(clean_extra):
         rows.append({"code": batch["_id"], "batch": batch, "title": "clean stock", "description": batch["product_type"]})
     return rows
+
+
+def gs1_text(row):
+    """The GS1 element string a label's Data Matrix carries: its batch's GTIN and lot, or a GS1 code itself."""
+    if row["batch"]:
+        return f"(01){row['batch']['gs1']['gtin']}(10){row['batch']['_id']}"
+    return row["code"] if row["code"].startswith("(01)") else None
+
+
+def _fitting(text, font, size, width, smallest):
+    """The largest font size from size down to smallest at which text fits width (smallest if none does)."""
+    while size > smallest and pdfmetrics.stringWidth(text, font, size) > width:
+        size -= 0.5
+    return size
+
+
+def _wrap(text, font, size, width, pdf, shrink_to=None):
+    """Set the font (shrunk down to shrink_to first, if given) and break text into lines that fit width."""
+    if shrink_to:
+        size = _fitting(text, font, size, width, shrink_to)
+    pdf.setFont(font, size)
+    lines, line = [], ""
+    for word in text.split(" "):
+        candidate = f"{line} {word}" if line else word
+        if pdfmetrics.stringWidth(candidate, font, size) <= width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        # A word longer than the line (a Digital Link URL, say) is cut at the width, character by character.
+        line = ""
+        for char in word:
+            if pdfmetrics.stringWidth(line + char, font, size) > width:
+                lines.append(line)
+                line = ""
+            line += char
+    return lines + [line] if line else lines
 
 
 def write_labels(rows, out_path):
@@ -60,27 +104,24 @@ def write_labels(rows, out_path):
         symbol = 28 * mm
         pdf.drawImage(_qr(row["code"]), x + 6 * mm, y + cell_h - symbol - 8 * mm, symbol, symbol)
         batch = row["batch"]
-        if batch:
-            pdf.drawImage(ImageReader(gs1_datamatrix(batch["gs1"]["gtin"], batch["_id"])), x + 10 * mm + symbol,
+        if gs1_text(row):
+            pdf.drawImage(ImageReader(gs1_element_datamatrix(gs1_text(row))), x + 10 * mm + symbol,
                           y + cell_h - symbol - 8 * mm, symbol, symbol)
         native = row["code"].startswith("RE") and len(row["code"]) == batch_code.LENGTH
         text = batch_code.display(row["code"]) if native else row["code"]
-        pdf.setFont("Courier-Bold", 14 if len(text) < 22 else 8)
-        pdf.drawString(x + 6 * mm, y + cell_h - symbol - 13 * mm, text[:60])
-        pdf.setFont("Helvetica-Bold", 9)
-        pdf.drawString(x + 6 * mm, y + cell_h - symbol - 18 * mm, row["title"][:60])
+        left, room = x + 6 * mm, cell_w - 12 * mm
+        top = y + cell_h - symbol - 13 * mm
+        for i, line in enumerate(_wrap(text, "Courier-Bold", 14, room, pdf, shrink_to=7)[:3]):
+            pdf.drawString(left, top - i * 9, line)
+        top -= 5 * mm + 9 * i
+        pdf.setFont("Helvetica-Bold", _fitting(row["title"], "Helvetica-Bold", 9, room, 6))
+        pdf.drawString(left, top, row["title"])
         pdf.setFont("Helvetica", 7)
-        words, line, lines = row["description"].split(), "", []
-        for word in words:
-            if len(line) + len(word) > 62:
-                lines.append(line)
-                line = ""
-            line += word + " "
-        lines.append(line)
-        for i, text_line in enumerate(lines[:3]):
-            pdf.drawString(x + 6 * mm, y + cell_h - symbol - 22 * mm - i * 8, text_line.strip())
+        for i, line in enumerate(_wrap(row["description"], "Helvetica", 7, room, pdf)[:3]):
+            pdf.drawString(left, top - 4 * mm - i * 8, line)
         if batch:
-            pdf.drawString(x + 6 * mm, y + 4 * mm, f"{batch['product_type']} · {batch['mass_kg']:,.0f} kg · "
-                                                   f"GTIN {batch['gs1']['gtin']}")
+            footer = f"{batch['product_type']} · {batch['mass_kg']:,.0f} kg · GTIN {batch['gs1']['gtin']}"
+            pdf.setFont("Helvetica", _fitting(footer, "Helvetica", 7, room, 4))
+            pdf.drawString(left, y + 4 * mm, footer)
     pdf.save()
     return len(rows)

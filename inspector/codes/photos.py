@@ -20,6 +20,7 @@ from biip.gs1_messages import GS1Message
 from PIL import Image, ImageFilter, ImageOps
 from pyzbar import wrapper as zbar
 
+from inspector.codes import charsets
 from inspector.errors import DomainError
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
@@ -30,20 +31,23 @@ NO_CODE_HINT = "No code found: move closer, avoid glare, or type the code."
 DARK_HINT = "No code found: the photo is too dark; turn on a light or the flash, or type the code."
 
 _ZX = zxingcpp.BarcodeFormat
+_PLAIN = zxingcpp.TextMode.Plain
 _ZXING_NAMES = {
     _ZX.QRCode: "qr_code", _ZX.DataMatrix: "data_matrix", _ZX.Code128: "code_128",
     _ZX.EAN13: "ean_13", _ZX.EAN8: "ean_8", _ZX.UPCA: "upc_a",
 }
 # Searching for QRCode would also hunt Micro QR and rMQR symbols, which no label carries; hits still report QRCode.
-_ZXING_MATRIX = [_ZX.QRCodeModel2, _ZX.DataMatrix]
+_ZXING_MATRIX = [_ZX.QRCodeModel1, _ZX.QRCodeModel2, _ZX.DataMatrix]
 _ZXING_LINEAR = [_ZX.Code128, _ZX.EAN13, _ZX.EAN8, _ZX.UPCA]
 _ZXING_ALL = _ZXING_MATRIX + _ZXING_LINEAR
 _ZXING_RETAIL = [_ZX.EAN13, _ZX.EAN8, _ZX.UPCA]
 _RETAIL_NAMES = {"ean_13", "ean_8", "upc_a"}
+_LINEAR_NAMES = _RETAIL_NAMES | {"code_128", "gs1_128"}
 _ZBAR_NAMES = {
     zbar.ZBarSymbol.QRCODE: "qr_code", zbar.ZBarSymbol.CODE128: "code_128",
     zbar.ZBarSymbol.EAN13: "ean_13", zbar.ZBarSymbol.EAN8: "ean_8", zbar.ZBarSymbol.UPCA: "upc_a",
 }
+_ZBAR_RETAIL_AND_128 = [zbar.ZBarSymbol.EAN13, zbar.ZBarSymbol.EAN8, zbar.ZBarSymbol.UPCA, zbar.ZBarSymbol.CODE128]
 _ZBAR_RETAIL = [zbar.ZBarSymbol.EAN13, zbar.ZBarSymbol.EAN8, zbar.ZBarSymbol.UPCA]
 _ZBAR_MOD_GS1 = 1  # bit 0 of zbar_symbol_get_modifiers(): FNC1 in first position
 _ZBAR_CFG_X_DENSITY, _ZBAR_CFG_Y_DENSITY = 0x100, 0x101
@@ -169,6 +173,16 @@ def decode_image(image: Image.Image) -> DecodeResult:
     # Matrix codes read well on the small view; bars need full resolution across them, so the full view.
     reads = _read_zxing(views, "small", formats=_ZXING_MATRIX, try_rotate=True)
     reads += _read_linear(views, [read.angle for read in reads])
+    if all(read.code.format in _RETAIL_NAMES for read in reads):
+        # zxing-cpp's own defaults (inverted codes, its pyramid) read many real photos the passes above miss;
+        # on a big photo they read the 1000-px view, four times fewer pixels than the full one.
+        reads += _read_defaults(views, "small")
+        if not reads and max(gray.size) < _SMALL_PHOTO_SIDE:
+            reads = _read_defaults(views, "enlarged")
+    if max(gray.size) <= _ZBAR_SIDE and (not reads or all(read.code.format in _RETAIL_NAMES for read in reads)):
+        # zbar reads curved and blurred retail codes zxing-cpp misses, and confirms the ones it read. On bigger
+        # photos it costs 40-100 ms and the fallbacks below already hold it.
+        reads += _read_zbar(views, "full", density=1, symbologies=_ZBAR_RETAIL_AND_128)
     if not reads:
         reduced = photo_side >= 2 * max(gray.size)
         for view, reader, options in _REDUCED_PHOTO_FALLBACKS if reduced else _FALLBACK_PASSES:
@@ -236,7 +250,18 @@ def _local_contrast(gray: Image.Image, block: int = 32) -> Image.Image:
     return Image.fromarray(np.clip((pixels - mean) / spread * 50 + 128, 0, 255).astype(np.uint8))
 
 
+# zxing-cpp misses symbols whose modules are a pixel or two wide; on photos this small, enlarging them finds most.
+_SMALL_PHOTO_SIDE = 400
+_ZBAR_SIDE = 1000
+
+
+def _enlarged(gray: Image.Image) -> Image.Image:
+    factor = math.ceil(2 * _SMALL_PHOTO_SIDE / max(gray.size))
+    return gray.resize((gray.width * factor, gray.height * factor), Image.BICUBIC)
+
+
 _VIEW_MAKERS = {
+    "enlarged": lambda v: _enlarged(v.image("full")),
     "small": lambda v: _fit(v.image("full"), 1000),
     "1400": lambda v: _fit(v.image("full"), 1400),
     "sharp": lambda v: v.image("1400").filter(ImageFilter.UnsharpMask(radius=2, percent=150, threshold=2)),
@@ -258,8 +283,16 @@ _PIXEL_MAKERS = {
 }
 
 
-def _read_zxing(views: _Views, view: str, formats=None, **options) -> list[_Read]:
+def _read_defaults(views: _Views, view: str) -> list[_Read]:
+    """zxing-cpp with its own defaults: every direction, inverted codes and its own pyramid."""
+    return _read_zxing(views, view, formats=_ZXING_ALL, source=f"zxing/defaults/{view}",
+                       try_invert=True, try_downscale=True, try_rotate=True)
+
+
+def _read_zxing(views: _Views, view: str, formats=None, source: str | None = None, **options) -> list[_Read]:
     options.setdefault("try_invert", False)
+    # Plain: the text in its own charset (ECI, UTF-8, Shift_JIS, GB 18030) with control characters kept, not pictured.
+    options.setdefault("text_mode", _PLAIN)
     # zxing-cpp's own pyramid repeats what the views already cover.
     options.setdefault("try_downscale", False)
     pixels = views.pixels(view)
@@ -271,7 +304,7 @@ def _read_zxing(views: _Views, view: str, formats=None, **options) -> list[_Read
         if fmt is None or not barcode.valid:
             continue
         gs1 = barcode.content_type == zxingcpp.ContentType.GS1
-        code = _normalise(fmt, barcode.bytes.decode("latin-1"), gs1)
+        code = _normalise(fmt, charsets.zxing_text(barcode), gs1)
         if code:
             pos = barcode.position
             corners = [(p.x, p.y) for p in (pos.top_left, pos.top_right, pos.bottom_right, pos.bottom_left)]
@@ -283,7 +316,7 @@ def _read_zxing(views: _Views, view: str, formats=None, **options) -> list[_Read
                 width = views.pixels("full").shape[1]
                 corners, where, angle = [(width - 1 - 2 * y, x) for x, y in corners], "full", angle + 90
             box = _box([x for x, _ in corners], [y for _, y in corners])
-            reads.append(_Read(code, f"zxing/{options.get('binarizer', 'local')}", where, box, angle))
+            reads.append(_Read(code, source or f"zxing/{options.get('binarizer', 'local')}", where, box, angle))
     return reads
 
 
@@ -323,7 +356,7 @@ def _zbar_scan(pixels: np.ndarray, density: int, symbologies, rows: bool = True,
                 fmt = _ZBAR_NAMES.get(symbol.contents.type)
                 if fmt:
                     raw = ctypes.string_at(zbar.zbar_symbol_get_data(symbol), zbar.zbar_symbol_get_data_length(symbol))
-                    code = _normalise(fmt, raw.decode("latin-1"), bool(_zbar_modifiers(symbol) & _ZBAR_MOD_GS1))
+                    code = _normalise(fmt, charsets.zbar_text(raw), bool(_zbar_modifiers(symbol) & _ZBAR_MOD_GS1))
                     points = range(zbar.zbar_symbol_get_loc_size(symbol))
                     if code and points:
                         box = _box([zbar.zbar_symbol_get_loc_x(symbol, i) for i in points],
@@ -363,12 +396,13 @@ def _confirmed(read: _Read, views: _Views) -> bool:
     else:
         # zxing-cpp's box spans the symbol from end to end: half its length again holds the quiet zones.
         pad = max(right - left, bottom - top) // 2 + 16
-    pixels = np.asarray(full.crop((left - pad, top - pad, right + pad, bottom + pad)))
+    # Clipped to the photo: beyond its edges crop() paints black, which reads as bars.
+    pixels = np.asarray(full.crop((max(0, left - pad), max(0, top - pad), min(full.width, right + pad), min(full.height, bottom + pad))))
     seen = set()
     # No downscaled pyramid: its coarse copies of thin bars are where zxing-cpp misreads EAN digits.
-    for barcode in zxingcpp.read_barcodes(pixels, formats=_ZXING_RETAIL, try_invert=False, try_downscale=False,
+    for barcode in zxingcpp.read_barcodes(pixels, formats=_ZXING_RETAIL, try_invert=False, try_downscale=False, text_mode=_PLAIN,
                                           binarizer=zxingcpp.Binarizer.GlobalHistogram):
-        code = _normalise(_ZXING_NAMES[barcode.format], barcode.bytes.decode("latin-1"), False) if barcode.valid else None
+        code = _normalise(_ZXING_NAMES[barcode.format], barcode.text, False) if barcode.valid else None
         if code:
             seen.add(code.text)
     if not seen:
@@ -415,10 +449,10 @@ def _normalise(fmt: str, raw: str, gs1: bool) -> FoundCode | None:
     """Turn one decoder read into a FoundCode both decoders agree on, or None when it is implausible."""
     if gs1:
         try:
-            hri = GS1Message.parse(raw).as_hri()
+            return FoundCode(GS1Message.parse(raw).as_hri(), "gs1_128" if fmt == "code_128" else fmt, True)
         except Exception:
-            return None
-        return FoundCode(hri, "gs1_128" if fmt == "code_128" else fmt, True)
+            # Flagged GS1 but not a valid element string: still the code printed, so read it as plain text.
+            gs1 = False
     if fmt in ("ean_13", "ean_8", "upc_a"):
         digits = raw
         if fmt == "ean_13" and len(digits) == 13 and digits.startswith("0"):
