@@ -8,6 +8,7 @@ from inspector.accounts import scope
 from inspector.registry import approvals
 from inspector.registry import enterprises as registry
 from inspector.codes.labels import read_code
+from inspector.ledger import holdings
 from inspector.oversight import recall
 from inspector.verdict.lineage import fetch_enterprises
 from inspector.quota.status import quota_status
@@ -17,6 +18,7 @@ from . import examples
 from .auth import BEARER, principal, require
 from .context import db, now, settings
 from .errors import fail
+from .schemas.batches import HeldBatchPageSchema, HeldBatchQuery
 from .schemas.scans import (BatchViewSchema, DescendantsSchema, EnterpriseSchema, ProvenanceViewSchema, QuotaQuerySchema,
                            QuotaStatusSchema)
 
@@ -42,6 +44,32 @@ def _judged(code):
     if judgement.batch is None:
         fail(404, "unknown_code", f"Code {label.batch_code or code} is not registered in the ledger.")
     return judgement
+
+
+@blp.route("/batches")
+class HeldBatches(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(HeldBatchQuery, location="query")
+    @blp.response(200, HeldBatchPageSchema)
+    @blp.alt_response(403, description="An enterprise asked for another enterprise's batches (not_your_enterprise).")
+    @blp.alt_response(422, description="Supervisors and administrators name the enterprise_id (enterprise_required).")
+    @require("enterprise", "supervisor", "admin")
+    def get(self, query):
+        """The batches an enterprise holds, by code: a clerk's own, or a named enterprise's for its supervisors."""
+        me = principal()
+        holder = query.get("enterprise_id")
+        if me["role"] == "enterprise":
+            if holder and holder != me.get("enterprise_id"):
+                fail(403, "not_your_enterprise", f"You see the batches of {me.get('enterprise_id')}, not of {holder}.")
+            holder = me.get("enterprise_id")
+        elif not holder:
+            fail(422, "enterprise_required", "Name the enterprise_id whose batches to list.")
+        elif not scope.sees_id(db(), me, holder):
+            fail(404, "enterprise_not_found", "No such enterprise among the ones you may see.")
+        found = holdings.held(db(), holder, query["limit"], stage=query.get("stage"), status=query.get("status"),
+                              code_prefix=query.get("code_prefix"), after=query.get("after"))
+        last = found[-1]["_id"] if len(found) == query["limit"] else None
+        return {"enterprise_id": holder, "batches": found, "next_after": last}
 
 
 @blp.route("/batches/<path:code>")

@@ -14,6 +14,7 @@ from inspector.findings import workflow
 
 from .auth import BEARER, principal, require
 from .context import db, settings
+from .downloads import content_disposition
 from .errors import error_docs, fail
 from .preconditions import IF_MATCH, if_match_tags
 from .schemas.findings import (CREATE_EXAMPLE, AttachmentSchema, ExportQuerySchema, FindingCreateSchema,
@@ -145,7 +146,8 @@ class Export(MethodView):
         docs = exports.export_documents(db(), q, query["sort"])
         mimetype, extension = exports.FORMATS[fmt]
         response = Response(exports.export_chunks(fmt, docs, now), content_type=mimetype)
-        response.headers.set("Content-Disposition", "attachment", filename=f"findings-{now:%Y%m%d-%H%M}.{extension}")
+        response.headers["Content-Disposition"] = content_disposition("attachment",
+                                                                      f"findings-{now:%Y%m%d-%H%M}.{extension}")
         response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -222,8 +224,9 @@ def _send_file(finding_id, attachment_id, thumbnail):
     response = Response(iter(lambda: stored.read(256 * 1024), b""), content_type=content_type, direct_passthrough=True)
     response.headers["Content-Length"] = str(stored.length)
     response.headers["ETag"] = f'"{etag}"'
-    response.headers.set("Content-Disposition", "inline" if content_type.startswith("image/") else "attachment",
-                         filename=("thumbnail-" if thumbnail else "") + attachment["filename"])
+    response.headers["Content-Disposition"] = content_disposition(
+        "inline" if content_type.startswith("image/") else "attachment",
+        ("thumbnail-" if thumbnail else "") + attachment["filename"])
     # Evidence is shown, never run: no sniffing, no scripts even if a file smuggles some in.
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

@@ -14,3 +14,8 @@ def aware(moment):
 def as_utc(moment):
     """The moment in UTC (a naive one read as UTC)."""
     return None if moment is None else aware(moment).astimezone(timezone.utc)
+
+
+def china_date(moment):
+    """The China calendar date of a moment, as shown to people (a naive moment is UTC); None stays None."""
+    return None if moment is None else aware(moment).astimezone(CST).date()

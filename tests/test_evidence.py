@@ -2,6 +2,7 @@
 import hashlib
 import io
 import uuid
+from urllib.parse import unquote
 
 import pytest
 from PIL import Image, TiffImagePlugin
@@ -223,3 +224,19 @@ def test_a_finding_holds_a_bounded_number_of_files_but_a_retry_still_succeeds(cl
     refused = upload(client, crew["inspector"], finding["id"], third)
     assert refused.status_code == 409 and refused.json["errors"]["error_code"] == "too_many_attachments"
     assert upload(client, crew["inspector"], finding["id"], second).status_code == 200  # an upload retried
+
+
+def test_a_photo_named_in_chinese_downloads_under_its_own_name(client, crew):
+    finding = log_finding(client, crew["inspector"])
+    data = photo(color=(10, 200, 30))
+    stored = upload(client, crew["inspector"], finding["id"], data, "现场照片.jpg")
+    assert stored.status_code == 201 and stored.json["filename"] == "现场照片.jpg"
+    base = f"/api/inspections/{finding['id']}/attachments/{stored.json['id']}"
+    for path, expected in ((base, "现场照片.jpg"), (f"{base}/thumbnail", "thumbnail-现场照片.jpg")):
+        download = client.get(path, headers=crew["supervisor"])
+        assert download.status_code == 200
+        header = download.headers["Content-Disposition"]
+        header.encode("ascii")  # a header is ASCII: the name travels percent-encoded
+        assert header.startswith('inline; filename="') and "filename*=UTF-8''" in header
+        assert unquote(header.split("filename*=UTF-8''")[1]) == expected
+    assert client.get(base, headers=crew["supervisor"]).data == data

@@ -477,6 +477,9 @@ HOT_PATHS = {
     "scans-supervisor-batch": _listing("supervisor", f"/api/scans?batch_code={CASES[0]['code']}"),
     "scans-inspector": _listing("inspector", "/api/scans?page_size=50"),
     "scans-inspector-batch": _listing("inspector", f"/api/scans?batch_code={CASES[0]['code']}"),
+    "held-batches-clerk": _listing("ENT-NSM", "/api/batches"),
+    "held-batches-clerk-active-ore": _listing("ENT-NSM", "/api/batches?status=active&stage=ore&after=RE2"),
+    "held-batches-supervisor-prefix": _listing("supervisor", "/api/batches?enterprise_id=ENT-NSM&code_prefix=RE3"),
     "quota-update-production": _production,
     "intake-prefetch-receipt": _ship_and_receive,
 }
@@ -489,6 +492,7 @@ EXPECTED = {
     "provenance": [("batches", "$graphLookup connectToField _id")],
     "descendants": [("batches", "$graphLookup connectToField parent_codes")],
     "findings": [("findings", "find")],
+    "held-batches": [("batches", "find")],
     "scans": [("scans", "find")],
     "quota-update": [("quota_usage", "find_one_and_update"), ("ledger_events", "find")],
     "intake-prefetch": [("movements", "find"), ("ledger_events", "find"), ("batches", "find"),

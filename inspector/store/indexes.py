@@ -19,6 +19,7 @@ INDEXES = {
         IndexModel([("parent_codes", ASC)], name="parent_codes"),
         IndexModel([("producer_id", ASC), ("produced_on", ASC)], name="producer_produced_on"),
         IndexModel([("holder_id", ASC), ("status", ASC)], name="holder_status"),
+        IndexModel([("holder_id", ASC), ("_id", ASC)], name="holder_code"),  # a clerk's own batches, page by page
         IndexModel([("submission_id", ASC)], name="submission", sparse=True),  # rolling back a failed submission
         # Shipments waiting for their receipt (ledger.transfers): all, oldest first and overdue; or by either side.
         IndexModel([("in_transit.since", ASC)], name="in_transit_since", sparse=True),
