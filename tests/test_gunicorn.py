@@ -3,7 +3,6 @@ refuses several workers on the embedded store."""
 import http.client
 import io
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -18,21 +17,14 @@ import pytest
 from PIL import Image
 
 from bench.load import call
+from gunicorn_server import embedded_env, free_port, start
 
 ROOT = Path(__file__).resolve().parent.parent
 GRACEFUL_TIMEOUT = 10
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _embedded_env(**extra):
-    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "WEB_CONCURRENCY")}
-    env.update(PYTHONUNBUFFERED="1", SEED_SCALE="small", GUNICORN_GRACEFUL_TIMEOUT=str(GRACEFUL_TIMEOUT), **extra)
-    return env
+    return embedded_env(GUNICORN_GRACEFUL_TIMEOUT=str(GRACEFUL_TIMEOUT), **extra)
 
 
 def _request(port, method, path, body=None, headers=None):
@@ -42,26 +34,11 @@ def _request(port, method, path, body=None, headers=None):
 @pytest.fixture
 def server(tmp_path):
     """gunicorn with our config on the embedded demo store, on a free loopback port; yields (process, port)."""
-    port = _free_port()
-    log = open(tmp_path / "gunicorn.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
-                                "--bind", f"127.0.0.1:{port}", "api:create_app()"],
-                               cwd=ROOT, env=_embedded_env(), stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, (tmp_path / "gunicorn.log").read_text()
-        try:
-            if _request(port, "GET", "/readyz")[0] == 200:
-                break
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "gunicorn was not ready within 60 s"
-        time.sleep(0.2)
+    process, port = start(tmp_path, _embedded_env())
     yield process, port
     if process.poll() is None:
         process.kill()
         process.wait()
-    log.close()
 
 
 def _sign_in(port, username):
@@ -141,7 +118,7 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_cleanly(server):
 
 def test_two_workers_on_the_embedded_store_are_refused_with_the_reason():
     result = subprocess.run([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
-                             "--bind", f"127.0.0.1:{_free_port()}", "api:create_app()"],
+                             "--bind", f"127.0.0.1:{free_port()}", "api:create_app()"],
                             cwd=ROOT, env=_embedded_env(WEB_CONCURRENCY="2"), capture_output=True, text=True,
                             timeout=60)
     assert result.returncode != 0

@@ -7,8 +7,6 @@ import json
 import os
 import select
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -17,16 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from gunicorn_server import embedded_env, start
+
 ROOT = Path(__file__).resolve().parents[2]
 BODY_READ_TIMEOUT = 8
 SEND_TIMEOUT = 3
 PATIENCE = 45  # how long a client here waits for any answer: far above what the service needs, even on a loaded machine
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _call(port, method, path, body=None, headers=None):
@@ -42,28 +36,11 @@ def _call(port, method, path, body=None, headers=None):
 @pytest.fixture
 def port(tmp_path):
     """gunicorn on the embedded demo store, on a free loopback port, with short client deadlines."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URI", "WEB_CONCURRENCY")}
-    env.update(PYTHONUNBUFFERED="1", SEED_SCALE="small", BODY_READ_TIMEOUT_SECONDS=str(BODY_READ_TIMEOUT),
-               SEND_TIMEOUT_SECONDS=str(SEND_TIMEOUT))
-    log = open(tmp_path / "gunicorn.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
-                                "--bind", f"127.0.0.1:{port}", "api:create_app()"],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while True:
-        assert process.poll() is None, (tmp_path / "gunicorn.log").read_text()
-        try:
-            if _call(port, "GET", "/readyz")[0] == 200:
-                break
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "gunicorn was not ready within 90 s"
-        time.sleep(0.2)
+    process, port = start(tmp_path, embedded_env(BODY_READ_TIMEOUT_SECONDS=str(BODY_READ_TIMEOUT),
+                                                  SEND_TIMEOUT_SECONDS=str(SEND_TIMEOUT)), ready_within=90)
     yield port
     process.kill()
     process.wait()
-    log.close()
 
 
 def _sign_in(port, username):
