@@ -2,6 +2,7 @@
 import csv
 import io
 import json
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -35,7 +36,7 @@ def test_csv_neutralises_formulas_and_keeps_numbers(client, crew):
     finding = _hostile_finding(client, crew)
     response = _export(client, crew["supervisor"], "csv")
     assert response.headers["Content-Type"].startswith("text/csv")
-    assert response.headers["Content-Disposition"].startswith("attachment; filename=findings-")
+    assert re.fullmatch(r'attachment; filename="findings-\d{8}-\d{4}\.csv"(; .*)?', response.headers["Content-Disposition"])
     [row] = _csv_rows(response)
     assert row["id"] == finding["id"]
     assert row["notes"] == "'" + DANGEROUS[0]
