@@ -222,8 +222,46 @@ class Planter:
                       f"Magnets held by {L.enterprise_name(exporter)} at the port with no export on the ledger.",
                       holder_enterprise_id=exporter, site=PORT)
 
+        self.plant_imports()
         self.plant_clean(typo_base)
         return self.cases
+
+    def plant_imports(self):
+        """Imports checked against the customs register: laundered ones fail, a declared one passes."""
+        L = self.ledger
+        day = self.ago(20)
+        # Laundering: ore from an unlisted mine reported as an import under a number customs never issued.
+        made_up = L.import_batch("ENT-GMT", day, "531020261000999999", "Ruili", "MM", "ore",
+                                 "ion_adsorption_mixed_oxide", 4_800, 90.5)
+        self.case(made_up["_id"], "fail", ["unverified_import"],
+                  "Ore reported as imported from Myanmar under a declaration number the customs register does not "
+                  "hold.", holder_enterprise_id="ENT-GMT", site=WAREHOUSE)
+        # Over-used: a real 2,000 kg declaration stretched over 3,200 kg of oxide.
+        real = L.declare("ENT-SMT", day, "Shanghai", "2846901910", 2_000, "MY")
+        L.import_batch("ENT-SMT", day, real, "Shanghai", "MY", "compound", "prnd_oxide", 1_600, 99.1)
+        stretched = L.import_batch("ENT-SMT", day, real, "Shanghai", "MY", "compound", "prnd_oxide", 1_600, 99.0)
+        self.case(stretched["_id"], "fail", ["unverified_import"],
+                  f"Oxide booked under declaration {real}, whose 2,000 kg were already used by an earlier lot.",
+                  holder_enterprise_id="ENT-SMT", site=WAREHOUSE)
+        # Borrowed: another importer's declaration, at another port.
+        borrowed = L.import_batch("ENT-TPE", day, real, "Tianjin", "MY", "compound", "prnd_oxide", 300, 99.2)
+        self.case(borrowed["_id"], "fail", ["unverified_import"],
+                  f"Oxide imported by {L.enterprise_name('ENT-TPE')} under a declaration customs recorded for "
+                  f"{L.enterprise_name('ENT-SMT')} at Shanghai.", holder_enterprise_id="ENT-TPE", site=WAREHOUSE)
+        # Laundered, then separated: the separator's compound carries the taint.
+        feed = L.import_batch("ENT-LKS", self.ago(40), "531020261000888888", "Ruili", "MM", "ore",
+                              "ion_adsorption_mixed_oxide", 6_000, 91.0)
+        compound = self.made_from("compound", "ENT-LKS", [feed], 25)
+        self.case(compound["_id"], "fail", ["tainted_lineage"],
+                  "Oxide separated from ore 'imported' under a declaration customs never issued.",
+                  holder_enterprise_id="ENT-LKS", site=FACTORY)
+        # Declared: the register confirms importer, port, origin, HS code, date and mass.
+        declared = L.declare("ENT-SMT", self.ago(12), "Shanghai", "2846901910", 1_000, "LA")
+        clean = L.import_batch("ENT-SMT", self.ago(11), declared, "Shanghai", "LA", "compound", "prnd_oxide", 998,
+                               99.3)
+        self.case(clean["_id"], "pass", [], f"Oxide imported from Laos under declaration {declared}, as the customs "
+                                            "register records it.", holder_enterprise_id="ENT-SMT",
+                  site=WAREHOUSE)
 
     def plant_clean(self, market_magnet):
         """Clean batches that must pass, in several code forms and contexts."""

@@ -8,6 +8,7 @@ from inspector.codes import batch_code
 from inspector import periods
 from inspector.clock import CST
 from inspector.periods import period_of
+from inspector.registry import customs
 
 from .enterprises import BY_ID, ISSUE_BATCHES, QUOTA_SHARES, approval_docs, enterprise_docs, national_total
 
@@ -52,6 +53,7 @@ class Ledger:
         self.reports = {}
         self.scans = []
         self.claims = []  # receipts no shipment backs (transfer_claims)
+        self.declarations = {}  # the customs declaration register (customs_declarations)
         self.utilisation = {}
         self._doc_seq = 0
         self._serial_seq = 10_000_000
@@ -185,6 +187,38 @@ class Ledger:
             batch["holder_id"] = to_id
         return doc
 
+    def declare(self, importer_id, date, port, hs_code, net_mass_kg, origin):
+        """A declaration on the customs register, numbered as China Customs numbers them (18 digits)."""
+        self._doc_seq += 1
+        no = f"{5301:04d}{date:%Y}{1:01d}{self._doc_seq:09d}"
+        self.declarations[no] = {"_id": no, "declaration_no": no, "declared_on": datetime(date.year, date.month, date.day),
+                                 "importer_id": importer_id, "port": port, "hs_code": hs_code,
+                                 "net_mass_kg": float(net_mass_kg), "origin_country": origin,
+                                 "loaded_at": self.as_of, "loaded_by": "seed"}
+        return no
+
+    def import_batch(self, importer_id, date, declaration_no, port, origin, stage, product_type, mass_kg, reo_pct):
+        """A batch imported under a declaration, checked against the register as the ledger checks an import."""
+        code = self.new_code()
+        importer = self.enterprises[importer_id]
+        used = sum(b["mass_kg"] for b in self.batches.values()
+                   if b.get("import_check", {}).get("declaration_no") == declaration_no)
+        problems = customs.check(self.declarations.get(declaration_no), declaration_no, importer_id, date, port,
+                                 origin, stage, used, mass_kg)
+        doc = {"_id": code, "stage": stage, "product_type": product_type, "mass_kg": round(mass_kg, 1),
+               "remaining_kg": round(mass_kg, 1), "reo_pct": round(reo_pct, 2), "producer_id": importer_id,
+               "producer_province": importer["province"], "produced_on": date, "parents": [], "parent_codes": [],
+               "holder_id": importer_id, "status": "active", "status_since": date, "imported": True,
+               "origin_country": origin,
+               "import_check": {"declaration_no": declaration_no, "verified": not problems, "problems": problems,
+                                "importer_id": importer_id, "port": port, "origin_country": origin}}
+        self.batches[code] = doc
+        self.movements.append({"_id": f"MV-{len(self.movements) + 1:08d}", "batch_code": code, "from_id": "FOREIGN",
+                               "to_id": importer_id, "mass_kg": round(mass_kg, 1), "date": date,
+                               "period": period_of(date), "doc_no": declaration_no, "kind": "import", "port": port,
+                               "origin_country": origin})
+        return doc
+
     def ship(self, code, to_id, date):
         """A shipment the receiver has not receipted yet: the batch stays the sender's, in transit."""
         doc = self.move(code, to_id, date, transfer_holder=False)
@@ -249,6 +283,8 @@ class Ledger:
         """Per producer and month: output and input REO (kg) and the quota tally at month end."""
         periods = {}
         for b in self.batches.values():
+            if b.get("imported"):
+                continue  # made abroad: no Chinese producer's month
             key = (b["producer_id"], period_of(b["produced_on"]))
             p = periods.setdefault(key, {
                 "_id": f"PP-{key[0]}-{key[1]}", "enterprise_id": key[0], "period": key[1],
@@ -298,6 +334,7 @@ class Ledger:
             "quota_usage": self.quota_usage(production_periods),
             "scans": self.scans,
             "transfer_claims": self.claims,
+            "customs_declarations": list(self.declarations.values()),
         }
 
     def enterprise_name(self, eid):

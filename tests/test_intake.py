@@ -404,6 +404,10 @@ def test_unknown_file_types_and_missing_files_are_refused(client, clerks):
 
 
 def test_imported_and_merged_lots_are_not_judged_by_the_whitelist_of_whoever_holds_them(client, clerks, db):
+    declared = client.post("/api/registry/customs-declarations", headers=clerks["admin"], json={"declarations": [
+        {"declaration_no": "CD-1", "declared_on": "2026-11-01", "importer_id": "ENT-GMT", "port": "Xiamen",
+         "hs_code": "284690", "net_mass_kg": 900, "origin_country": "LA"}]})
+    assert declared.status_code == 201, declared.json
     r = post(client, clerks["ENT-GMT"], [
         {"event_id": "I1", "type": "import", "occurred_at": "2026-11-02", "declaration_no": "CD-1", "port": "Xiamen",
          "origin_country": "LA", "outputs": [{"code": CODE_A, "stage": "compound", "product_type": "prnd_oxide",

@@ -189,6 +189,8 @@ class QuotaCategorySchema(ma.Schema):
     penalties = ma.fields.List(ma.fields.Nested(PenaltyCutRowSchema))
     effective_t = ma.fields.Float(metadata={"description": "allocated_t less penalty_cut_t."})
     used_t = ma.fields.Float()
+    imported_t = ma.fields.Float(metadata={"description": "Of used_t, imported feed counted when it came in (Order "
+                                                          "No. 71: a separator's imported ore and compounds)."})
     remaining_t = ma.fields.Float(metadata={"description": "Of the effective allocation; never below 0."})
     over_t = ma.fields.Float(metadata={"description": "Used beyond the effective allocation."})
     used_pct = ma.fields.Float(allow_none=True, metadata={"description": "Of the effective allocation."})

@@ -14,7 +14,8 @@ from inspector.ledger import flags, transfers
 from inspector.ledger.errors import Conflict
 from inspector.ledger.events import GS1_PREFIX, LineError, gs1_key, new_batch_mass
 from inspector.ledger.rollback import IN_FLIGHT
-from inspector.quota.usage import consume_quota
+from inspector.quota.usage import consume_quota, count_imported
+from inspector.registry import customs
 from inspector.store.connection import find_by_ids
 from inspector.verdict.lineage import fetch_enterprises
 
@@ -26,7 +27,11 @@ _RNG = secrets.SystemRandom()
 _ENTERPRISE_FIELDS = {"_id": 1, "name": 1, "roles": 1, "province": 1}
 _HELD_FIELDS = {"_id": 1, "stage": 1, "product_type": 1, "reo_pct": 1, "producer_id": 1, "producer_province": 1,
                 "produced_on": 1, "holder_id": 1, "remaining_kg": 1, "mass_kg": 1, "status": 1, "status_since": 1,
-                "quota_category": 1, "quota_used_t": 1, "within_quota": 1, "gs1": 1, "in_transit": 1}
+                "quota_category": 1, "quota_used_t": 1, "within_quota": 1, "gs1": 1, "in_transit": 1, "imported": 1,
+                "origin_country": 1, "quota_counted_on_import": 1}
+# What a split child carries of the batch it was split from (see _inherited).
+_INHERITED = ("quota_category", "quota_used_t", "within_quota", "producer_province", "imported", "origin_country",
+              "quota_counted_on_import")
 
 
 @dataclass(slots=True)
@@ -63,8 +68,7 @@ def event_key(enterprise_id, event_id):
 
 
 def _held_from_doc(doc):
-    extra = {k: doc[k] for k in ("quota_category", "quota_used_t", "within_quota", "producer_province", "gs1")
-             if k in doc}
+    extra = {k: doc[k] for k in (*_INHERITED, "gs1") if k in doc}
     return Held(doc["_id"], doc["stage"], doc["product_type"], doc["reo_pct"], doc["producer_id"], doc["produced_on"],
                 doc["holder_id"], doc["remaining_kg"], doc["mass_kg"], doc["status"], doc["status_since"], extra,
                 stored=True, in_transit=doc.get("in_transit"))
@@ -90,6 +94,9 @@ class Book:
         self.shipments = {}      # (code, doc_no) -> movement dict (pending or stored)
         self.claims = {}         # (code, doc_no, claimant) -> open claim (pending or stored), transfers.py
         self.pending_claims, self.matched_claims, self.claims_known = [], [], set()
+        self.declarations = {}   # customs declaration number -> the register's entry, or None (registry/customs.py)
+        self.declared_used = {}  # declaration number -> kg booked under it so far, stored and in this submission
+        self.imported_applied = {}  # (importer, year, category) -> t REO of imported feed counted on its quota
         self.events_seen = {}    # (enterprise_id, event_id) -> its fingerprints, from the database or this submission
         self.stored_events = {}  # the part of events_seen read from the database
         self.events_known = False
@@ -124,6 +131,10 @@ class Book:
                     self.before[c] = {"holder_id": held.holder_id, "remaining_kg": held.remaining_kg,
                                       "status": held.status, "status_since": held.status_since,
                                       "in_transit": held.in_transit}
+        declared = {customs.number(ev.doc_no) for ev in events if ev.type == "import"} - self.declarations.keys()
+        if declared:
+            found = customs.find(self.db, declared)
+            self.declarations.update((no, found.get(no)) for no in declared)
         receipts = sorted({self.gs1_codes.get(ev.code, ev.code) for ev in events if ev.type == "receipt"})
         if receipts:
             for m in self.db.movements.find({"batch_code": {"$in": receipts}, "kind": "transfer"},
@@ -195,6 +206,14 @@ class Book:
         if eid not in self.producers:
             self.producers[eid] = fetch_enterprises(self.db, {eid}).get(eid) or {}
         return self.producers[eid]
+
+    def declaration(self, no):
+        """The register's entry for a declaration number (None when it has none) and the kg booked under it so far."""
+        if no not in self.declarations:
+            self.declarations[no] = customs.find(self.db, [no]).get(no)
+        if no not in self.declared_used:
+            self.declared_used[no] = customs.used_kg(self.db, no)
+        return self.declarations[no], self.declared_used[no]
 
     def batch(self, code, name="code"):
         """The batch a code (or GS1 stand-in) names, as this submission has left it."""
@@ -299,6 +318,10 @@ class Book:
             allocated = entries[0]["allocated"]
             after = consume_quota(self.db, *key, total, allocated, known=key_known(self.quota_rows, key))
             self.quota_applied[key] = self.quota_applied.get(key, 0.0) + total
+            imported = sum(e["tonnes"] for e in entries if e.get("imported"))
+            if imported:
+                count_imported(self.db, *key, imported)
+                self.imported_applied[key] = self.imported_applied.get(key, 0.0) + imported
             position = after - total
             eid, year, category = key
             for e in entries:
@@ -306,6 +329,8 @@ class Book:
                 within = position <= allocated * (1 + 1e-12)
                 e["accounting"]["quota"][category] = round(e["tonnes"], 6)
                 e["accounting"].setdefault("quota_used_t", {})[category] = round(position, 6)
+                if e.get("imported"):
+                    e["accounting"].setdefault("imported_t", {})[category] = round(e["tonnes"], 6)
                 for extra in e["extras"]:
                     extra.update(quota_used_t=round(position, 3), within_quota=within)
                 if not within:
@@ -404,8 +429,7 @@ class Book:
         if not source:
             return {}
         parent = self.batches[source]
-        facts = {k: v for k, v in parent.extra.items() if k in ("quota_category", "quota_used_t", "within_quota",
-                                                                "producer_province")}
+        facts = {k: v for k, v in parent.extra.items() if k in _INHERITED}
         return {**self._inherited(parent), **facts}
 
     def register(self, declared=None):

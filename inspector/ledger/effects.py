@@ -13,6 +13,7 @@ from inspector.ledger.events import LineError
 from inspector.clock import CST
 from inspector.quota.allocation import effective_t
 from inspector.quota.usage import quota_category
+from inspector.registry import approvals, customs
 from inspector.registry.approvals import approval_on
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -82,6 +83,10 @@ def production(book, ev):
     china_day = ev.occurred_at.astimezone(CST).date().isoformat()
     for stage in sorted(needs):
         book.event_flags.append(flags.producer_not_whitelisted_that_day(ev.enterprise_id, stage, china_day))
+    # Imported feed this separator's quota counted when it came in is not counted again in what it is made into.
+    counted_reo = sum(item.mass_kg * held.reo_pct / 100 for held, item in inputs
+                      if (held.extra.get("quota_counted_on_import") or {}).get("enterprise_id") == ev.enterprise_id)
+    fresh_share = 1 - min(1.0, counted_reo / in_reo) if in_reo else 1.0
     parents = [{"code": held.code, "mass_kg": item.mass_kg} for held, item in inputs]
     extras, quota = [], {}
     for o in ev.outputs:
@@ -93,7 +98,8 @@ def production(book, ev):
             extra["quota_category"] = category
             quota.setdefault(category, []).append(extra)
             quota.setdefault(("t", category), 0.0)
-            quota[("t", category)] += o.mass_kg * o.reo_pct / 100 / 1000
+            quota[("t", category)] += o.mass_kg * o.reo_pct / 100 / 1000 * (fresh_share if category == "separation"
+                                                                             else 1.0)
         extras.append(extra)
     book.accounting = {"producer_id": ev.enterprise_id, "period": ev.period, "output_reo_kg": round(out_reo, 3),
                        "input_reo_kg": round(in_reo, 3), "lots": len(ev.outputs), "quota": {}}
@@ -112,15 +118,49 @@ def production(book, ev):
 
 
 def import_(book, ev):
-    """New batches held by the importer, each moved in from abroad."""
+    """New batches held by an approved importer, each checked against the customs register and moved in from abroad."""
+    importer = book.producer(ev.enterprise_id)
+    day = approvals.china_day(ev.occurred_at)
+    if not approvals.approved_on(importer.get("approvals", []), "import", day):
+        state, _ = approvals.state_on(approvals.ordered(importer.get("approvals", [])), "import", day)
+        raise LineError("import_not_approved", f"{ev.enterprise_id} is not approved for import on {day} "
+                                               f"({approvals.STATE_TEXT[state]}): only enterprises the registry "
+                                               "approves for import may import.", "enterprise_id")
+    no = customs.number(ev.doc_no)
+    declaration, used = book.declaration(no)
+    enterprise = book.enterprises[ev.enterprise_id]
+    # Order No. 71: imported ore and compounds a separator will separate count on its separation quota.
+    counts = "separator" in (enterprise.get("roles") or []) and "separation" in (importer.get("quota_categories") or [])
+    unverified, counted = [], 0.0
     for o in ev.outputs:
+        problems = customs.check(declaration, no, ev.enterprise_id, ev.occurred_at, ev.port, ev.country, o.stage,
+                                 used, o.mass_kg)
+        used += o.mass_kg
+        extra = {"imported": True, "origin_country": ev.country, "producer_province": enterprise.get("province"),
+                 "import_check": {"declaration_no": no, "verified": not problems, "problems": problems,
+                                  "importer_id": ev.enterprise_id, "port": ev.port, "origin_country": ev.country},
+                 **({"gs1": dict(o.gs1)} if o.gs1 else {})}
+        if problems:
+            unverified.append(problems)
+        if counts and o.stage in ("ore", "compound"):
+            tonnes = o.mass_kg * o.reo_pct / 100 / 1000
+            extra["quota_counted_on_import"] = {"enterprise_id": ev.enterprise_id, "category": "separation",
+                                                "t": round(tonnes, 6)}
+            counted += tonnes
         held = book.create(book.new_code(o, "outputs"), ev, o.stage, o.product_type, o.reo_pct, o.mass_kg,
-                           ev.enterprise_id, ev.occurred_at, [],
-                           {"imported": True, "origin_country": ev.country,
-                            "producer_province": book.enterprises[ev.enterprise_id].get("province"),
-                            **({"gs1": dict(o.gs1)} if o.gs1 else {})})
+                           ev.enterprise_id, ev.occurred_at, [], extra)
         book.move(ev, held.code, FOREIGN, ev.enterprise_id, o.mass_kg, "import",
                   port=ev.port, origin_country=ev.country)
+    book.declared_used[no] = used
+    if unverified:
+        book.event_flags.append(flags.unverified_import(ev.enterprise_id, no, len(unverified), unverified[0]))
+    if counted and book.apply:
+        book.accounting = {"quota": {}}
+        book.quota_queue.append({
+            "key": (ev.enterprise_id, ev.occurred_at.astimezone(CST).year, "separation"), "tonnes": counted,
+            "allocated": effective_t(importer, "separation", ev.occurred_at.astimezone(CST).year)[3], "extras": [],
+            "flags": book.event_flags, "accounting": book.accounting, "event_id": ev.event_id, "line": ev.line,
+            "imported": True})
 
 
 def shipment(book, ev):

@@ -8,6 +8,7 @@ time (inspector/verdict/rules.py), with its own logic, even where a flag's wire 
 ranking (inspector/oversight/risk.py) read them.
 """
 from inspector.registry.approvals import STAGE_APPROVAL
+from inspector.registry.customs import problems_text
 
 # Each flag's wire code: what clients read in receipts, exports and the risk ranking.
 CODES = {
@@ -15,6 +16,7 @@ CODES = {
     "producer_not_whitelisted_that_day": "producer_not_approved",
     "production_over_quota": "over_quota",
     "receipt_without_shipment": "receipt_without_shipment",
+    "unverified_import": "unverified_import",
 }
 
 
@@ -49,3 +51,11 @@ def receipt_without_shipment(enterprise_id, code, from_id, doc_no, claim_id=None
         flag["claim_id"] = claim_id
         flag["message"] += " The batch stays with its holder; the receipt is an open claim until the sender agrees."
     return flag
+
+
+def unverified_import(enterprise_id, declaration_no, batches, problems):
+    """An import the customs register does not confirm: its batches scan unverified_import until a load does."""
+    return {"code": CODES["unverified_import"], "declaration_no": declaration_no, "batches": batches,
+            "problems": [p["code"] for p in problems],
+            "message": f"{enterprise_id} imported {batches} batch(es) under declaration {declaration_no}, which the "
+                       f"customs register does not confirm: {problems_text(problems)}."}

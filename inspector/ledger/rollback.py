@@ -205,17 +205,21 @@ def _undo(db, sid, book=None, previous_owner=None, stalled_before=None, accepted
 
 def _undo_steps(db, sid, book, me):
     applied = dict(book.quota_applied) if book else {}
+    imported = dict(book.imported_applied) if book else {}
     if book is None:
         for e in db.ledger_events.find({"submission_id": sid}, {"accounting": 1, "occurred_at": 1,
                                                                 "enterprise_id": 1}):
-            for category, t in (e.get("accounting") or {}).get("quota", {}).items():
-                key = (e["enterprise_id"], e["occurred_at"].astimezone(CST).year, category)
-                applied[key] = applied.get(key, 0.0) + t
+            for field, into in (("quota", applied), ("imported_t", imported)):
+                for category, t in (e.get("accounting") or {}).get(field, {}).items():
+                    key = (e["enterprise_id"], e["occurred_at"].astimezone(CST).year, category)
+                    into[key] = into.get(key, 0.0) + t
     for (eid, year, category), tonnes in applied.items():
         _hold(db, sid, me)
         key = {"enterprise_id": eid, "year": year, "category": category}
+        given = {"used_t": -tonnes, **({"imported_t": -imported[(eid, year, category)]}
+                                       if imported.get((eid, year, category)) else {})}
         db.quota_usage.update_one({**key, "given_back": {"$ne": sid}},
-                                  {"$inc": {"used_t": -tonnes}, "$addToSet": {"given_back": sid}})
+                                  {"$inc": given, "$addToSet": {"given_back": sid}})
     for eid, period, row in list(_booked(db, sid, book)):
         _hold(db, sid, me)
         key = {"enterprise_id": eid, "period": period}

@@ -28,6 +28,12 @@ def used_t(enterprise, category, year):
                  if u["year"] == year and u["category"] == category), 0.0)
 
 
+def imported_t(enterprise, category, year):
+    """Of used_t, the tonnes REO of imported feed counted on the quota when it came in (Order No. 71)."""
+    return next((u.get("imported_t", 0.0) for u in enterprise.get("quota_usage", [])
+                 if u["year"] == year and u["category"] == category), 0.0)
+
+
 def _applies(penalty, category, year):
     rule = RULES[penalty["kind"]]
     return penalty["year"] + rule.years_later == year and penalty.get("category") in (None, category)

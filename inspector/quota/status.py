@@ -21,6 +21,7 @@ def quota_status(enterprise, year):
             "allocated_t": issued, "penalty_cut_t": round(applied, 1), "cut_pending_t": round(required - applied, 1),
             "penalties": allocation.cuts(enterprise, category, year),
             "effective_t": round(effective, 1), "used_t": round(used, 1),
+            "imported_t": round(allocation.imported_t(enterprise, category, year), 1),
             "remaining_t": round(max(0.0, effective - used), 1), "over_t": round(max(0.0, used - effective), 1),
             "used_pct": round(100 * used / effective, 1) if effective else None,
             "issue_batches": _fill(issues, applied, used),

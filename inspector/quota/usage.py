@@ -50,3 +50,9 @@ def _ensure_row(db, key):
             "_id": f"{key['enterprise_id']}:{key['year']}:{key['category']}", "used_t": 0.0}}, upsert=True)
     except DuplicateKeyError:
         pass  # created by a concurrent production a moment ago
+
+
+def count_imported(db, enterprise_id, year, category, tonnes):
+    """Note how much of a year's usage is imported feed (Order No. 71 counts it on the separator's quota)."""
+    db.quota_usage.update_one({"enterprise_id": enterprise_id, "year": year, "category": category},
+                              {"$inc": {"imported_t": tonnes}})

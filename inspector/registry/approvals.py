@@ -17,8 +17,8 @@ from pymongo.errors import DuplicateKeyError
 from inspector.errors import DomainError
 from inspector.clock import CST, aware
 
-STAGES = ("mining", "separation")
-STAGE_ROLES = {"mining": "mine", "separation": "separator"}
+STAGES = ("mining", "separation", "import")
+STAGE_ROLES = {"mining": "mine", "separation": "separator", "import": "importer"}
 ACTIONS = ("grant", "suspend", "reinstate", "revoke")
 NEEDS_REASON = ("suspend", "revoke")
 TAKES_END = ("grant", "suspend")

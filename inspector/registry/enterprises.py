@@ -18,7 +18,7 @@ from inspector.codes import uscc
 from inspector.accounts.users import PROVINCES
 from inspector.verdict.lineage import fetch_enterprises
 
-ROLES = ("mine", "separator", "metal_smelter", "magnet_maker", "recycler", "trader", "exporter")
+ROLES = ("mine", "separator", "metal_smelter", "magnet_maker", "recycler", "trader", "exporter", "importer")
 EDITABLE = ("name", "province", "roles", "city", "location")
 # The role, or the whitelist stage, that makes an enterprise eligible for a quota category.
 CATEGORY_FIT = {"mining_light": ("mine", "mining"), "mining_medium_heavy": ("mine", "mining"),

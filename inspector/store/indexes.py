@@ -21,10 +21,17 @@ INDEXES = {
         IndexModel([("holder_id", ASC), ("status", ASC)], name="holder_status"),
         IndexModel([("holder_id", ASC), ("_id", ASC)], name="holder_code"),  # a clerk's own batches, page by page
         IndexModel([("submission_id", ASC)], name="submission", sparse=True),  # rolling back a failed submission
+        # Imports booked under a customs declaration: its used mass, and the recheck when the register is loaded.
+        IndexModel([("import_check.declaration_no", ASC), ("produced_on", ASC)], name="import_declaration",
+                   sparse=True),
         # Shipments waiting for their receipt (ledger.transfers): all, oldest first and overdue; or by either side.
         IndexModel([("in_transit.since", ASC)], name="in_transit_since", sparse=True),
         IndexModel([("in_transit.from_id", ASC), ("in_transit.since", ASC)], name="in_transit_from", sparse=True),
         IndexModel([("in_transit.to_id", ASC), ("in_transit.since", ASC)], name="in_transit_to", sparse=True),
+    ],
+    "customs_declarations": [
+        IndexModel([("importer_id", ASC), ("declared_on", DESC)], name="importer_declared_on"),
+        IndexModel([("declared_on", DESC), ("_id", ASC)], name="declared_on"),
     ],
     "transfer_claims": [
         # Receipts no shipment backs (ledger.transfers): on a batch (submission, scan), listed, ranked, rolled back.

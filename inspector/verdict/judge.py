@@ -85,6 +85,7 @@ def judge(db, label: Label, ctx: ScanContext, settings, now: datetime) -> Judgem
     found = [
         rules.producer_not_approved(batch, enterprises),
         rules.over_quota(batch, enterprises),
+        rules.unverified_import(batch, enterprises),
         rules.tainted_lineage(batch["ancestors"], enterprises),
         rules.unrecorded_transfer(batch, ctx.holder_enterprise_id, enterprises),
         rules.quantity_mismatch(batch, ctx.observed_mass_kg, settings.mass_tolerance_pct),

@@ -71,6 +71,10 @@ REASONS = {r.code: r for r in [
     Reason("no_export_record", FAIL, "No export record",
            "Found at an export port without a recorded export.",
            "Found at port {site_name}, but no export of this batch is recorded."),
+    Reason("unverified_import", FAIL, "Unverified import",
+           "Imported under a customs declaration the register does not confirm: possibly laundered material.",
+           "Imported by {importer_name} under customs declaration {declaration_no}, which the customs register does "
+           "not confirm: {problems_text}."),
     Reason("in_transit", WARNING, "In transit",
            "Shipped by its holder, and the receiver has not yet recorded the receipt.",
            "Shipped by {from_name} to {to_name} under {doc_no} on {shipped_on}; {to_name} has not recorded the "

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from inspector.geo import distance_km
 from inspector.quota.allocation import allocation_t, produced_here, within_quota
-from inspector.registry import approvals
+from inspector.registry import approvals, customs
 from inspector.registry.approvals import STAGE_APPROVAL, approval_on
 from inspector.periods import deadline_of, due_periods, period_of, year_of
 from inspector.verdict.reasons import QUOTA_CATEGORY_NAMES, REASONS
@@ -60,10 +60,11 @@ def over_quota(batch, enterprises):
 
 
 def tainted_lineage(ancestors, enterprises):
-    """tainted_lineage: an ancestor was made by an unapproved producer or over quota."""
+    """tainted_lineage: an ancestor was made by an unapproved producer or over quota, or is an unverified import."""
     bad = []
     for a in sorted(ancestors, key=lambda a: (a.get("generation", 0), a["_id"])):
-        failed = [r["code"] for r in (producer_not_approved(a, enterprises), over_quota(a, enterprises)) if r]
+        failed = [r["code"] for r in (producer_not_approved(a, enterprises), over_quota(a, enterprises),
+                                      unverified_import(a, enterprises)) if r]
         if failed:
             bad.append({"code": a["_id"], "producer_id": a["producer_id"],
                         "producer_name": _name(enterprises.get(a["producer_id"]), a["producer_id"]),
@@ -75,6 +76,17 @@ def tainted_lineage(ancestors, enterprises):
     return REASONS["tainted_lineage"].found(count=len(bad), batches_text=batches_text, first_code=bad[0]["code"],
                                             first_producer=bad[0]["producer_name"], reasons_text=reasons_text,
                                             ancestors=bad)
+
+
+def unverified_import(batch, enterprises):
+    """unverified_import: the batch came in under a declaration the customs register does not confirm."""
+    check = batch.get("import_check")
+    if not check or check.get("verified") is not False:
+        return None
+    return REASONS["unverified_import"].found(importer_id=batch["producer_id"],
+                                              importer_name=_name(enterprises.get(batch["producer_id"]),
+                                                                  batch["producer_id"]),
+                                              **customs.verdict_facts(check))
 
 
 def unrecorded_transfer(batch, found_holder_id, enterprises):
@@ -130,7 +142,7 @@ def late_reporting(enterprise_ids, enterprises, now, day=10, inclusive=True):
 
 def mass_balance(batch, enterprises, settings):
     """mass_balance: the batch holds more REO than its inputs could have yielded."""
-    if batch["stage"] == "ore":
+    if batch["stage"] == "ore" or not produced_here(batch):
         return None
     ceiling = settings.recovery_ceiling_for(batch["stage"])
     producer = enterprises.get(batch["producer_id"])

@@ -90,9 +90,10 @@ def test_split_merge_and_import_outputs_have_the_minimum_too(client, clerks, db,
              "merge": {"event_id": "S1", "type": "merge", "occurred_at": "2026-11-04",
                        "inputs": [{"code": MINE, "mass_kg": 0.25}, {"code": SECOND, "mass_kg": 0.25}],
                        "outputs": [{"mass_kg": 0.5}]},
-             "import": {**ore("S1", 0.5), "type": "import", "declaration_no": "D-1", "port": "CNFOC",
+             "import": {**ore("S1", 0.5), "type": "import", "enterprise_id": "ENT-GMT", "declaration_no": "D-1",
+                        "port": "CNFOC",
                         "origin_country": "MM"}}[kind]
-    who = "ENT-NSM"
+    who = "ENT-GMT" if kind == "import" else "ENT-NSM"  # an importer the registry approves
     before = db.batches.count_documents({})
     (error,) = refused(client.post(SUBMIT, headers=clerks[who], json={"events": [event]}))
     assert error["code"] == "below_minimum_mass" and error["field"].startswith("outputs[")
