@@ -163,4 +163,19 @@ const REASON_PARAMS = {
   no_export_record: (ev) => ({ site_name: ev.site_name }),
   in_transit: (ev) => ({ from_name: ev.from_name, to_name: ev.to_name, doc_no: ev.doc_no, shipped_on: date(ev.shipped_on), days: num(ev.days) }),
   disputed_holder: (ev) => ({ claimant_name: ev.claimant_name, holder_name: ev.holder_name, doc_no: ev.doc_no, claimed_on: date(ev.claimed_on) }),
+  unverified_import: (ev) => ({
+    importer_name: ev.importer_name, declaration_no: ev.declaration_no,
+    problems_text: listOf((ev.problems || []).map((p) => t("import_problem." + p.code, {
+      ...p, booked_kg: num(p.booked_kg), declared_kg: num(p.declared_kg),
+      declared: p.code === "date_mismatch" ? date(p.declared) : p.declared, reported: p.code === "date_mismatch" ? date(p.reported) : p.reported,
+    }))),
+  }),
 };
+
+function listOf(items) {
+  try {
+    return new Intl.ListFormat(lang, { type: "conjunction" }).format(items);
+  } catch {
+    return items.join("; ");
+  }
+}
