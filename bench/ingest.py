@@ -26,7 +26,7 @@ TRADERS = ["ENT-GMT", "ENT-SMT"]
 
 
 def write_ledger(path, lines, seed=7):
-    """A month of flows, line by line: ore mined, shipped, received, separated, split and sold on (9 lines a round)."""
+    """A month of flows, line by line: ore mined, shipped, received, separated, split and sold on, oxide imported (10 lines a round)."""
     import random
 
     rng = random.Random(seed)
@@ -73,6 +73,9 @@ def write_ledger(path, lines, seed=7):
                     batch_code=c, mass_kg=kg)
             row(event_id=f"E{n}-6", event_type="shipment", occurred_at=day, enterprise_id=sep, batch_code=half_a,
                 mass_kg=oxide_kg / 2, counterparty_id=trader, doc_no=f"WB-{n}-2")
+            row(event_id=f"E{n}-7", event_type="import", occurred_at=day, enterprise_id=trader, line_role="output",
+                batch_code=code(), mass_kg=500, stage="compound", product_type="prnd_oxide", reo_pct=99,
+                doc_no=f"5310202610{n:08d}", port="Shanghai", country="MY")
     return written
 
 
