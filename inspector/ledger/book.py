@@ -135,6 +135,9 @@ class Book:
         if declared:
             found = customs.find(self.db, declared)
             self.declarations.update((no, found.get(no)) for no in declared)
+            # Only a declaration the register holds has a mass to use up: one query for the chunk's.
+            self.declared_used.update(customs.used_kgs(self.db, found))
+            self.declared_used.update((no, 0.0) for no in declared if no not in found)
         receipts = sorted({self.gs1_codes.get(ev.code, ev.code) for ev in events if ev.type == "receipt"})
         if receipts:
             for m in self.db.movements.find({"batch_code": {"$in": receipts}, "kind": "transfer"},
@@ -212,7 +215,7 @@ class Book:
         if no not in self.declarations:
             self.declarations[no] = customs.find(self.db, [no]).get(no)
         if no not in self.declared_used:
-            self.declared_used[no] = customs.used_kg(self.db, no)
+            self.declared_used[no] = customs.used_kgs(self.db, [no]).get(no, 0.0) if self.declarations[no] else 0.0
         return self.declarations[no], self.declared_used[no]
 
     def batch(self, code, name="code"):

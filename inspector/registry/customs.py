@@ -221,11 +221,14 @@ def find(db, numbers):
     return {d["_id"]: d for d in db.customs_declarations.find({"_id": {"$in": numbers}})} if numbers else {}
 
 
-def used_kg(db, no):
-    """Kilograms of imported batches already booked under a declaration."""
-    rows = list(db.batches.aggregate([{"$match": {"import_check.declaration_no": no}},
-                                      {"$group": {"_id": None, "kg": {"$sum": "$mass_kg"}}}]))
-    return rows[0]["kg"] if rows else 0.0
+def used_kgs(db, numbers):
+    """{declaration number: kilograms of imported batches already booked under it} (0 when none), in one query."""
+    numbers = sorted(set(numbers))
+    if not numbers:
+        return {}
+    rows = db.batches.aggregate([{"$match": {"import_check.declaration_no": {"$in": numbers}}},
+                                 {"$group": {"_id": "$import_check.declaration_no", "kg": {"$sum": "$mass_kg"}}}])
+    return {**{no: 0.0 for no in numbers}, **{r["_id"]: r["kg"] for r in rows}}
 
 
 def check(declaration, no, importer_id, occurred_at, port, country, stage, used_before_kg, mass_kg):
@@ -306,6 +309,7 @@ def page(db, query, first, size):
         filt["_id"] = number(query["declaration_no"])
     total = db.customs_declarations.count_documents(filt)
     docs = list(db.customs_declarations.find(filt).sort([("declared_on", -1), ("_id", 1)]).skip(first).limit(size))
+    used = used_kgs(db, [d["_id"] for d in docs])
     for d in docs:
-        d["used_kg"] = round(used_kg(db, d["_id"]), 3)
+        d["used_kg"] = round(used[d["_id"]], 3)
     return docs, total
