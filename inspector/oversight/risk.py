@@ -35,6 +35,8 @@ FACTORS = (
            "in the last {days} days"),
     Factor("over_quota", 5, "Production over quota", "over-quota production flag", "over-quota production flags",
            "in the last {days} days"),
+    Factor("unverified_import", 5, "Unverified imports", "import the customs register does not confirm",
+           "imports the customs register does not confirm", "in the last {days} days"),
     Factor("mass_balance", 4, "Mass balance", "mass-balance flag (more REO out than in)",
            "mass-balance flags (more REO out than in)", "in the last {days} days"),
     Factor("missing_reports", 4, "Missing monthly reports", "monthly report never entered",
@@ -49,7 +51,7 @@ FACTORS = (
            f"in the last {REPORT_WINDOW} due months"),
 )
 WEIGHTS = {f.key: f.weight for f in FACTORS}
-FLAG_CODES = ("mass_balance", "over_quota", "producer_not_approved")
+FLAG_CODES = ("mass_balance", "over_quota", "producer_not_approved", "unverified_import")
 # A finding counts once confirmed, unless the supervisor finally accepted the enterprise's answer.
 FINDING_STATES = (workflow.CONFIRMED, *workflow.SENT_STATES)
 ACCEPTED_OUTCOME = "accepted"

@@ -206,3 +206,12 @@ def test_a_separators_imported_feed_counts_on_its_quota_once(client, clerks, db)
     assert quota()["used_t"] == pytest.approx(after_import["used_t"], abs=0.05)  # not counted a second time
     made = verdict(client, clerks, code(2), "ENT-LKS")
     assert made["status"] != "fail", made["reasons"]
+
+
+def test_an_importer_with_unverified_imports_is_ranked_for_review(client, clerks):
+    post(client, clerks["ENT-GMT"], [import_event("I1", [ore(code(1))], declaration="531020269999999998",
+                                                  port="Ruili", origin="MM")])
+    ranking = client.get("/api/risk/enterprises", headers=clerks["supervisor"]).json
+    row = next(r for r in ranking["items"] if r["enterprise_id"] == "ENT-GMT")
+    factor = next(f for f in row["factors"] if f["factor"] == "unverified_import")
+    assert factor["count"] == 1 and row["score"] >= factor["weight"]

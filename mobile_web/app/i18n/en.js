@@ -579,6 +579,7 @@ export default {
   "risk.factor.confirmed_findings": "Confirmed findings",
   "risk.factor.over_quota": "Production over quota",
   "risk.factor.mass_balance": "Mass balance",
+  "risk.factor.unverified_import": "Unverified imports",
   "risk.factor.missing_reports": "Missing monthly reports",
   "risk.factor.fail_verdicts": "Failing scans",
   "risk.factor.late_reports": "Late monthly reports",

@@ -579,6 +579,7 @@ export default {
   "risk.factor.confirmed_findings": "Constats confirmés",
   "risk.factor.over_quota": "Production au-delà du quota",
   "risk.factor.mass_balance": "Bilan matière",
+  "risk.factor.unverified_import": "Importations non vérifiées",
   "risk.factor.missing_reports": "Déclarations mensuelles manquantes",
   "risk.factor.fail_verdicts": "Scans non conformes",
   "risk.factor.late_reports": "Déclarations mensuelles en retard",

@@ -568,6 +568,7 @@ export default {
   "risk.factor.confirmed_findings": "Temuan terkonfirmasi",
   "risk.factor.over_quota": "Produksi melebihi kuota",
   "risk.factor.mass_balance": "Neraca massa",
+  "risk.factor.unverified_import": "Impor tak terverifikasi",
   "risk.factor.missing_reports": "Laporan bulanan tidak dilaporkan",
   "risk.factor.fail_verdicts": "Pindaian gagal",
   "risk.factor.late_reports": "Laporan bulanan terlambat",

@@ -568,6 +568,7 @@ export default {
   "risk.factor.confirmed_findings": "已确认问题",
   "risk.factor.over_quota": "超配额生产",
   "risk.factor.mass_balance": "物料不平衡",
+  "risk.factor.unverified_import": "未核实的进口",
   "risk.factor.missing_reports": "未报月度台账",
   "risk.factor.fail_verdicts": "不合格扫码",
   "risk.factor.late_reports": "逾期月度台账",
