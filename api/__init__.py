@@ -4,6 +4,7 @@ import secrets
 import sys
 
 from flask import Flask
+from flask_compress import Compress
 from flask_smorest import Api
 
 from inspector.settings import SettingsError, load_settings
@@ -49,11 +50,21 @@ def create_app(config=None):
         OPENAPI_SWAGGER_UI_PATH="/docs",
         OPENAPI_SWAGGER_UI_URL=docs_assets.URL,
         SEED_DEMO=True,
+        # JSON and text answers compressed when the client asks (brotli first, then gzip); streamed exports and the
+        # PWA's assets (api/web.py compresses those itself) are left as they are.
+        COMPRESS_MIMETYPES=["application/json", "application/problem+json", "application/geo+json",
+                            "application/ld+json", "text/csv", "text/html", "text/plain"],
+        COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_BR_LEVEL=4,
+        COMPRESS_LEVEL=6,
+        COMPRESS_MIN_SIZE=1024,
+        COMPRESS_STREAMS=False,
     )
     app.config.update(config)
     app.extensions["inspector"] = {}
     # First, so that its request id and access line wrap every other hook.
     logs.init_app(app)
+    Compress(app)
 
     api = Api(app, spec_kwargs={"info": {"description": "Scan rare-earth batch codes, judge them, and work the findings."}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "opaque"})

@@ -209,7 +209,7 @@ class Ledger:
                "remaining_kg": round(mass_kg, 1), "reo_pct": round(reo_pct, 2), "producer_id": importer_id,
                "producer_province": importer["province"], "produced_on": date, "parents": [], "parent_codes": [],
                "holder_id": importer_id, "status": "active", "status_since": date, "imported": True,
-               "origin_country": origin,
+               "origin_country": origin, "gs1": {"gtin": self.gtin(importer_id, product_type), "lot": code},
                "import_check": {"declaration_no": declaration_no, "verified": not problems, "problems": problems,
                                 "importer_id": importer_id, "port": port, "origin_country": origin}}
         self.batches[code] = doc

@@ -41,7 +41,8 @@ def sign_in(page, username, password="demo"):
 def wait_for_worker(page):
     """Wait until the service worker has precached the shell and controls the page."""
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20000)
+    # A function, not an expression: Playwright evals a bare expression in the page, which its CSP forbids.
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=20000)
 
 
 def shoot(page, name):

@@ -78,6 +78,10 @@ def test_clerk_uploads_the_ledger_and_reads_the_receipt(new_context, api):
     submissions_before = page.locator(".submissions li.submission").count()
 
     tag = uuid.uuid4().hex[:8].upper()
+    # The import's declaration is in the customs register (loaded by an administrator), so it is not flagged.
+    api.call("POST", "/api/registry/customs-declarations", user="admin", body={"declarations": [{
+        "declaration_no": f"ID-E2E-{tag}", "declared_on": china_yesterday(), "importer_id": me, "port": "Shanghai",
+        "hs_code": "2846901910", "net_mass_kg": 750, "origin_country": "MY"}]})
     first = ledger_csv(header, import_row(f"EV-E2E-{tag}-1", me, f"ID-E2E-{tag}"))
     receipt = upload(page, "october-ledger.csv", first)
     assert receipt.get_attribute("data-status") == "accepted"
@@ -104,7 +108,7 @@ def test_clerk_uploads_the_ledger_and_reads_the_receipt(new_context, api):
     assert "1 event was sent before and is stored only once." in receipt.inner_text()
 
     # Both submissions now head the clerk's list, newest first.
-    page.wait_for_function(f"document.querySelectorAll('.submissions li.submission').length >= {min(10, submissions_before + 2)}")
+    page.wait_for_function(f"() => document.querySelectorAll('.submissions li.submission').length >= {min(10, submissions_before + 2)}")
     newest = page.locator(".submissions li.submission").first
     assert newest.get_attribute("data-status") == "accepted"
     assert "Accepted: 1 · duplicates: 1 · flags: 1" in newest.inner_text()
