@@ -68,7 +68,7 @@ def _expected_etag(finding):
 
 
 def _filters(query):
-    return {k: v for k, v in query.items() if k not in ("sort", "format")}
+    return {k: v for k, v in query.items() if k not in ("sort", "format", "lang")}
 
 
 @blp.route("")
@@ -145,7 +145,7 @@ class Export(MethodView):
                                                  for k, v in filters.items()}})
         docs = exports.export_documents(db(), q, query["sort"])
         mimetype, extension = exports.FORMATS[fmt]
-        response = Response(exports.export_chunks(fmt, docs, now), content_type=mimetype)
+        response = Response(exports.export_chunks(fmt, docs, now, query.get("lang")), content_type=mimetype)
         response.headers["Content-Disposition"] = content_disposition("attachment",
                                                                       f"findings-{now:%Y%m%d-%H%M}.{extension}")
         response.headers["Cache-Control"] = "no-store"

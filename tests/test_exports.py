@@ -3,9 +3,11 @@ import csv
 import io
 import json
 import re
+from datetime import datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from conftest import gen_user
 from finding_helpers import act, crew, log_finding, minimal_pdf, photo, upload  # noqa: F401
@@ -44,7 +46,9 @@ def test_csv_neutralises_formulas_and_keeps_numbers(client, crew):
     assert row["batch_codes"] == "'+SUM(1,2); -2+3"
     assert row["lat"] == "-12.5" and row["lon"] == "-45.25"  # numbers are not formulas
     assert row["status"] == "submitted" and row["province"] == "Jiangxi" and row["overdue"] == "False"
-    assert row["observed_at_utc"].endswith("Z")
+    # Dates as spreadsheets recognise them in any locale, with China time beside UTC.
+    observed = datetime.strptime(row["observed_at_utc"], "%Y-%m-%d %H:%M:%S")
+    assert datetime.strptime(row["observed_at_china"], "%Y-%m-%d %H:%M:%S") - observed == timedelta(hours=8)
     assert list(row) == HEADER
 
 
@@ -63,12 +67,42 @@ def test_xlsx_cells_are_text_not_formulas(client, crew):
     assert [c.value for c in rows[0]] == HEADER
     cells = dict(zip(HEADER, rows[1]))
     assert cells["id"].value == finding["id"]
+    # Shown exactly as typed, with no visible apostrophe, in text cells the spreadsheet never evaluates.
+    assert cells["notes"].value == DANGEROUS[0] and cells["site_name"].value == "@cmd"
+    assert cells["batch_codes"].value == "+SUM(1,2); -2+3"
     for name in ("notes", "site_name", "batch_codes"):
-        assert cells[name].data_type == "s", name
-        assert cells[name].value.startswith("'"), name
+        assert cells[name].data_type == "s" and cells[name].quotePrefix, name
+    assert not cells["status"].quotePrefix
     assert all(c.data_type != "f" for row in rows for c in row)
     assert cells["lat"].value == -12.5
-    assert cells["observed_at_utc"].is_date
+    assert cells["observed_at_utc"].is_date and cells["observed_at_utc"].number_format == "yyyy-mm-dd hh:mm:ss"
+    assert cells["observed_at_china"].value - cells["observed_at_utc"].value == timedelta(hours=8)
+
+
+def test_xlsx_has_a_bold_frozen_filtered_header_and_columns_wide_enough(client, crew):
+    log_finding(client, crew["inspector"])
+    log_finding(client, crew["inspector"], enterprise_id="ENT-BMM")
+    sheet = load_workbook(io.BytesIO(_export(client, crew["supervisor"], "xlsx").data)).active
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:{get_column_letter(len(HEADER))}3"
+    assert all(cell.font.bold for cell in sheet[1])
+    observed = get_column_letter(HEADER.index("observed_at_utc") + 1)
+    assert sheet.column_dimensions[observed].width >= len("2026-11-03 14:05:00")
+    assert sheet.column_dimensions[get_column_letter(HEADER.index("notes") + 1)].width > 30
+
+
+@pytest.mark.parametrize("lang, first, china", [("zh-CN", "检查记录编号", "发现时间（北京时间）"),
+                                                ("fr", "Constat", "Constaté (heure de Chine)"),
+                                                ("id", "Temuan", "Diamati (waktu Tiongkok)"),
+                                                ("en", "Finding", "Observed (China time)")])
+def test_headings_in_the_readers_language_on_request(client, crew, lang, first, china):
+    log_finding(client, crew["inspector"])
+    text = _export(client, crew["supervisor"], "csv", f"&lang={lang}").get_data(as_text=True)
+    header = next(csv.reader(io.StringIO(text[1:])))
+    assert header[0] == first and china in header and len(header) == len(HEADER)
+    sheet = load_workbook(io.BytesIO(_export(client, crew["supervisor"], "xlsx", f"&lang={lang}").data)).active
+    assert [c.value for c in sheet[1]] == header
+    assert client.get("/api/inspections/export?format=csv&lang=de", headers=crew["supervisor"]).status_code == 422
 
 
 def test_geojson_is_a_valid_feature_collection(client, crew):

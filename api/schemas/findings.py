@@ -5,6 +5,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from inspector.findings import workflow
+from inspector.findings.export_headers import LANGUAGES
 from inspector.findings.exports import FORMATS
 from inspector.findings.records import DISCREPANCIES, SEVERITIES, SITE_TYPES, SORTS
 
@@ -159,6 +160,8 @@ class FindingListQuerySchema(FindingFilterSchema):
 
 class ExportQuerySchema(FindingListQuerySchema):
     format = ma.fields.String(load_default="csv", validate=validate.OneOf(list(FORMATS)))
+    lang = ma.fields.String(validate=validate.OneOf(list(LANGUAGES)), metadata={
+        "description": "Spreadsheet headings in this language; without it, the field names (stable for scripts)."})
 
 
 class PrefillQuerySchema(ma.Schema):

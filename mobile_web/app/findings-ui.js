@@ -1,6 +1,6 @@
 // Pieces the supervisor and enterprise screens share: status chips, deadlines, discrepancy names, exports.
 import { h, icon, saveResponse, toast } from "./dom.js";
-import { date, has, reasonTitle, t } from "./i18n.js";
+import { currentLanguage, date, has, reasonTitle, t } from "./i18n.js";
 import { errorText } from "./main.js";
 import { REFI } from "./state.js";
 
@@ -34,6 +34,8 @@ export function deadlineText(finding) {
 export async function exportLog(format, query) {
   const params = new URLSearchParams(query);
   params.set("format", format);
+  // Spreadsheets get headings in the reader's language; GeoJSON keeps field names for GIS tools.
+  if (format !== "geojson") params.set("lang", currentLanguage());
   try {
     const res = await REFI.authFetch("/api/inspections/export?" + params.toString());
     if (!res.ok) throw new REFI.ApiError(res.status, await REFI.readBody(res));
