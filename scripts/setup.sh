@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the service needs on Debian: system packages, the virtualenv, Python packages, the web app.
-# Usage: scripts/setup.sh [--with-browser]   (--with-browser adds Debian's chromium for the end-to-end tests)
+# Usage: scripts/setup.sh [--with-browser]   (--with-browser adds the test tools: Debian's chromium for the
+# end-to-end tests, LibreOffice Calc and GDAL, which open the exports as an office does)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +17,10 @@ packages=(libzbar0)
 python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 command -v npm >/dev/null || packages+=(nodejs npm)
 command -v openssl >/dev/null || packages+=(openssl)
-[ "$with_browser" = 1 ] && packages+=(chromium fonts-noto-cjk)
+if [ "$with_browser" = 1 ]; then
+  packages+=(chromium fonts-noto-cjk gdal-bin)
+  command -v soffice >/dev/null || packages+=(libreoffice-calc-nogui)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -32,6 +36,8 @@ ldconfig -p 2>/dev/null | grep -q 'libzbar\.so\.0' || [ -e /usr/lib/x86_64-linux
   || die "libzbar0 is not installed: photo decoding needs it"
 if [ "$with_browser" = 1 ]; then
   [ -x /usr/bin/chromium ] || die "chromium is not installed at /usr/bin/chromium: the browser tests need it"
+  command -v soffice >/dev/null || die "LibreOffice (soffice) is not installed: the export tests need it"
+  command -v ogrinfo >/dev/null || die "GDAL's ogrinfo is not installed: the GeoJSON export test needs it"
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv || die "could not create the virtualenv in .venv"
