@@ -3,7 +3,7 @@
     python -m bench.photos [FOLDER ...] [--misses]
 
 FOLDER defaults to ../shared/data/real-photos (each sub-folder a set; an image counts when it yields the text in
-its same-named .txt; every image of a folder named "falsepositives*" or "code_free*" must yield nothing). Prints
+its same-named .txt, and counts as wrong when it yields texts but not that one; every image of a folder named "falsepositives*" or "code_free*" must yield nothing). Prints
 per folder and in total the read counts and ratios: ours to zxing-cpp, to pyzbar and to their union, false
 positives, and the CPU time per image (opening the bytes included for every reader) as a ratio to bare zxing-cpp.
 In process, not over HTTP: `../shared/tools/score_photos.py` scores the running service the same way.
@@ -120,7 +120,7 @@ def main(argv=None) -> int:
 
     names = [*READERS, "union"]
     total = dict.fromkeys(names, 0)
-    total.update(n=0, fp_images=0, fp=dict.fromkeys(READERS, 0))
+    total.update(n=0, fp_images=0, fp=dict.fromkeys(READERS, 0), wrong=dict.fromkeys(READERS, 0))
     seconds = {name: [] for name in READERS}
     print(f"{'folder':<22} {'n':>4} " + " ".join(f"{name:>10}" for name in names) + f" {'ours/union':>11}")
     for folder in folders_of(args.folders):
@@ -146,6 +146,8 @@ def main(argv=None) -> int:
             expected = expected_file.read_text(encoding="utf-8", errors="replace")
             hit = {name: any(same(expected, text) for text in texts[name]) for name in READERS}
             hit["union"] = hit["zxing-cpp"] or hit["pyzbar"]
+            for name in READERS:
+                total["wrong"][name] += bool(texts[name]) and not hit[name]
             row["n"] += 1
             for name in names:
                 row[name] += hit[name]
@@ -163,6 +165,8 @@ def main(argv=None) -> int:
     print(f"labelled images: {total['n']}; read: " + ", ".join(f"{name} {total[name]} ({total[name] / n:.1%})" for name in names))
     print(f"ours vs zxing-cpp defaults {ratio(total['ours'], total['zxing-cpp'])}, vs pyzbar {ratio(total['ours'], total['pyzbar'])}, "
           f"vs their union {ratio(total['ours'], total['union'])}")
+    print("labelled images with only a wrong text read (a misread, or another code in the photo): "
+          + ", ".join(f"{name} {total['wrong'][name]}" for name in READERS))
     if total["fp_images"]:
         print(f"code-free images: {total['fp_images']}; with a code read: " + ", ".join(f"{name} {total['fp'][name]}" for name in READERS))
     median = {name: statistics.median(spent) * 1000 for name, spent in seconds.items() if spent}

@@ -53,6 +53,9 @@ _ZBAR_MOD_GS1 = 1  # bit 0 of zbar_symbol_get_modifiers(): FNC1 in first positio
 _ZBAR_CFG_X_DENSITY, _ZBAR_CFG_Y_DENSITY = 0x100, 0x101
 # A Code 128 read this short on a photo is far more likely a texture than a label.
 _MIN_CODE128_LENGTH = 4
+# zbar's quality counts the scan lines that agreed; on the real photos, bars read by fewer than 8 lines (at
+# density 1) were misreads 2 times in 3.
+_MIN_ZBAR_LINES = 8
 
 
 class PhotoError(DomainError, ValueError):
@@ -354,7 +357,7 @@ def _zbar_scan(pixels: np.ndarray, density: int, symbologies, rows: bool = True,
             symbol = zbar.zbar_image_first_symbol(image)
             while symbol:
                 fmt = _ZBAR_NAMES.get(symbol.contents.type)
-                if fmt:
+                if fmt and (fmt == "qr_code" or zbar.zbar_symbol_get_quality(symbol) * density >= _MIN_ZBAR_LINES):
                     raw = ctypes.string_at(zbar.zbar_symbol_get_data(symbol), zbar.zbar_symbol_get_data_length(symbol))
                     code = _normalise(fmt, charsets.zbar_text(raw), bool(_zbar_modifiers(symbol) & _ZBAR_MOD_GS1))
                     points = range(zbar.zbar_symbol_get_loc_size(symbol))
@@ -374,25 +377,41 @@ def _accepted(reads: list[_Read], views: _Views) -> list[FoundCode]:
     by_text: dict[str, list[_Read]] = {}
     for read in reads:
         by_text.setdefault(read.code.text, []).append(read)
+    support = {text: len({(r.source, r.view) for r in group}) for text, group in by_text.items()}
+    retail = [(read.code.text, _full_box(read, views)) for read in reads if read.code.format in _RETAIL_NAMES]
     codes = []
     for text, group in by_text.items():
         code = group[0].code
-        if code.format in _RETAIL_NAMES and len({(r.source, r.view) for r in group}) < 2:
-            if not _confirmed(group[0], views):
+        if code.format in _RETAIL_NAMES:
+            # Another retail number read at the same spot as often or more: one is a misread, so not this one.
+            boxes = [_full_box(read, views) for read in group]
+            if any(other != text and support[other] >= support[text] and _overlap(box, where)
+                   for other, where in retail for box in boxes):
+                continue
+            if support[text] < 2 and not _confirmed(group[0], views):
                 continue
         codes.append(code)
     return codes
+
+
+def _full_box(read: _Read, views: _Views) -> tuple[int, int, int, int]:
+    scale = views.image("full").width / views.image(read.view).width
+    return tuple(round(edge * scale) for edge in read.box)
+
+
+def _overlap(a, b) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
 def _confirmed(read: _Read, views: _Views) -> bool:
     """Re-read a retail code's neighbourhood another way: its check digit alone lets misreads through."""
     # Crop from the full working image: a different sampling from the read's own view.
     full = views.image("full")
-    scale = full.width / views.image(read.view).width
-    left, top, right, bottom = (round(edge * scale) for edge in read.box)
+    left, top, right, bottom = _full_box(read, views)
     if read.angle is None:
-        # zbar reports only the scan line it read, so leave room for the whole symbol around the box.
-        pad = max(right - left, bottom - top) + max(full.size) // 8
+        # zbar reports only the middle of the scan lines it read (the bars' height, not the symbol's width, for
+        # upright bars), so leave room for a symbol wider than its bars are tall on either side of the box.
+        pad = max(right - left, bottom - top) * 3 // 2 + max(full.size) // 8
     else:
         # zxing-cpp's box spans the symbol from end to end: half its length again holds the quiet zones.
         pad = max(right - left, bottom - top) // 2 + 16
