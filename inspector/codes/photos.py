@@ -50,7 +50,7 @@ _ZBAR_NAMES = {
 _ZBAR_RETAIL_AND_128 = [zbar.ZBarSymbol.EAN13, zbar.ZBarSymbol.EAN8, zbar.ZBarSymbol.UPCA, zbar.ZBarSymbol.CODE128]
 _ZBAR_RETAIL = [zbar.ZBarSymbol.EAN13, zbar.ZBarSymbol.EAN8, zbar.ZBarSymbol.UPCA]
 _ZBAR_MOD_GS1 = 1  # bit 0 of zbar_symbol_get_modifiers(): FNC1 in first position
-_ZBAR_CFG_X_DENSITY, _ZBAR_CFG_Y_DENSITY = 0x100, 0x101
+_ZBAR_CFG_X_DENSITY, _ZBAR_CFG_Y_DENSITY, _ZBAR_CFG_BINARY = 0x100, 0x101, 4
 # A Code 128 read this short on a photo is far more likely a texture than a label.
 _MIN_CODE128_LENGTH = 4
 # zbar's quality counts the scan lines that agreed; on the real photos, bars read by fewer than 8 lines (at
@@ -347,6 +347,8 @@ def _zbar_scan(pixels: np.ndarray, density: int, symbologies, rows: bool = True,
         zbar.zbar_image_scanner_set_config(scanner, zbar.ZBarSymbol.NONE, zbar.ZBarConfig.CFG_ENABLE, 0)
         for symbology in symbologies:
             zbar.zbar_image_scanner_set_config(scanner, symbology, zbar.ZBarConfig.CFG_ENABLE, 1)
+        # QR bytes as stored, not zbar's charset guess (charsets.zbar_text guesses better).
+        zbar.zbar_image_scanner_set_config(scanner, zbar.ZBarSymbol.QRCODE, _ZBAR_CFG_BINARY, 1)
         # zbar's x density spaces its vertical scan lines (columns), its y density the horizontal ones (rows).
         zbar.zbar_image_scanner_set_config(scanner, zbar.ZBarSymbol.NONE, _ZBAR_CFG_X_DENSITY, density if columns else 0)
         zbar.zbar_image_scanner_set_config(scanner, zbar.ZBarSymbol.NONE, _ZBAR_CFG_Y_DENSITY, density if rows else 0)
