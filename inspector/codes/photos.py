@@ -407,10 +407,11 @@ def _overlap(a, b) -> bool:
 
 def _confirmed(read: _Read, views: _Views) -> bool:
     """Re-read a retail code's neighbourhood another way: its check digit alone lets misreads through."""
-    # Crop from the full working image: a different sampling from the read's own view; only the doubled view
-    # shows what zxing-cpp read there, so its reads are confirmed on it, with the other binarizer or zbar.
-    full = views.image("doubled" if read.view == "doubled" else "full")
-    left, top, right, bottom = read.box if read.view == "doubled" else _full_box(read, views)
+    # Crop from the full working image: a different sampling from the read's own view. Only an enlarged view shows
+    # what zxing-cpp read there, so its reads are confirmed on it, with the other binarizer or zbar.
+    own = read.view in ("enlarged", "doubled")
+    full = views.image(read.view if own else "full")
+    left, top, right, bottom = read.box if own else _full_box(read, views)
     if read.angle is None:
         # zbar reports only the middle of the scan lines it read (the bars' height, not the symbol's width, for
         # upright bars), so leave room for a symbol wider than its bars are tall on either side of the box.
