@@ -29,11 +29,35 @@ def _gb2312_pairs(raw: bytes) -> bool:
 
 
 def zbar_text(raw: bytes) -> str:
-    """zbar's bytes as text: it hands QR text over as UTF-8 already, other symbols as bytes in their own charset."""
-    # Shift_JIS and GB 18030 both accept most byte strings, so they come after strict UTF-8, Latin-1 last.
-    for encoding in ("utf-8", "shift_jis", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
+    """zbar's bytes as text. zbar hands QR bytes over unconverted (binary mode; its own conversion takes UTF-8 and
+    GB 2312 without an ECI for Shift_JIS), other symbols' bytes as they are: UTF-8 when they are strict UTF-8,
+    then GB 2312 or Shift_JIS when every non-ASCII byte pairs up as one of their characters, else Latin-1 (the
+    QR default). zbar keeps no ECI but UTF-8's and ISO 8859's, so a Cyrillic ECI text, say, is lost here; zxing-cpp
+    reads it right."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if _gb2312_pairs(raw):
+        return raw.decode("gb18030")
+    if _shift_jis_pairs(raw):
+        return raw.decode("shift_jis")
     return raw.decode("latin-1")
+
+
+def _shift_jis_pairs(raw: bytes) -> bool:
+    """Whether every non-ASCII byte is half of a Shift_JIS double-byte character (no half-width katakana)."""
+    index = 0
+    while index < len(raw):
+        if raw[index] < 0x80:
+            index += 1
+            continue
+        lead, trail = raw[index], raw[index + 1] if index + 1 < len(raw) else 0
+        if not ((0x81 <= lead <= 0x9F or 0xE0 <= lead <= 0xEF) and (0x40 <= trail <= 0x7E or 0x80 <= trail <= 0xFC)):
+            return False
+        index += 2
+    try:
+        raw.decode("shift_jis")
+    except UnicodeDecodeError:
+        return False
+    return True
