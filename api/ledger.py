@@ -14,7 +14,7 @@ from flask_smorest import Blueprint
 from inspector.accounts import scope
 from inspector.clock import aware
 from inspector.ledger import submission, transfers
-from inspector.ledger.files import csv_rows, events_from_rows, template_csv, template_xlsx, xlsx_rows
+from inspector.ledger.files import LedgerFile, events_from_rows, file_columns, template_csv, template_xlsx
 
 from .auth import BEARER, principal, require
 from .context import db, now, settings
@@ -92,6 +92,9 @@ class ReceiptSchema(ma.Schema):
     issued = ma.fields.List(ma.fields.Dict(), metadata={
         "description": "The same, one entry per enterprise and event id (for submissions covering several)."})
     periods = ma.fields.List(ma.fields.String())
+    warnings = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "Files: what was tolerated and not read (a title row, a second header row, an extra column), "
+                       "each with code, params and message."})
 
 
 class SubmissionListQuery(ma.Schema):
@@ -108,12 +111,14 @@ def _actor_scope(enterprise_id):
     return me.get("enterprise_id")
 
 
-def run_submission(lines, channel, period=None, enterprise_id=None):
+def run_submission(lines, channel, period=None, enterprise_id=None, ledger_file=None):
     """Submit lines for the caller and answer like every ledger channel does: 201 accepted, 422 rejected."""
     me = principal()
     enterprise_id = _actor_scope(enterprise_id)
     submission.check_target(db(), enterprise_id, period, now())
-    receipt = submission.submit(db(), settings(), me, lines, channel, now(), period=period, enterprise_id=enterprise_id)
+    extra = {"warnings": ledger_file.warnings, "columns": file_columns} if ledger_file else {}
+    receipt = submission.submit(db(), settings(), me, lines, channel, now(), period=period, enterprise_id=enterprise_id,
+                                **extra)
     if receipt["status"] == "rejected":
         fail(422, "submission_rejected", f"{receipt['rejected']} line(s) cannot be accepted; nothing of this "
                                          "submission was stored. Fix them and submit the whole file again.",
@@ -200,12 +205,23 @@ class Uploads(MethodView):
         name = (upload.filename or "").lower()
         stream, limit = upload.stream, settings().intake_max_lines
         if name.endswith(".xlsx") or upload.mimetype == XLSX_TYPE:
-            channel, rows = "xlsx", lambda: xlsx_rows(stream, limit)
+            channel = "xlsx"
         elif name.endswith((".csv", ".txt")) or upload.mimetype in ("text/csv", "text/plain"):
-            channel, rows = "csv", lambda: csv_rows(stream, limit)
+            channel = "csv"
         else:
             fail(415, "unsupported_file", "Upload the ledger as .csv or .xlsx (download the template).")
-        return run_submission(lambda: events_from_rows(rows()), channel, form.get("period"), form.get("enterprise_id"))
+        ledger_file = LedgerFile(stream, channel, limit)
+        return run_submission(lambda: events_from_rows(ledger_file.rows()), channel, form.get("period"),
+                              form.get("enterprise_id"), ledger_file)
+
+
+def _template_parties():
+    """The clerk's own enterprise for the example lines, and a registered other one to ship to (none for staff)."""
+    mine = principal().get("enterprise_id")
+    if not mine:
+        return None, None
+    other = db().enterprises.find_one({"_id": {"$ne": mine}}, {"_id": 1}, sort=[("_id", 1)])
+    return mine, other["_id"] if other else None
 
 
 @blp.route("/template.csv")
@@ -215,7 +231,7 @@ class TemplateCsv(MethodView):
     @require("enterprise", "supervisor", "admin")
     def get(self):
         """The ledger template as CSV: the columns and an example of each common event."""
-        return Response(template_csv(), mimetype="text/csv",
+        return Response(template_csv(*_template_parties()), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=ledger-template.csv"})
 
 
@@ -227,7 +243,7 @@ class TemplateXlsx(MethodView):
     @require("enterprise", "supervisor", "admin")
     def get(self):
         """The ledger template as an XLSX workbook."""
-        return Response(template_xlsx(), mimetype=XLSX_TYPE,
+        return Response(template_xlsx(*_template_parties()), mimetype=XLSX_TYPE,
                         headers={"Content-Disposition": "attachment; filename=ledger-template.xlsx"})
 
 
