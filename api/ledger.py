@@ -27,6 +27,7 @@ blp = Blueprint("intake", __name__, url_prefix="/api/ledger",
 REPORTERS = ("enterprise", "admin")
 PERIOD = re.compile(r"^(20\d\d)-(0[1-9]|1[0-2])$")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ODS_TYPE = "application/vnd.oasis.opendocument.spreadsheet"
 NOT_YOURS = ("Your role may not report (forbidden_role), you named another enterprise than your own "
              "(not_your_enterprise), or your password must be changed first (password_change_required).")
 LEDGER_CONFLICT = ("The ledger changed while the submission was applied; nothing was stored, submit it again "
@@ -184,7 +185,7 @@ class Submission(MethodView):
 class Uploads(MethodView):
     @blp.doc(security=BEARER, requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
         "type": "object", "required": ["file"], "properties": {
-            "file": {"type": "string", "format": "binary", "description": "The ledger as CSV (UTF-8 or GBK) or XLSX, "
+            "file": {"type": "string", "format": "binary", "description": "The ledger as CSV (UTF-8 or GBK), XLSX or ODS, "
                                                                           "in the template's columns."},
             "period": {"type": "string", "example": "2026-10"},
             "enterprise_id": {"type": "string"}}}}}})
@@ -192,7 +193,7 @@ class Uploads(MethodView):
     @blp.response(201, ReceiptSchema, example={**EXAMPLE_RECEIPT, "channel": "csv"})
     @blp.alt_response(403, description=NOT_YOURS)
     @blp.alt_response(409, description=LEDGER_CONFLICT, headers=IN_PROGRESS_HEADERS)
-    @blp.alt_response(415, description="The file is neither .csv nor .xlsx (error_code unsupported_file).")
+    @blp.alt_response(415, description="The file is not .csv, .xlsx or .ods (error_code unsupported_file).")
     @blp.alt_response(422, description="Rejected: the receipt with every line's error is in errors.receipt; or no "
                                        "file, or one that cannot be read.")
     @require(*REPORTERS)
@@ -206,10 +207,12 @@ class Uploads(MethodView):
         stream, limit = upload.stream, settings().intake_max_lines
         if name.endswith(".xlsx") or upload.mimetype == XLSX_TYPE:
             channel = "xlsx"
+        elif name.endswith(".ods") or upload.mimetype == ODS_TYPE:
+            channel = "ods"
         elif name.endswith((".csv", ".txt")) or upload.mimetype in ("text/csv", "text/plain"):
             channel = "csv"
         else:
-            fail(415, "unsupported_file", "Upload the ledger as .csv or .xlsx (download the template).")
+            fail(415, "unsupported_file", "Upload the ledger as .csv, .xlsx or .ods (download the template).")
         ledger_file = LedgerFile(stream, channel, limit)
         return run_submission(lambda: events_from_rows(ledger_file.rows()), channel, form.get("period"),
                               form.get("enterprise_id"), ledger_file)

@@ -180,6 +180,7 @@ EXCEL_EPOCH = date(1899, 12, 30)
 _SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
 _YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"
                   r"(?:[ T]+(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?$")
+_SHORT_YEAR = re.compile(r"^(\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]$")  # LibreOffice's zh-CN date: 26年11月3日
 _COMPACT = re.compile(r"^(20\d{2})(\d{2})(\d{2})$")
 _DAY_FIRST = re.compile(r"^\d{1,2}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{2,4}(?:[ T].*)?$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
@@ -371,9 +372,11 @@ def _date_cell(value, line):
     if _SERIAL.match(text):
         return _serial(float(text), line) or _refuse("bad_date", f"occurred_at {text} is not a date.", column, line,
                                                       value=text)
-    found = _YMD.match(text) or _COMPACT.match(text)
+    found = _YMD.match(text) or _COMPACT.match(text) or _SHORT_YEAR.match(text)
     if found:
         parts = [int(p) if p else 0 for p in found.groups()] + [0, 0, 0]
+        if parts[0] < 100:
+            parts[0] += 2000  # the year is marked (年), so 26年 can only be 2026 (the ledger begins in 2000)
         try:
             moment = datetime(*parts[:6])
         except ValueError:
@@ -382,8 +385,9 @@ def _date_cell(value, line):
         return moment.date().isoformat() if len(found.groups()) == 3 or found.group(4) is None \
             else moment.isoformat()
     if _DAY_FIRST.match(text):
-        return _refuse("ambiguous_date", f"occurred_at {text!r} could be read day first or month first; write the year "
-                                         "first, like 2026-11-03 or 2026年11月3日.", column, line, value=text)
+        return _refuse("ambiguous_date", f"occurred_at {text!r} could be read day, month or year first; write the year "
+                                         "first in four digits, like 2026-11-03 or 2026年11月3日.", column, line,
+                       value=text)
     return text  # ISO forms, with a time or an offset; anything else the core refuses
 
 
@@ -423,7 +427,7 @@ class LedgerFile:
 
     def rows(self):
         self.warnings = []
-        read = csv_rows if self.kind == "csv" else xlsx_rows
+        read = {"csv": csv_rows, "xlsx": xlsx_rows, "ods": ods_rows}[self.kind]
         return read(self.stream, self.max_lines, self.warnings)
 
 
@@ -513,7 +517,7 @@ def check_workbook(stream):
         with zipfile.ZipFile(stream) as z:
             infos = z.infolist()
     except zipfile.BadZipFile:
-        raise FileError("bad_xlsx", "The file is not an XLSX workbook (not a zip archive).") from None
+        raise FileError("bad_xlsx", "The file is not an XLSX or ODS workbook (not a zip archive).") from None
     unpacked = sum(i.file_size for i in infos)
     if len(infos) > 10_000 or unpacked > MAX_UNPACKED_BYTES or unpacked > max(packed, 1) * MAX_PACK_RATIO:
         raise FileError("zip_bomb", f"The workbook unpacks to {unpacked / 1e6:,.0f} MB from {packed / 1e6:,.1f} MB; "
@@ -571,6 +575,93 @@ def xlsx_rows(stream, max_lines=None, warnings=None):
         raise FileError("bad_xlsx", f"The workbook cannot be read after row {line}: {type(exc).__name__}.") from None
     finally:
         book.close()
+
+
+# -- ODS (LibreOffice's own format) -------------------------------------------------------------------------------
+_ODS = {"table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+        "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+        "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0"}
+MAX_ODS_REPEAT = 1000  # LibreOffice writes the empty rest of a sheet as one cell repeated ~16,000 times
+
+
+def _q(prefix, name):
+    return f"{{{_ODS[prefix]}}}{name}"
+
+
+def _ods_value(cell):
+    kind = cell.get(_q("office", "value-type"))
+    if kind in ("float", "percentage", "currency"):
+        number = float(cell.get(_q("office", "value")))
+        return int(number) if number.is_integer() and abs(number) < 2 ** 53 else number
+    if kind == "date":
+        raw = cell.get(_q("office", "date-value"))
+        return datetime.fromisoformat(raw) if "T" in raw else date.fromisoformat(raw)
+    if kind == "boolean":
+        return cell.get(_q("office", "boolean-value")) == "true"
+    texts = ["".join(p.itertext()) for p in cell.iter(_q("text", "p"))]
+    return "\n".join(texts) if texts else None
+
+
+def _ods_records(stream, max_lines, formulas):
+    """(line, values) of the first sheet of an ODS document, read as a stream; other sheets must hold no ledger."""
+    from defusedxml.ElementTree import iterparse
+
+    with zipfile.ZipFile(stream) as z, z.open("content.xml") as content:
+        number, sheet = 0, 0
+        for event, element in iterparse(content, events=("start", "end")):
+            if event == "start" and element.tag == _q("table", "table"):
+                sheet += 1
+            if event != "end" or element.tag != _q("table", "table-row"):
+                continue
+            values = []
+            for cell in element:
+                if cell.tag not in (_q("table", "table-cell"), _q("table", "covered-table-cell")):
+                    continue
+                repeat = min(int(cell.get(_q("table", "number-columns-repeated"), "1")), MAX_ODS_REPEAT)
+                value = _ods_value(cell)
+                if cell.get(_q("table", "formula")) and sheet == 1:
+                    formulas.setdefault(number + 1, []).append(len(values))
+                values.extend([value] * repeat)
+            rows = min(int(element.get(_q("table", "number-rows-repeated"), "1")), MAX_ODS_REPEAT)
+            element.clear()
+            for _ in range(rows):
+                number += 1
+                if sheet > 1:
+                    if {"event_id", "event_type"} <= {column_of(v) for v in values if v is not None}:
+                        raise FileError("bad_xlsx", "Another sheet also holds ledger lines; only the first sheet is "
+                                                    "read. Put every line on the first sheet.")
+                    continue
+                _too_many(max_lines, number, "sheet")
+                if any(v is not None and str(v).strip() for v in values):
+                    yield number, values
+
+
+def ods_rows(stream, max_lines=None, warnings=None):
+    """Yield (line, row dict | LineError) from the first sheet of an ODS spreadsheet, as from an XLSX one."""
+    warnings = [] if warnings is None else warnings
+    check_workbook(stream)
+    formulas = {}
+    line = 0
+    try:
+        layout, rest = find_layout(_ods_records(stream, max_lines, formulas), warnings)
+        first = True
+        for line, values in rest:
+            if first and layout.second_header(values, line):
+                first = False
+                continue
+            first = False
+            row = layout.row(values + [None] * (len(layout.names) - len(values)), line)
+            for i in (formulas.pop(line, ()) if isinstance(row, dict) else ()):
+                column = layout._at(i)
+                if column:
+                    row[column] = _refuse("formula_cell", f"{column} holds a formula; enter plain values (paste as "
+                                                          "values).", column, line)
+            yield line, row
+    except FileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a broken document fails in many ways while it is parsed
+        raise FileError("bad_xlsx", f"The spreadsheet cannot be read after row {line}: {type(exc).__name__}.") \
+            from None
 
 
 def _refuse_other_ledger_sheets(book):
