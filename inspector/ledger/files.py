@@ -182,7 +182,7 @@ _YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[�
                   r"(?:[ T]+(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?$")
 _SHORT_YEAR = re.compile(r"^(\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]$")  # LibreOffice's zh-CN date: 26年11月3日
 _COMPACT = re.compile(r"^(20\d{2})(\d{2})(\d{2})$")
-_DAY_FIRST = re.compile(r"^\d{1,2}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{2,4}(?:[ T].*)?$")
+_DAY_FIRST = re.compile(r"^\d{1,2}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{1,4}(?:[ T].*)?$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$")
 EXACT_DIGITS = 15  # a spreadsheet number keeps 15 significant digits
@@ -426,7 +426,7 @@ class LedgerFile:
         self.warnings = []
 
     def rows(self):
-        self.warnings = []
+        self.warnings.clear()
         read = {"csv": csv_rows, "xlsx": xlsx_rows, "ods": ods_rows}[self.kind]
         return read(self.stream, self.max_lines, self.warnings)
 

@@ -1,4 +1,4 @@
-// The enterprise clerk's monthly ledger: the template, the upload (CSV or XLSX, all lines or none), the nil report
+// The enterprise clerk's monthly ledger: the template, the upload (CSV, XLSX or ODS, all lines or none), the nil report
 // for a month with nothing to report, the receipt in plain words, the month-by-month record and recent submissions.
 // Everything here needs the server; offline, the screen says so instead of failing silently.
 import { h, icon, mount, saveResponse, toast } from "../dom.js";
@@ -31,6 +31,24 @@ function flagList(flags) {
       f.message ? h("p", f.message) : null))));
 }
 
+// What the server says of a problem, in the clerk's language: ledger.problem.<code> filled with its params (the
+// file's column, the value as read); the server's English sentence stays underneath for the details.
+function words(prefix, item) {
+  const params = {};
+  for (const [k, v] of Object.entries({ field: item.field, ...(item.params || {}) })) params[k] = v == null ? "" : v;
+  return has(prefix + item.code) ? t(prefix + item.code, params) : item.message || String(item.code || "");
+}
+
+function warningList(receipt) {
+  const warnings = receipt.warnings || [];
+  if (!warnings.length) return null;
+  return h("div.receipt-warnings",
+    h("h3.small", icon("warning"), t("ledger.warnings_title")),
+    h("p.muted.small", t("ledger.warnings_lead")),
+    h("ul.line-list", warnings.map((w) => h("li.line-warning", { dataset: { code: w.code } },
+      h("p", words("ledger.warning.", w))))));
+}
+
 function errorList(receipt) {
   const errors = receipt.errors || [];
   if (!errors.length) return null;
@@ -41,7 +59,8 @@ function errorList(receipt) {
         h("p.line-head", h("strong", t("ledger.line", { n: e.line ?? "–" })),
           e.event_id ? h("code", e.event_id) : null,
           h("span.line-code", lineTitle(e.code)), e.field ? h("span.muted.small", e.field) : null),
-        h("p", e.message || lineTitle(e.code)))))));
+        h("p.problem", words("ledger.problem.", e)),
+        e.message && has("ledger.problem." + e.code) ? h("p.muted.small.server-message", e.message) : null)))));
 }
 
 function issuedCodes(receipt) {
@@ -72,6 +91,7 @@ export function receiptCard(receipt, { fileName, nil } = {}) {
       countTile(flags.length, t("ledger.flags"), flags.length ? "warn" : null)) : null,
     accepted && receipt.duplicates ? h("p.small", tn("ledger.duplicates_note", receipt.duplicates)) : null,
     accepted ? flagList(flags) : errorList(receipt),
+    warningList(receipt),
     accepted ? issuedCodes(receipt) : null,
     h("p.muted.small.receipt-meta",
       (receipt.periods || []).length ? t("ledger.months_filed", { months: receipt.periods.map(month).join(", ") }) + " · " : "",
@@ -126,7 +146,7 @@ function periodSelect(id, periods, withNone) {
 
 function uploadCard(periods, box, refresh) {
   const input = h("input.visually-hidden", { type: "file", id: "ledger-file", name: "file",
-    accept: ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" });
+    accept: ".csv,.xlsx,.ods,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,application/vnd.oasis.opendocument.spreadsheet" });
   const chosen = h("p.chosen-file", { "aria-live": "polite" }, t("ledger.no_file"));
   const period = periodSelect("ledger-upload-period", periods, true);
   const send = h("button.primary.big", { type: "submit", disabled: true }, appIcon("upload"), t("ledger.upload"));
@@ -235,7 +255,7 @@ function submissionItem(r) {
     h("details.item-main",
       h("summary",
         h("span.item-line", h("span.receipt-chip", { class: accepted ? "accepted" : "rejected" }, icon(accepted ? "pass" : "fail"), t(accepted ? "ledger.status_accepted" : "ledger.status_rejected")),
-          h("strong", nil ? t("ledger.channel_nil") : t("ledger.channel_" + (["csv", "xlsx", "json", "epcis"].includes(r.channel) ? r.channel : "other"))),
+          h("strong", nil ? t("ledger.channel_nil") : t("ledger.channel_" + (["csv", "xlsx", "ods", "json", "epcis"].includes(r.channel) ? r.channel : "other"))),
           h("time.muted", { datetime: r.received_at }, chinaDateTime(r.received_at))),
         h("span.item-line.small", nil
           ? t("ledger.months_filed", { months: (r.periods || []).map(month).join(", ") || "–" })
