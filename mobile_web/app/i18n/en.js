@@ -708,4 +708,8 @@ export default {
   "ledger.warnings_title": "Notes on the file",
   "ledger.warnings_lead": "These parts of the file were not read as ledger lines. Check that nothing is missing.",
   "ledger.channel_ods": "ODS upload",
+  "ledger.held_title": "Batches you hold",
+  "ledger.held_line": "{kg} kg left · produced {date}",
+  "ledger.held_none": "Your enterprise holds no active batch.",
+  "ledger.held_more": "The first {n} are shown.",
 };

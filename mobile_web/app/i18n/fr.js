@@ -708,4 +708,8 @@ export default {
   "ledger.warnings_title": "Remarques sur le fichier",
   "ledger.warnings_lead": "Ces parties du fichier n’ont pas été lues comme des lignes du registre. Vérifiez que rien ne manque.",
   "ledger.channel_ods": "Envoi ODS",
+  "ledger.held_title": "Lots que vous détenez",
+  "ledger.held_line": "{kg} kg restants · produit le {date}",
+  "ledger.held_none": "Votre entreprise ne détient aucun lot actif.",
+  "ledger.held_more": "Les {n} premiers sont affichés.",
 };

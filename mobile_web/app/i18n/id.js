@@ -685,4 +685,8 @@ export default {
   "ledger.warnings_title": "Catatan tentang berkas",
   "ledger.warnings_lead": "Bagian berkas ini tidak dibaca sebagai baris buku besar. Periksa bahwa tidak ada yang terlewat.",
   "ledger.channel_ods": "Unggahan ODS",
+  "ledger.held_title": "Batch yang Anda pegang",
+  "ledger.held_line": "Sisa {kg} kg · diproduksi {date}",
+  "ledger.held_none": "Perusahaan Anda tidak memegang batch aktif.",
+  "ledger.held_more": "Hanya {n} yang pertama ditampilkan.",
 };

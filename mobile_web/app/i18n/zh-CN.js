@@ -685,4 +685,8 @@ export default {
   "ledger.warnings_title": "文件提示",
   "ledger.warnings_lead": "文件的这些部分未作为台账行读取，请确认没有遗漏。",
   "ledger.channel_ods": "ODS 上传",
+  "ledger.held_title": "本企业持有的批次",
+  "ledger.held_line": "剩余 {kg} 千克 · 生产于 {date}",
+  "ledger.held_none": "本企业没有在用的批次。",
+  "ledger.held_more": "仅显示前 {n} 个。",
 };

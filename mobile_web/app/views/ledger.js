@@ -9,6 +9,7 @@ import { chinaDateTime, chinaPeriod, lateness, offlineNote, online, recordList, 
 
 const MONTHS_SHOWN = 12;
 const RECENT = 10;
+const HELD_SHOWN = 20;
 
 // ---- the receipt -----------------------------------------------------------------------------------
 
@@ -290,6 +291,27 @@ async function submissionsSection() {
   return card;
 }
 
+// The batches the clerk's enterprise holds (GET /api/batches answers only its own), to check codes and masses
+// against before a file is sent.
+async function heldSection() {
+  const card = h("section.card.ledger-held", h("h2", t("ledger.held_title")));
+  try {
+    const { body } = await REFI.api(`/api/batches?limit=${HELD_SHOWN}&status=active`);
+    const rows = body.batches || [];
+    card.append(rows.length
+      ? h("ul.items.held-batches", rows.map((b) => h("li.item.held-batch", { dataset: { code: b.code } },
+        h("span.item-line", h("code", b.code), h("span.muted.small", b.stage + " · " + (b.product_type || ""))),
+        h("span.item-line.small", t("ledger.held_line", { kg: num(b.remaining_kg), date: b.produced_on || "–" })))))
+      : h("p.empty", t("ledger.held_none")),
+    body.next_after ? h("p.muted.small", t("ledger.held_more", { n: num(rows.length) })) : null,
+    h("p.muted.small", t("reporting.china_time")));
+  } catch (err) {
+    if (err instanceof REFI.SignedOutError) throw err;
+    card.append(h("p.error", icon("warning"), errorText(err)));
+  }
+  return card;
+}
+
 export default async function ledgerView(ctx) {
   const id = state.session.enterprise_id;
   const due = shiftPeriod(chinaPeriod(), -1);
@@ -303,10 +325,10 @@ export default async function ledgerView(ctx) {
   const refresh = async () => {
     if (!online()) return;
     try {
-      const [{ card, body }, submissions] = await Promise.all([recordSection(id), submissionsSection()]);
+      const [{ card, body }, submissions, held] = await Promise.all([recordSection(id), submissionsSection(), heldSection()]);
       if (!ctx.token()) return;
       mount(dueSlot, dueCard(body));
-      mount(side, card, submissions);
+      mount(side, card, held, submissions);
     } catch (err) { /* signed out meanwhile: the session handler in main.js takes over */ }
   };
   paintOffline();
