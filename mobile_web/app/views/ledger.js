@@ -2,7 +2,7 @@
 // for a month with nothing to report, the receipt in plain words, the month-by-month record and recent submissions.
 // Everything here needs the server; offline, the screen says so instead of failing silently.
 import { h, icon, mount, saveResponse, toast } from "../dom.js";
-import { has, month, num, t, tn } from "../i18n.js";
+import { date, has, month, num, t, tn } from "../i18n.js";
 import { appIcon, errorText } from "../main.js";
 import { REFI, state, subscribe } from "../state.js";
 import { chinaDateTime, chinaPeriod, lateness, offlineNote, online, recordList, shiftPeriod, standingChip } from "./standing.js";
@@ -301,7 +301,7 @@ async function heldSection() {
     card.append(rows.length
       ? h("ul.items.held-batches", rows.map((b) => h("li.item.held-batch", { dataset: { code: b.code } },
         h("span.item-line", h("code", b.code), h("span.muted.small", b.stage + " · " + (b.product_type || ""))),
-        h("span.item-line.small", t("ledger.held_line", { kg: num(b.remaining_kg), date: b.produced_on || "–" })))))
+        h("span.item-line.small", t("ledger.held_line", { kg: num(b.remaining_kg), date: date(b.produced_on) })))))
       : h("p.empty", t("ledger.held_none")),
     body.next_after ? h("p.muted.small", t("ledger.held_more", { n: num(rows.length) })) : null,
     h("p.muted.small", t("reporting.china_time")));
