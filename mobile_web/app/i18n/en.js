@@ -712,4 +712,8 @@ export default {
   "ledger.held_line": "{kg} kg left · produced {date}",
   "ledger.held_none": "Your enterprise holds no active batch.",
   "ledger.held_more": "The first {n} are shown.",
+  "ledger.error.precision_lost": "Number rounded by the spreadsheet",
+  "ledger.error.ambiguous_date": "Ambiguous date",
+  "ledger.error.bad_date": "Not a date",
+  "ledger.error.bad_number": "Not a number as written",
 };

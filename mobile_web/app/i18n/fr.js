@@ -712,4 +712,8 @@ export default {
   "ledger.held_line": "{kg} kg restants · produit le {date}",
   "ledger.held_none": "Votre entreprise ne détient aucun lot actif.",
   "ledger.held_more": "Les {n} premiers sont affichés.",
+  "ledger.error.precision_lost": "Nombre arrondi par le tableur",
+  "ledger.error.ambiguous_date": "Date ambiguë",
+  "ledger.error.bad_date": "Date invalide",
+  "ledger.error.bad_number": "Nombre mal écrit",
 };

@@ -689,4 +689,8 @@ export default {
   "ledger.held_line": "Sisa {kg} kg · diproduksi {date}",
   "ledger.held_none": "Perusahaan Anda tidak memegang batch aktif.",
   "ledger.held_more": "Hanya {n} yang pertama ditampilkan.",
+  "ledger.error.precision_lost": "Angka dibulatkan oleh spreadsheet",
+  "ledger.error.ambiguous_date": "Tanggal ambigu",
+  "ledger.error.bad_date": "Bukan tanggal",
+  "ledger.error.bad_number": "Penulisan angka salah",
 };

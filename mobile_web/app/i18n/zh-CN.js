@@ -689,4 +689,8 @@ export default {
   "ledger.held_line": "剩余 {kg} 千克 · 生产于 {date}",
   "ledger.held_none": "本企业没有在用的批次。",
   "ledger.held_more": "仅显示前 {n} 个。",
+  "ledger.error.precision_lost": "数字被表格软件截断",
+  "ledger.error.ambiguous_date": "日期有歧义",
+  "ledger.error.bad_date": "不是有效日期",
+  "ledger.error.bad_number": "数字写法有误",
 };
