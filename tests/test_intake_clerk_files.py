@@ -224,3 +224,13 @@ def test_every_problem_code_a_file_can_get_is_in_every_catalog():
             assert f'"ledger.problem.{code}"' in text, (language, code)
         for code in warnings:
             assert f'"ledger.warning.{code}"' in text, (language, code)
+
+
+def test_every_problem_of_every_item_line_of_one_event_is_listed(client, clerks, db):
+    first = {**ore("M1"), "mass_kg": "-3", "stage": "rock", "reo_pct": "500"}
+    second = {**ore("M1"), "mass_kg": "2,821.9", "product_type": "Bad Name", "occurred_at": ""}  # "" = the first's
+    found = problems(upload(client, clerks["ENT-NSM"], ledger_csv([first, second]), "items.csv"))
+    assert sorted((e["line"], e["code"], e["field"]) for e in found) == [
+        (2, "bad_field", "reo_pct"), (2, "bad_field", "stage"),
+        (2, "bad_mass", "mass_kg"), (3, "bad_field", "product_type")]
+    assert all(e["params"]["field"] == e["field"] and e["event_id"] == "M1" for e in found)

@@ -325,40 +325,46 @@ def event_id(raw):
 
 # -- whole events ----------------------------------------------------------------------------------------------------
 def _items(raw, name, line, new):
+    """The inputs or outputs; every problem of every item is found, the first raised with the others in `also`."""
     if raw is None:
         return []
     if not isinstance(raw, list):
         raise LineError("bad_field", f"{name} must be a list.", name)
     if len(raw) > MAX_ITEMS:
         raise LineError("bad_field", f"{name} has more than {MAX_ITEMS} entries.", name)
-    items = []
+    items, problems = [], _Problems()
     for i, entry in enumerate(raw):
         where = f"{name}[{i}]"
         if not isinstance(entry, dict):
-            raise LineError("bad_field", f"{where} must be an object.", where)
+            problems.found.append(LineError("bad_field", f"{where} must be an object.", where, line=line))
+            continue
         item_line = entry.line if isinstance(entry, FileItem) else line
-        try:
-            gs1 = gs1_reference(entry.get("gs1"), f"{where}.gs1")
-            item = Item(code=code(entry.get("code"), f"{where}.code", required=not new and gs1 is None),
-                        mass_kg=mass(entry.get("mass_kg"), f"{where}.mass_kg"), line=item_line)
-            if gs1 is not None and new:
-                item.gs1 = gs1
-            elif gs1 is not None:
-                _one_name(item.code, gs1, f"{where}.code")
-                item.code = gs1_key(gs1)
-            if new == "full":
-                item.stage = choice(entry.get("stage"), f"{where}.stage", STAGES)
-                item.product_type = text(entry.get("product_type"), f"{where}.product_type", max_len=60)
-                if not _SLUG.match(item.product_type):
-                    raise LineError("bad_field", f"{where}.product_type must be a lower-case word like prnd_oxide.",
-                                    f"{where}.product_type")
-                item.reo_pct = percent(entry.get("reo_pct"), f"{where}.reo_pct")
-                item.quota_category = choice(entry.get("quota_category"), f"{where}.quota_category",
-                                             QUOTA_CATEGORIES, required=False)
-        except LineError as exc:
+        before = len(problems.found)
+        got = problems.read
+        gs1 = got(gs1_reference, entry.get("gs1"), f"{where}.gs1")
+        item = Item(code=got(code, entry.get("code"), f"{where}.code", required=not new and gs1 is None),
+                    mass_kg=got(mass, entry.get("mass_kg"), f"{where}.mass_kg"), line=item_line)
+        if gs1 is not None and new:
+            item.gs1 = gs1
+        elif gs1 is not None:
+            got(_one_name, item.code, gs1, f"{where}.code")
+            item.code = gs1_key(gs1)
+        if new == "full":
+            item.stage = got(choice, entry.get("stage"), f"{where}.stage", STAGES)
+            item.product_type = got(text, entry.get("product_type"), f"{where}.product_type", max_len=60)
+            if item.product_type is not None and not _SLUG.match(item.product_type):
+                problems.found.append(LineError("bad_field", f"{where}.product_type must be a lower-case word like "
+                                                             "prnd_oxide.", f"{where}.product_type"))
+            item.reo_pct = got(percent, entry.get("reo_pct"), f"{where}.reo_pct")
+            item.quota_category = got(choice, entry.get("quota_category"), f"{where}.quota_category",
+                                      QUOTA_CATEGORIES, required=False)
+        for exc in problems.found[before:]:
             exc.line = item_line
-            raise
         items.append(item)
+    if problems.found:
+        first = problems.found[0]
+        first.also = problems.found[1:]
+        raise first
     return items
 
 
@@ -376,6 +382,8 @@ class _Problems:
             return reader(raw, *args, **kwargs)
         except LineError as exc:
             self.found.append(exc)
+            self.found.extend(getattr(exc, "also", ()))
+            exc.also = []
             return None
 
     def raise_any(self, eid, line):
