@@ -14,7 +14,7 @@ from flask_smorest import Blueprint
 from inspector.accounts import scope
 from inspector.clock import aware
 from inspector.ledger import submission, transfers
-from inspector.ledger.files import csv_rows, events_from_rows, template_csv, template_xlsx, xlsx_rows
+from inspector.ledger.files import LedgerFile, events_from_rows, file_columns, template_csv, template_xlsx
 
 from .auth import BEARER, principal, require
 from .context import db, now, settings
@@ -27,6 +27,7 @@ blp = Blueprint("intake", __name__, url_prefix="/api/ledger",
 REPORTERS = ("enterprise", "admin")
 PERIOD = re.compile(r"^(20\d\d)-(0[1-9]|1[0-2])$")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ODS_TYPE = "application/vnd.oasis.opendocument.spreadsheet"
 NOT_YOURS = ("Your role may not report (forbidden_role), you named another enterprise than your own "
              "(not_your_enterprise), or your password must be changed first (password_change_required).")
 LEDGER_CONFLICT = ("The ledger changed while the submission was applied; nothing was stored, submit it again "
@@ -92,6 +93,9 @@ class ReceiptSchema(ma.Schema):
     issued = ma.fields.List(ma.fields.Dict(), metadata={
         "description": "The same, one entry per enterprise and event id (for submissions covering several)."})
     periods = ma.fields.List(ma.fields.String())
+    warnings = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "Files: what was tolerated and not read (a title row, a second header row, an extra column), "
+                       "each with code, params and message."})
 
 
 class SubmissionListQuery(ma.Schema):
@@ -108,12 +112,14 @@ def _actor_scope(enterprise_id):
     return me.get("enterprise_id")
 
 
-def run_submission(lines, channel, period=None, enterprise_id=None):
+def run_submission(lines, channel, period=None, enterprise_id=None, ledger_file=None):
     """Submit lines for the caller and answer like every ledger channel does: 201 accepted, 422 rejected."""
     me = principal()
     enterprise_id = _actor_scope(enterprise_id)
     submission.check_target(db(), enterprise_id, period, now())
-    receipt = submission.submit(db(), settings(), me, lines, channel, now(), period=period, enterprise_id=enterprise_id)
+    extra = {"warnings": ledger_file.warnings, "columns": file_columns} if ledger_file else {}
+    receipt = submission.submit(db(), settings(), me, lines, channel, now(), period=period, enterprise_id=enterprise_id,
+                                **extra)
     if receipt["status"] == "rejected":
         fail(422, "submission_rejected", f"{receipt['rejected']} line(s) cannot be accepted; nothing of this "
                                          "submission was stored. Fix them and submit the whole file again.",
@@ -179,7 +185,7 @@ class Submission(MethodView):
 class Uploads(MethodView):
     @blp.doc(security=BEARER, requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
         "type": "object", "required": ["file"], "properties": {
-            "file": {"type": "string", "format": "binary", "description": "The ledger as CSV (UTF-8 or GBK) or XLSX, "
+            "file": {"type": "string", "format": "binary", "description": "The ledger as CSV (UTF-8 or GBK), XLSX or ODS, "
                                                                           "in the template's columns."},
             "period": {"type": "string", "example": "2026-10"},
             "enterprise_id": {"type": "string"}}}}}})
@@ -187,7 +193,7 @@ class Uploads(MethodView):
     @blp.response(201, ReceiptSchema, example={**EXAMPLE_RECEIPT, "channel": "csv"})
     @blp.alt_response(403, description=NOT_YOURS)
     @blp.alt_response(409, description=LEDGER_CONFLICT, headers=IN_PROGRESS_HEADERS)
-    @blp.alt_response(415, description="The file is neither .csv nor .xlsx (error_code unsupported_file).")
+    @blp.alt_response(415, description="The file is not .csv, .xlsx or .ods (error_code unsupported_file).")
     @blp.alt_response(422, description="Rejected: the receipt with every line's error is in errors.receipt; or no "
                                        "file, or one that cannot be read.")
     @require(*REPORTERS)
@@ -200,12 +206,25 @@ class Uploads(MethodView):
         name = (upload.filename or "").lower()
         stream, limit = upload.stream, settings().intake_max_lines
         if name.endswith(".xlsx") or upload.mimetype == XLSX_TYPE:
-            channel, rows = "xlsx", lambda: xlsx_rows(stream, limit)
+            channel = "xlsx"
+        elif name.endswith(".ods") or upload.mimetype == ODS_TYPE:
+            channel = "ods"
         elif name.endswith((".csv", ".txt")) or upload.mimetype in ("text/csv", "text/plain"):
-            channel, rows = "csv", lambda: csv_rows(stream, limit)
+            channel = "csv"
         else:
-            fail(415, "unsupported_file", "Upload the ledger as .csv or .xlsx (download the template).")
-        return run_submission(lambda: events_from_rows(rows()), channel, form.get("period"), form.get("enterprise_id"))
+            fail(415, "unsupported_file", "Upload the ledger as .csv, .xlsx or .ods (download the template).")
+        ledger_file = LedgerFile(stream, channel, limit)
+        return run_submission(lambda: events_from_rows(ledger_file.rows()), channel, form.get("period"),
+                              form.get("enterprise_id"), ledger_file)
+
+
+def _template_parties():
+    """The clerk's own enterprise for the example lines, and a registered other one to ship to (none for staff)."""
+    mine = principal().get("enterprise_id")
+    if not mine:
+        return None, None
+    other = db().enterprises.find_one({"_id": {"$ne": mine}}, {"_id": 1}, sort=[("_id", 1)])
+    return mine, other["_id"] if other else None
 
 
 @blp.route("/template.csv")
@@ -215,7 +234,7 @@ class TemplateCsv(MethodView):
     @require("enterprise", "supervisor", "admin")
     def get(self):
         """The ledger template as CSV: the columns and an example of each common event."""
-        return Response(template_csv(), mimetype="text/csv",
+        return Response(template_csv(*_template_parties()), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=ledger-template.csv"})
 
 
@@ -227,7 +246,7 @@ class TemplateXlsx(MethodView):
     @require("enterprise", "supervisor", "admin")
     def get(self):
         """The ledger template as an XLSX workbook."""
-        return Response(template_xlsx(), mimetype=XLSX_TYPE,
+        return Response(template_xlsx(*_template_parties()), mimetype=XLSX_TYPE,
                         headers={"Content-Disposition": "attachment; filename=ledger-template.xlsx"})
 
 

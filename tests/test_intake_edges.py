@@ -616,10 +616,13 @@ def test_a_semicolon_separated_file_is_refused_as_wrong_headers(client, clerks, 
     assert response.status_code == 422 and response.json["errors"]["error_code"] == "wrong_headers"
 
 
-def test_thousands_separators_are_a_clear_mass_error(client, clerks, db):
-    response = upload(client, clerks["ENT-NSM"], _csv([{**ORE_ROW, "mass_kg": "25,000"}]), "thousands.csv")
+def test_thousands_separators_are_read_and_a_decimal_comma_is_a_clear_number_error(client, clerks, db):
+    # Offices write 25,000 (issue 15): read as 25000 kg. A comma that is not between thousands is refused.
+    response = upload(client, clerks["ENT-NSM"], _csv([{**ORE_ROW, "mass_kg": "25,0"}]), "comma.csv")
     found = errors_of(response)
-    assert [(e["line"], e["code"]) for e in found] == [(2, "bad_mass")] and "25,000" in found[0]["message"]
+    assert [(e["line"], e["code"]) for e in found] == [(2, "bad_number")] and "25,0" in found[0]["message"]
+    response = upload(client, clerks["ENT-NSM"], _csv([{**ORE_ROW, "mass_kg": "25,000"}]), "thousands.csv")
+    assert response.status_code == 201, response.json
 
 
 def test_a_header_only_file_with_a_period_is_a_nil_report(client, clerks, db):

@@ -9,6 +9,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
+from inspector.clock import china_date
 from inspector.codes import batch_code
 from inspector.ledger import flags, transfers
 from inspector.ledger.errors import Conflict
@@ -240,7 +241,7 @@ class Book:
                                           f"{t['doc_no']}; it can be used once {t['to_id']} records its receipt.", name)
         if ev.occurred_at < held.produced_on:
             raise LineError("bad_field", f"occurred_at is before batch {code} was produced "
-                                         f"({held.produced_on.date().isoformat()}).", "occurred_at")
+                                         f"({china_date(held.produced_on).isoformat()}).", "occurred_at")
         return held
 
     def _stored_code(self, code):

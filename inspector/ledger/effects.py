@@ -10,7 +10,7 @@ from datetime import timedelta
 from inspector.ledger import flags, transfers
 from inspector.ledger.book import FP_DIGITS, FOREIGN, MASS_TOLERANCE_KG, event_key
 from inspector.ledger.events import LineError
-from inspector.clock import CST
+from inspector.clock import CST, china_date
 from inspector.quota.allocation import effective_t
 from inspector.quota.usage import quota_category
 from inspector.registry import approvals, customs
@@ -80,7 +80,7 @@ def production(book, ev):
         if flag:
             book.event_flags.append(flag)
     needs = {o.stage for o in ev.outputs if approval_on(producer, o.stage, ev.occurred_at) is False}
-    china_day = ev.occurred_at.astimezone(CST).date().isoformat()
+    china_day = china_date(ev.occurred_at).isoformat()
     for stage in sorted(needs):
         book.event_flags.append(flags.producer_not_whitelisted_that_day(ev.enterprise_id, stage, china_day))
     # Imported feed this separator's quota counted when it came in is not counted again in what it is made into.
@@ -208,13 +208,13 @@ def receipt(book, ev):
         raise LineError("batch_retired", f"Batch {held.code} is {held.status}; it cannot be received.", "code")
     if ev.occurred_at < held.produced_on:
         raise LineError("bad_field", f"occurred_at is before batch {held.code} was produced "
-                                     f"({held.produced_on.date().isoformat()}).", "occurred_at")
+                                     f"({china_date(held.produced_on).isoformat()}).", "occurred_at")
     shipped = book.shipments.get((held.code, ev.doc_no))
     if shipped and shipped["to_id"] == ev.enterprise_id and shipped.get("from_id", ev.from_id) == ev.from_id \
             and _agree(ev.mass_kg, shipped.get("mass_kg")):
         if shipped.get("date") and ev.occurred_at < shipped["date"]:
             raise LineError("bad_field", f"The receipt is dated before shipment {ev.doc_no} left "
-                                         f"({shipped['date'].date().isoformat()}).", "occurred_at")
+                                         f"({china_date(shipped['date']).isoformat()}).", "occurred_at")
         if shipped.get("received_at"):
             raise LineError("bad_field", f"Shipment {ev.doc_no} of {held.code} was already received.", "doc_no")
         shipped["received_at"] = ev.occurred_at

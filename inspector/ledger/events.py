@@ -34,12 +34,24 @@ class LineError(Exception):
     field: str | None = None
     event_id: str | None = None
     line: int | None = None
+    params: dict | None = None
 
     def as_dict(self):
         out = {"line": self.line, "event_id": self.event_id, "code": self.code, "message": self.message}
         if self.field:
             out["field"] = self.field
+        # What an app needs to say the problem in the clerk's language: ledger.problem.<code> with these values.
+        out["params"] = {"line": self.line, "field": self.field, **(self.params or {})}
         return out
+
+
+class Unreadable(str):
+    """A file cell its reader already refused (reads as ""): the field reader raises the reader's error instead."""
+
+    def __new__(cls, error):
+        cell = super().__new__(cls, "")
+        cell.error = error
+        return cell
 
 
 class FileItem(dict):
@@ -130,8 +142,12 @@ def _item_payload(item, code):
 
 
 # -- field readers: each raises LineError naming the field ---------------------------------------------------------
+def _refused(raw):
+    if isinstance(raw, Unreadable):
+        raise raw.error
 def text(raw, name, required=True, max_len=_TEXT_MAX):
     """A short single-line text field."""
+    _refused(raw)
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         if required:
             raise LineError("bad_field", f"{name} is required.", name)
@@ -160,6 +176,7 @@ def _numeric(value):
 
 def mass(raw, name="mass_kg", required=True):
     """A mass in kg: a finite number above zero."""
+    _refused(raw)
     if raw is None or raw == "":
         if required:
             raise LineError("bad_mass", f"{name} is required.", name)
@@ -195,6 +212,7 @@ def new_batch_mass(ev, mass_kg, stage, minimum):
 
 def percent(raw, name="reo_pct"):
     """REO content in percent; metals are stated as oxide equivalent, so up to 120."""
+    _refused(raw)
     if isinstance(raw, bool) or raw is None or raw == "":
         raise LineError("bad_field", f"{name} is required for a new batch.", name)
     try:
@@ -274,6 +292,7 @@ def _one_name(native, gs1, name):
 
 def moment(raw, name="occurred_at"):
     """An ISO date or date-time; China time when no offset is given."""
+    _refused(raw)
     if isinstance(raw, datetime):
         value = raw
     elif isinstance(raw, date):
@@ -306,105 +325,150 @@ def event_id(raw):
 
 # -- whole events ----------------------------------------------------------------------------------------------------
 def _items(raw, name, line, new):
+    """The inputs or outputs; every problem of every item is found, the first raised with the others in `also`."""
     if raw is None:
         return []
     if not isinstance(raw, list):
         raise LineError("bad_field", f"{name} must be a list.", name)
     if len(raw) > MAX_ITEMS:
         raise LineError("bad_field", f"{name} has more than {MAX_ITEMS} entries.", name)
-    items = []
+    items, problems = [], _Problems()
     for i, entry in enumerate(raw):
         where = f"{name}[{i}]"
         if not isinstance(entry, dict):
-            raise LineError("bad_field", f"{where} must be an object.", where)
+            problems.found.append(LineError("bad_field", f"{where} must be an object.", where, line=line))
+            continue
         item_line = entry.line if isinstance(entry, FileItem) else line
-        try:
-            gs1 = gs1_reference(entry.get("gs1"), f"{where}.gs1")
-            item = Item(code=code(entry.get("code"), f"{where}.code", required=not new and gs1 is None),
-                        mass_kg=mass(entry.get("mass_kg"), f"{where}.mass_kg"), line=item_line)
-            if gs1 is not None and new:
-                item.gs1 = gs1
-            elif gs1 is not None:
-                _one_name(item.code, gs1, f"{where}.code")
-                item.code = gs1_key(gs1)
-            if new == "full":
-                item.stage = choice(entry.get("stage"), f"{where}.stage", STAGES)
-                item.product_type = text(entry.get("product_type"), f"{where}.product_type", max_len=60)
-                if not _SLUG.match(item.product_type):
-                    raise LineError("bad_field", f"{where}.product_type must be a lower-case word like prnd_oxide.",
-                                    f"{where}.product_type")
-                item.reo_pct = percent(entry.get("reo_pct"), f"{where}.reo_pct")
-                item.quota_category = choice(entry.get("quota_category"), f"{where}.quota_category",
-                                             QUOTA_CATEGORIES, required=False)
-        except LineError as exc:
+        before = len(problems.found)
+        got = problems.read
+        gs1 = got(gs1_reference, entry.get("gs1"), f"{where}.gs1")
+        item = Item(code=got(code, entry.get("code"), f"{where}.code", required=not new and gs1 is None),
+                    mass_kg=got(mass, entry.get("mass_kg"), f"{where}.mass_kg"), line=item_line)
+        if gs1 is not None and new:
+            item.gs1 = gs1
+        elif gs1 is not None:
+            got(_one_name, item.code, gs1, f"{where}.code")
+            item.code = gs1_key(gs1)
+        if new == "full":
+            item.stage = got(choice, entry.get("stage"), f"{where}.stage", STAGES)
+            item.product_type = got(text, entry.get("product_type"), f"{where}.product_type", max_len=60)
+            if item.product_type is not None and not _SLUG.match(item.product_type):
+                problems.found.append(LineError("bad_field", f"{where}.product_type must be a lower-case word like "
+                                                             "prnd_oxide.", f"{where}.product_type"))
+            item.reo_pct = got(percent, entry.get("reo_pct"), f"{where}.reo_pct")
+            item.quota_category = got(choice, entry.get("quota_category"), f"{where}.quota_category",
+                                      QUOTA_CATEGORIES, required=False)
+        for exc in problems.found[before:]:
             exc.line = item_line
-            raise
         items.append(item)
+    if problems.found:
+        first = problems.found[0]
+        first.also = problems.found[1:]
+        raise first
     return items
 
 
+class _Problems:
+    """Every problem of one event, read field by field: the first is raised with the others in `also`."""
+
+    def __init__(self):
+        self.found = []
+
+    def read(self, reader, raw, *args, **kwargs):
+        if isinstance(raw, Unreadable):
+            self.found.append(raw.error)
+            return None
+        try:
+            return reader(raw, *args, **kwargs)
+        except LineError as exc:
+            self.found.append(exc)
+            self.found.extend(getattr(exc, "also", ()))
+            exc.also = []
+            return None
+
+    def raise_any(self, eid, line):
+        if not self.found:
+            return
+        for exc in self.found:
+            exc.event_id = exc.event_id or eid
+            exc.line = exc.line or line
+        first = self.found[0]
+        first.also = self.found[1:]
+        raise first
+
+
 def read_event(raw, line, default_enterprise=None):
-    """Normalise one event dict; raise LineError for the first thing wrong with it."""
+    """Normalise one event dict; raise LineError for the first thing wrong with it, the others in its `also`."""
     if not isinstance(raw, dict):
         raise LineError("bad_field", "Each event must be an object.", line=line)
-    eid = None
+    problems = _Problems()
+    eid = problems.read(event_id, raw.get("event_id"))
+    kind = problems.read(choice, raw.get("type"), "type", TYPES)
+    enterprise = problems.read(text, raw.get("enterprise_id"), "enterprise_id",
+                               required=default_enterprise is None) or default_enterprise
+    occurred = problems.read(moment, raw.get("occurred_at"))
+    if kind is None or occurred is None:
+        problems.raise_any(eid, line)
+    ev = Event(event_id=eid, type=kind, enterprise_id=enterprise, occurred_at=occurred, line=line)
     try:
-        eid = event_id(raw.get("event_id"))
-        kind = choice(raw.get("type"), "type", TYPES)
-        enterprise = text(raw.get("enterprise_id"), "enterprise_id", required=default_enterprise is None) \
-            or default_enterprise
-        ev = Event(event_id=eid, type=kind, enterprise_id=enterprise, occurred_at=moment(raw.get("occurred_at")),
-                   line=line)
-        _read_kind(ev, raw, line)
+        _read_kind(ev, raw, line, problems)
     except LineError as exc:
-        exc.event_id = exc.event_id or eid
-        exc.line = exc.line or line
-        raise
+        problems.found.append(exc)
+    problems.raise_any(eid, line)
     return ev
 
 
-def _read_kind(ev, raw, line):
+def _read_kind(ev, raw, line, problems=None):
+    got = (problems or _Problems()).read
     kind = ev.type
+
+    def items(name, new):
+        return got(_items, raw.get(name), name, line, new=new) or []
+
+    def count(name):  # None when the field is there but not a list (its own error says so)
+        value = raw.get(name)
+        return len(value) if isinstance(value, list) else 0 if value is None else None
+
     if kind == "production":
-        ev.inputs = _items(raw.get("inputs"), "inputs", line, new=False)
-        ev.outputs = _items(raw.get("outputs"), "outputs", line, new="full")
-        if not ev.outputs:
+        ev.inputs = items("inputs", False)
+        ev.outputs = items("outputs", "full")
+        if count("outputs") == 0:
             raise LineError("bad_field", "A production needs at least one output.", "outputs")
     elif kind == "import":
-        ev.outputs = _items(raw.get("outputs"), "outputs", line, new="full")
-        if not ev.outputs:
+        ev.outputs = items("outputs", "full")
+        ev.doc_no = got(text, raw.get("declaration_no", raw.get("doc_no")), "declaration_no")
+        ev.port = got(text, raw.get("port"), "port")
+        ev.country = got(text, raw.get("origin_country"), "origin_country")
+        if count("outputs") == 0:
             raise LineError("bad_field", "An import needs at least one batch in outputs.", "outputs")
-        ev.doc_no = text(raw.get("declaration_no", raw.get("doc_no")), "declaration_no")
-        ev.port = text(raw.get("port"), "port")
-        ev.country = text(raw.get("origin_country"), "origin_country")
     elif kind == "split":
-        ev.code = batch_reference(raw)
-        ev.outputs = _items(raw.get("outputs"), "outputs", line, new="mass")
-        if len(ev.outputs) < 2:
+        ev.code = got(batch_reference, raw)
+        ev.outputs = items("outputs", "mass")
+        if count("outputs") is not None and count("outputs") < 2:
             raise LineError("bad_field", "A split needs at least two outputs.", "outputs")
     elif kind == "merge":
-        ev.inputs = _items(raw.get("inputs"), "inputs", line, new=False)
-        ev.outputs = _items(raw.get("outputs"), "outputs", line, new="mass")
-        if len(ev.inputs) < 2 or len(ev.outputs) != 1:
+        ev.inputs = items("inputs", False)
+        ev.outputs = items("outputs", "mass")
+        if None not in (count("inputs"), count("outputs")) and (count("inputs") < 2 or count("outputs") != 1):
             raise LineError("bad_field", "A merge needs at least two inputs and exactly one output.", "inputs")
     else:
-        ev.code = batch_reference(raw)
+        ev.code = got(batch_reference, raw)
         if kind == "shipment":
-            ev.mass_kg = mass(raw.get("mass_kg"))
-            ev.to_id = text(raw.get("to_id"), "to_id")
-            ev.doc_no = text(raw.get("doc_no"), "doc_no")
+            ev.mass_kg = got(mass, raw.get("mass_kg"))
+            ev.to_id = got(text, raw.get("to_id"), "to_id")
+            ev.doc_no = got(text, raw.get("doc_no"), "doc_no")
         elif kind == "receipt":
-            ev.mass_kg = mass(raw.get("mass_kg"), required=False)
-            ev.from_id = text(raw.get("from_id"), "from_id")
-            ev.doc_no = text(raw.get("doc_no"), "doc_no")
+            ev.mass_kg = got(mass, raw.get("mass_kg"), required=False)
+            ev.from_id = got(text, raw.get("from_id"), "from_id")
+            ev.doc_no = got(text, raw.get("doc_no"), "doc_no")
         elif kind == "export":
-            ev.mass_kg = mass(raw.get("mass_kg"), required=False)
-            ev.doc_no = text(raw.get("licence_no", raw.get("doc_no")), "licence_no")
-            ev.port = text(raw.get("port"), "port")
-            ev.country = text(raw.get("destination_country"), "destination_country", required=False)
+            ev.mass_kg = got(mass, raw.get("mass_kg"), required=False)
+            ev.doc_no = got(text, raw.get("licence_no", raw.get("doc_no")), "licence_no")
+            ev.port = got(text, raw.get("port"), "port")
+            ev.country = got(text, raw.get("destination_country"), "destination_country", required=False)
         elif kind == "consumption":
-            ev.mass_kg = mass(raw.get("mass_kg"), required=False)
-            ev.status = choice(raw.get("status"), "status", CONSUMPTION_STATUSES, required=False) or "consumed"
+            ev.mass_kg = got(mass, raw.get("mass_kg"), required=False)
+            ev.status = got(choice, raw.get("status"), "status", CONSUMPTION_STATUSES, required=False) or "consumed"
     codes = [i.code for i in ev.inputs] + [o.code for o in ev.outputs if o.code]
     if len(codes) != len(set(codes)):
         raise LineError("bad_field", "The same batch code appears twice in one event.", "inputs")

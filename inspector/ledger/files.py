@@ -1,13 +1,16 @@
 """Ledger files: CSV and XLSX uploads read line by line into canonical events, and the template to fill in."""
 import codecs
 import csv
+import hashlib
 import io
+import re
+import unicodedata
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from inspector.codes.batch_code import check_character
+from inspector.codes.batch_code import ALPHABET, BODY_LENGTH, PREFIX, check_character
 from inspector.errors import DomainError
-from inspector.ledger.events import FileItem, LineError
+from inspector.ledger.events import FileItem, LineError, Unreadable
 
 COLUMNS = ("event_id", "event_type", "occurred_at", "enterprise_id", "line_role", "batch_code", "mass_kg", "stage",
            "product_type", "reo_pct", "quota_category", "counterparty_id", "doc_no", "port", "country", "status")
@@ -86,6 +89,11 @@ def _finish(group, finished):
     return _event(group)
 
 
+def _opt(value):
+    """The cell's value, None when empty; a refused cell stays itself so that its own error is listed."""
+    return value if isinstance(value, Unreadable) else (value or None)
+
+
 def _event(group):
     first_line, first = group[0]
     kind = (first.get("event_type") or "").strip().lower()
@@ -98,7 +106,7 @@ def _event(group):
     if kind not in MULTI_LINE and len(group) > 1:
         return LineError("bad_field", f"A {kind or 'line'} event takes one line; event_id {first.get('event_id')!r} "
                                       f"repeats on line {group[1][0]}.", "event_id", first.get("event_id"), group[1][0])
-    event = {"event_id": first.get("event_id"), "type": kind, "enterprise_id": first.get("enterprise_id") or None,
+    event = {"event_id": first.get("event_id"), "type": _opt(first.get("event_type")) if kind == "" else kind, "enterprise_id": _opt(first.get("enterprise_id")),
              "occurred_at": first.get("occurred_at")}
     if kind in MULTI_LINE:
         inputs, outputs = [], []
@@ -107,10 +115,10 @@ def _event(group):
             if role not in ("input", "output"):
                 return LineError("bad_field", "line_role must be input or output for a " + kind + ".", "line_role",
                                  first.get("event_id"), line)
-            item = FileItem({"code": row.get("batch_code") or None, "mass_kg": row.get("mass_kg")}, line)
+            item = FileItem({"code": _opt(row.get("batch_code")), "mass_kg": row.get("mass_kg")}, line)
             if role == "output" and kind in ("production", "import"):
                 item.update(stage=row.get("stage"), product_type=row.get("product_type"), reo_pct=row.get("reo_pct"),
-                            quota_category=row.get("quota_category") or None)
+                            quota_category=_opt(row.get("quota_category")))
             (inputs if role == "input" else outputs).append(item)
         event["outputs"] = outputs
         if kind == "split":
@@ -125,17 +133,302 @@ def _event(group):
                          origin_country=first.get("country"))
         return event
     event["code"] = first.get("batch_code")
-    mass = first.get("mass_kg") or None
+    mass = _opt(first.get("mass_kg"))
     if kind == "shipment":
         event.update(mass_kg=mass, to_id=first.get("counterparty_id"), doc_no=first.get("doc_no"))
     elif kind == "receipt":
         event.update(mass_kg=mass, from_id=first.get("counterparty_id"), doc_no=first.get("doc_no"))
     elif kind == "export":
         event.update(mass_kg=mass, licence_no=first.get("doc_no"), port=first.get("port"),
-                     destination_country=first.get("country") or None)
+                     destination_country=_opt(first.get("country")))
     else:
-        event.update(mass_kg=mass, status=first.get("status") or None)
+        event.update(mass_kg=mass, status=_opt(first.get("status")))
     return event
+
+
+# -- headers as offices write them -------------------------------------------------------------------------------
+# Chinese (and a few English) names a clerk's own sheet uses for the template's columns, compared after NFKC (full-width
+# brackets become ASCII), lower case and without spaces.
+ALIASES = {
+    "event_id": ("事件编号", "事件号", "事件id", "事件代码", "流水号"),
+    "event_type": ("事件类型", "类型", "业务类型"),
+    "occurred_at": ("发生日期", "日期", "发生时间", "业务日期"),
+    "enterprise_id": ("企业编号", "企业代码", "报送企业", "报送企业编号"),
+    "line_role": ("行角色", "投入产出", "投入/产出", "投入或产出"),
+    "batch_code": ("批次码", "批次编码", "批次号", "批号"),
+    "mass_kg": ("质量(千克)", "质量(kg)", "重量", "重量(千克)", "重量(kg)", "质量", "净重(千克)", "净重"),
+    "stage": ("阶段", "产品阶段", "环节"),
+    "product_type": ("产品类型", "产品", "品名"),
+    "reo_pct": ("reo含量(%)", "reo(%)", "稀土氧化物含量(%)", "氧化物含量(%)", "reo含量", "稀土氧化物含量"),
+    "quota_category": ("配额类别", "指标类别", "配额类型"),
+    "counterparty_id": ("对方企业", "对方企业编号", "交易对方", "对方单位"),
+    "doc_no": ("单据号", "单号", "运单号", "单据编号", "许可证号", "报关单号"),
+    "port": ("口岸", "港口"),
+    "country": ("国家", "国别", "国家(地区)"),
+    "status": ("状态",),
+}
+_ALIAS = {_name: column for column, names in ALIASES.items() for _name in names}
+MAX_TITLE_ROWS = 5
+TEXT_COLUMNS = ("event_id", "enterprise_id", "batch_code", "counterparty_id", "doc_no")
+NUMBER_COLUMNS = ("mass_kg", "reo_pct")
+# Where the core names a field the file does not have, the clerk sees the file's column.
+FIELD_COLUMNS = {"type": "event_type", "code": "batch_code", "to_id": "counterparty_id", "from_id": "counterparty_id",
+                 "licence_no": "doc_no", "declaration_no": "doc_no", "origin_country": "country",
+                 "destination_country": "country", "inputs": "line_role", "outputs": "line_role", "gs1": "batch_code"}
+_ITEM_FIELD = re.compile(r"^(?:inputs|outputs)\[\d+\]\.(\w+)")
+EXCEL_EPOCH = date(1899, 12, 30)
+_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
+_YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"
+                  r"(?:[ T]+(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?$")
+_SHORT_YEAR = re.compile(r"^(\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]$")  # LibreOffice's zh-CN date: 26年11月3日
+_COMPACT = re.compile(r"^(20\d{2})(\d{2})(\d{2})$")
+_DAY_FIRST = re.compile(r"^\d{1,2}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{1,4}(?:[ T].*)?$")
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$")
+EXACT_DIGITS = 15  # a spreadsheet number keeps 15 significant digits
+
+
+def _name(raw):
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(raw or "")).lstrip("\ufeff")).lower()
+
+
+def column_of(name):
+    """The template column a header cell names (an alias included), or None."""
+    key = _name(name)
+    if key in COLUMNS:
+        return key
+    return _ALIAS.get(key)
+
+
+class Layout:
+    """Where the header is and what each cell position holds; the warnings a clerk should see on the receipt."""
+
+    def __init__(self, header_line, names, warnings):
+        while names and not str(names[-1] if names[-1] is not None else "").strip():
+            names = names[:-1]  # spreadsheet exports add empty trailing columns
+        self.header_line, self.names, self.warnings = header_line, names, warnings
+        self.positions = {}
+        doubled = {}
+        ignored = []
+        for i, name in enumerate(names):
+            column = column_of(name)
+            if column is None:
+                if str(name or "").strip():
+                    ignored.append(str(name).strip())
+                continue
+            if column in self.positions:
+                doubled.setdefault(column, [names[self.positions[column]]]).append(name)
+            else:
+                self.positions[column] = i
+        missing = [c for c in COLUMNS if c not in self.positions]
+        if missing or doubled:
+            parts = []
+            if missing:
+                parts.append("missing " + ", ".join(missing))
+            for column, both in doubled.items():
+                parts.append(" and ".join(repr(str(b).strip()) for b in both) + f" both name {column}; keep one")
+            if ignored:
+                parts.append("unknown " + ", ".join(repr(u) for u in ignored))
+            raise FileError("wrong_headers", f"The header line (line {header_line}) is wrong: " + "; ".join(parts)
+                            + ". Download the template for the expected columns: " + ", ".join(COLUMNS) + ".")
+        for name in ignored:
+            warnings.append(_warning("column_ignored", f"The column {name!r} is not a ledger column; it was not read.",
+                                     column=name))
+        self.width = max(self.positions.values()) + 1
+
+    def second_header(self, values, line):
+        """True for a row that repeats the header in other words (a Chinese row under the English one)."""
+        named = {i: column_of(v) for i, v in enumerate(values) if str(v if v is not None else "").strip()}
+        if len(named) < 3 or any(c is None for i, c in named.items() if i in self.positions.values()):
+            return False
+        wrong = [(i, c) for i, c in named.items() if c is not None and self.positions.get(c) != i]
+        if wrong:
+            raise FileError("wrong_headers", f"Line {line} repeats the header but puts "
+                            + ", ".join(f"{values[i]!r} under {self._at(i) or 'no column'}" for i, _ in wrong)
+                            + "; the two header rows must agree.")
+        self.warnings.append(_warning("second_header_skipped", f"Line {line} repeats the header in other words; it was "
+                                                               "not read as a ledger line.", line=line))
+        return True
+
+    def _at(self, index):
+        return next((c for c, i in self.positions.items() if i == index), None)
+
+    def row(self, values, line):
+        """The line's cells by column, each read as offices write it (an Unreadable for a refused cell); a line
+        error for a line too short or too long, or with a cell beyond MAX_CELL_CHARS."""
+        width = len(self.names)
+        cells = len(values)
+        while cells > width and not str(values[cells - 1] if values[cells - 1] is not None else "").strip():
+            cells -= 1
+        if cells != width:
+            return LineError("bad_field", f"The line has {cells} cells; the header has {width}.", line=line,
+                             params={"cells": cells, "expected": width})
+        for i, value in enumerate(values[:width]):
+            if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+                name = self._at(i) or str(self.names[i])
+                eid = values[self.positions["event_id"]]
+                return LineError("bad_field", f"{name} is longer than {MAX_CELL_CHARS} characters.", name,
+                                 str(eid)[:200] if eid is not None else None, line,
+                                 params={"column": name, "limit": MAX_CELL_CHARS})
+        out = {}
+        for column, i in self.positions.items():
+            out[column] = read_cell(column, values[i] if i < len(values) else None, line)
+        return out
+
+
+def _warning(code, message, **params):
+    return {"code": code, "message": message, "params": params}
+
+
+def find_layout(rows, warnings):
+    """Skip a title (a row of one or two cells) above the header; refuse rows above it that look like ledger lines.
+
+    `rows` yields (line, values); returns (layout, the rows after the header).
+    """
+    rows = iter(rows)
+    above = []
+    for line, values in rows:
+        cells = [v for v in values if str(v if v is not None else "").strip()]
+        if not cells:
+            continue
+        known = sum(column_of(v) is not None for v in cells)
+        if known >= 3:
+            layout = Layout(line, list(values), warnings)
+            for title_line, text in above:
+                warnings.append(_warning("title_row_skipped", f"Line {title_line} ({text[:40]!r}) is above the header; "
+                                                              "it was read as a title.", line=title_line, text=text[:80]))
+            return layout, rows
+        if len(cells) > 2 or len(above) >= MAX_TITLE_ROWS:
+            raise FileError("wrong_headers", f"Line {line} is not the header and holds more than a title; the header "
+                            "must come first (a title of one cell above it is fine). Expected columns: "
+                            + ", ".join(COLUMNS) + ".")
+        above.append((line, " ".join(str(c).strip() for c in cells)))
+    if above:
+        raise FileError("wrong_headers", "No header line was found. Download the template for the expected columns: "
+                        + ", ".join(COLUMNS) + ".")
+    raise FileError("empty_file", "The file is empty; it needs the header line and one line per event item.")
+
+
+# -- cells as offices write them ------------------------------------------------------------------------------------
+def _refuse(code, message, column, line, **params):
+    return Unreadable(LineError(code, message, column, line=line, params={"column": column, **params}))
+
+
+def read_cell(column, value, line):
+    """A cell's text as the core reads it: Chinese dates, date cells and serials, thousands separators, full-width
+    digits; a code or number a spreadsheet rounded is refused."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+        return _refuse("bad_field", f"{column} is longer than {MAX_CELL_CHARS} characters.", column, line)
+    if column == "occurred_at":
+        return _date_cell(value, line)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if column in TEXT_COLUMNS and isinstance(value, (int, float)):
+        if abs(value) >= 10 ** EXACT_DIGITS or (isinstance(value, float) and not value.is_integer()):
+            return _lost(column, value, line)
+        return str(int(value))
+    if isinstance(value, float):
+        return repr(value) if not value.is_integer() else str(int(value))
+    if isinstance(value, int):
+        return str(value)
+    text = value.strip()
+    if column in TEXT_COLUMNS and _SCIENTIFIC.match(unicodedata.normalize("NFKC", text)):
+        return _lost(column, text, line)
+    if column in NUMBER_COLUMNS:
+        text = unicodedata.normalize("NFKC", text).replace("，", ",")
+        if _THOUSANDS.match(text):
+            return text.replace(",", "")
+        if "," in text:
+            return _refuse("bad_number", f"{column} {text!r} is not a number as written: use a point for decimals "
+                                         "(2821.9) and, if any, commas only between thousands (2,821.9).",
+                           column, line, value=text)
+    return text
+
+
+def _lost(column, shown, line):
+    return _refuse("precision_lost", f"{column} came in as the number {shown}: the spreadsheet kept only "
+                                     f"{EXACT_DIGITS} digits, so the value is no longer the one on the document. "
+                                     "Format the column as text, type the value again and upload the file again.",
+                   column, line, value=str(shown))
+
+
+def _date_cell(value, line):
+    column = "occurred_at"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() and value.tzinfo is None \
+            else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (int, float)):
+        return _serial(value, line) or _refuse("bad_date", f"occurred_at {value} is neither a date nor a date "
+                                                         "serial.", column, line, value=str(value))
+    text = unicodedata.normalize("NFKC", value).strip()
+    if not text:
+        return ""
+    if _SERIAL.match(text):
+        return _serial(float(text), line) or _refuse("bad_date", f"occurred_at {text} is not a date.", column, line,
+                                                      value=text)
+    found = _YMD.match(text) or _COMPACT.match(text) or _SHORT_YEAR.match(text)
+    if found:
+        parts = [int(p) if p else 0 for p in found.groups()] + [0, 0, 0]
+        if parts[0] < 100:
+            parts[0] += 2000  # the year is marked (年), so 26年 can only be 2026 (the ledger begins in 2000)
+        try:
+            moment = datetime(*parts[:6])
+        except ValueError:
+            return _refuse("bad_date", f"occurred_at {text!r} is not a date of the calendar.", column, line,
+                           value=text)
+        return moment.date().isoformat() if len(found.groups()) == 3 or found.group(4) is None \
+            else moment.isoformat()
+    if _DAY_FIRST.match(text):
+        return _refuse("ambiguous_date", f"occurred_at {text!r} could be read day, month or year first; write the year "
+                                         "first in four digits, like 2026-11-03 or 2026年11月3日.", column, line,
+                       value=text)
+    return text  # ISO forms, with a time or an offset; anything else the core refuses
+
+
+def _serial(number, line):
+    """A spreadsheet date serial (days since 1899-12-30) between 2000 and 2099, as an ISO date or date-time."""
+    if not 36526 <= number < 73051:
+        return None
+    day = EXCEL_EPOCH + timedelta(days=int(number))
+    seconds = round((number - int(number)) * 86400)
+    if not seconds:
+        return day.isoformat()
+    return (datetime(day.year, day.month, day.day) + timedelta(seconds=seconds)).isoformat()
+
+
+def file_columns(error):
+    """An error as the clerk's file names things: counterparty_id, never from_id; mass_kg, never outputs[0].mass_kg."""
+    field = error.get("field")
+    if not field:
+        return error
+    item = _ITEM_FIELD.match(field)
+    column = item.group(1) if item else FIELD_COLUMNS.get(field, field)
+    column = {"code": "batch_code", "gs1": "batch_code"}.get(column, column)
+    if column != field:
+        message = re.sub(rf"(?<![\w\[\].]){re.escape(field)}(?![\w\[])", column, error["message"], count=1)
+        error = {**error, "field": column, "message": message}
+    params = {**error.get("params", {}), "field": column}
+    params.setdefault("column", column)
+    return {**error, "params": params}
+
+
+class LedgerFile:
+    """A CSV or XLSX upload read again on each pass; `warnings` holds what the last pass tolerated."""
+
+    def __init__(self, stream, kind, max_lines=None):
+        self.stream, self.kind, self.max_lines = stream, kind, max_lines
+        self.warnings = []
+
+    def rows(self):
+        self.warnings.clear()
+        read = {"csv": csv_rows, "xlsx": xlsx_rows, "ods": ods_rows}[self.kind]
+        return read(self.stream, self.max_lines, self.warnings)
 
 
 # -- CSV ----------------------------------------------------------------------------------------------------------
@@ -157,25 +450,6 @@ def sniff_encoding(head: bytes):
         raise FileError("bad_encoding", "The file is neither UTF-8 nor GBK text; save it as CSV UTF-8.") from None
 
 
-def _header(names):
-    seen = [(n or "").strip().lower().lstrip("\ufeff") for n in names]
-    while seen and seen[-1] == "":
-        seen.pop()  # spreadsheet exports add empty trailing columns
-    missing = [c for c in COLUMNS if c not in seen]
-    unknown = [n for n in seen if n not in COLUMNS]
-    if missing or unknown or len(set(seen)) != len(seen):
-        parts = []
-        if missing:
-            parts.append("missing " + ", ".join(missing))
-        if unknown:
-            parts.append("unknown " + ", ".join(repr(u) for u in unknown))
-        if len(set(seen)) != len(seen):
-            parts.append("a column appears twice")
-        raise FileError("wrong_headers", "The header line is wrong: " + "; ".join(parts)
-                        + ". Download the template for the expected columns: " + ", ".join(COLUMNS) + ".")
-    return seen
-
-
 def file_encoding(stream):
     """UTF-8 when the whole file decodes as UTF-8 (read in chunks), else GBK/GB18030, else a clear refusal."""
     stream.seek(0)
@@ -193,33 +467,37 @@ def file_encoding(stream):
     return encoding
 
 
-def csv_rows(stream, max_lines=None):
+def _too_many(max_lines, line, what="file"):
+    if max_lines and line > max_lines + 1:
+        raise FileError("too_many_lines", f"The {what} has more than {max_lines:,} lines; a submission holds at most "
+                                          "that many. Split the file by month or by site.", kind="too_large")
+
+
+def csv_rows(stream, max_lines=None, warnings=None):
     """Yield (line, row dict | LineError) from a binary CSV stream; the stream is read again on every call."""
+    warnings = [] if warnings is None else warnings
     encoding = file_encoding(stream)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     try:
         reader = csv.reader(text)
-        try:
-            header = _header(next(reader))
-        except StopIteration:
-            raise FileError("empty_file", "The file is empty; it needs the header line and one line per event "
-                                          "item.") from None
-        start = reader.line_num + 1
-        for row in reader:
-            line, start = start, reader.line_num + 1  # a quoted newline makes a record span lines: blame its first
-            if max_lines and line > max_lines + 1:
-                raise FileError("too_many_lines", f"The file has more than {max_lines:,} lines; a submission holds at "
-                                                  "most that many. Split the file by month or by site.",
-                                kind="too_large")
+
+        def records():
+            start = 1
+            for row in reader:
+                line, start = start, reader.line_num + 1  # a quoted newline spans lines: blame its first
+                _too_many(max_lines, line)
+                yield line, row
+
+        layout, rest = find_layout(records(), warnings)
+        first = True
+        for line, row in rest:
             if not any(cell.strip() for cell in row):
                 continue
-            if len(row) > len(header) and not any(cell.strip() for cell in row[len(header):]):
-                row = row[:len(header)]  # spreadsheet exports pad rows with empty cells
-            if len(row) != len(header):
-                yield line, LineError("bad_field", f"The line has {len(row)} cells; the header has {len(header)}.",
-                                      line=line)
+            if first and layout.second_header(row, line):
+                first = False
                 continue
-            yield line, _cells(dict(zip(header, row)), line)
+            first = False
+            yield line, layout.row(row, line)
     except UnicodeDecodeError:
         raise FileError("bad_encoding", f"The file stops being valid {encoding} text after line "
                                         f"{reader.line_num}.") from None
@@ -227,14 +505,6 @@ def csv_rows(stream, max_lines=None):
         raise FileError("bad_csv", f"Line {reader.line_num} cannot be read as CSV: {exc}.") from None
     finally:
         text.detach()
-
-
-def _cells(row, line):
-    for name, value in row.items():
-        if len(value) > MAX_CELL_CHARS:
-            return LineError("bad_field", f"{name} is longer than {MAX_CELL_CHARS} characters.", name,
-                             row.get("event_id"), line)
-    return {k: v.strip() for k, v in row.items()}
 
 
 # -- XLSX ---------------------------------------------------------------------------------------------------------
@@ -247,7 +517,7 @@ def check_workbook(stream):
         with zipfile.ZipFile(stream) as z:
             infos = z.infolist()
     except zipfile.BadZipFile:
-        raise FileError("bad_xlsx", "The file is not an XLSX workbook (not a zip archive).") from None
+        raise FileError("bad_xlsx", "The file is not an XLSX or ODS workbook (not a zip archive).") from None
     unpacked = sum(i.file_size for i in infos)
     if len(infos) > 10_000 or unpacked > MAX_UNPACKED_BYTES or unpacked > max(packed, 1) * MAX_PACK_RATIO:
         raise FileError("zip_bomb", f"The workbook unpacks to {unpacked / 1e6:,.0f} MB from {packed / 1e6:,.1f} MB; "
@@ -256,10 +526,11 @@ def check_workbook(stream):
     stream.seek(0)
 
 
-def xlsx_rows(stream, max_lines=None):
+def xlsx_rows(stream, max_lines=None, warnings=None):
     """Yield (line, row dict | LineError) from the first sheet of an XLSX workbook; formula cells are refused."""
     from openpyxl import load_workbook
 
+    warnings = [] if warnings is None else warnings
     check_workbook(stream)
     try:
         book = load_workbook(stream, read_only=True, data_only=False)
@@ -269,25 +540,35 @@ def xlsx_rows(stream, max_lines=None):
     try:
         sheet = book.worksheets[0]
         _refuse_other_ledger_sheets(book)
-        rows = sheet.iter_rows()
-        try:
-            header = _header([_plain(c.value) for c in next(rows)])
-        except StopIteration:
-            raise FileError("empty_file", "The first sheet is empty; it needs the header row.") from None
-        for line, cells in enumerate(rows, start=2):
-            if max_lines and line > max_lines + 1:
-                raise FileError("too_many_lines", f"The sheet has more than {max_lines:,} lines; a submission holds "
-                                                  "at most that many. Split it by month or by site.", kind="too_large")
-            values = [_plain(c.value) for c in cells][:len(header)]
-            if not any(values):
+        formulas = {}
+
+        def records():
+            for number, cells in enumerate(sheet.iter_rows(), start=1):
+                _too_many(max_lines, number, "sheet")
+                values = []
+                for i, c in enumerate(cells):
+                    value = getattr(c, "value", None)
+                    if getattr(c, "data_type", None) == "f":
+                        formulas.setdefault(number, []).append(i)
+                    values.append(value)
+                yield number, values
+
+        layout, rest = find_layout(records(), warnings)
+        first = True
+        for line, values in rest:
+            if not any(str(v).strip() for v in values if v is not None):
                 continue
-            formula = next((header[i] for i, c in enumerate(cells[:len(header)]) if c.data_type == "f"), None)
-            if formula:
-                yield line, LineError("formula_cell", f"{formula} holds a formula; enter plain values (paste as "
-                                                      "values).", formula, None, line)
+            if first and layout.second_header(values, line):
+                first = False
                 continue
-            values += [""] * (len(header) - len(values))
-            yield line, _cells(dict(zip(header, values)), line)
+            first = False
+            row = layout.row(values + [None] * (len(layout.names) - len(values)), line)
+            for i in (formulas.pop(line, ()) if isinstance(row, dict) else ()):
+                column = layout._at(i)
+                if column:
+                    row[column] = _refuse("formula_cell", f"{column} holds a formula; enter plain values (paste as "
+                                                          "values).", column, line)
+            yield line, row
     except FileError:
         raise
     except Exception as exc:  # noqa: BLE001 - read-only sheets are parsed while rows are read
@@ -296,48 +577,214 @@ def xlsx_rows(stream, max_lines=None):
         book.close()
 
 
+# -- ODS (LibreOffice's own format) -------------------------------------------------------------------------------
+_ODS = {"table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+        "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+        "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0"}
+MAX_ODS_REPEAT = 1000  # LibreOffice writes the empty rest of a sheet as one cell repeated ~16,000 times
+
+
+def _q(prefix, name):
+    return f"{{{_ODS[prefix]}}}{name}"
+
+
+def _ods_value(cell):
+    kind = cell.get(_q("office", "value-type"))
+    if kind in ("float", "percentage", "currency"):
+        number = float(cell.get(_q("office", "value")))
+        return int(number) if number.is_integer() and abs(number) < 2 ** 53 else number
+    if kind == "date":
+        raw = cell.get(_q("office", "date-value"))
+        return datetime.fromisoformat(raw) if "T" in raw else date.fromisoformat(raw)
+    if kind == "boolean":
+        return cell.get(_q("office", "boolean-value")) == "true"
+    texts = ["".join(p.itertext()) for p in cell.iter(_q("text", "p"))]
+    return "\n".join(texts) if texts else None
+
+
+def _ods_records(stream, max_lines, formulas):
+    """(line, values) of the first sheet of an ODS document, read as a stream; other sheets must hold no ledger."""
+    from defusedxml.ElementTree import iterparse
+
+    with zipfile.ZipFile(stream) as z, z.open("content.xml") as content:
+        number, sheet = 0, 0
+        for event, element in iterparse(content, events=("start", "end")):
+            if event == "start" and element.tag == _q("table", "table"):
+                sheet += 1
+            if event != "end" or element.tag != _q("table", "table-row"):
+                continue
+            values = []
+            for cell in element:
+                if cell.tag not in (_q("table", "table-cell"), _q("table", "covered-table-cell")):
+                    continue
+                repeat = min(int(cell.get(_q("table", "number-columns-repeated"), "1")), MAX_ODS_REPEAT)
+                value = _ods_value(cell)
+                if cell.get(_q("table", "formula")) and sheet == 1:
+                    formulas.setdefault(number + 1, []).append(len(values))
+                values.extend([value] * repeat)
+            rows = min(int(element.get(_q("table", "number-rows-repeated"), "1")), MAX_ODS_REPEAT)
+            element.clear()
+            for _ in range(rows):
+                number += 1
+                if sheet > 1:
+                    if {"event_id", "event_type"} <= {column_of(v) for v in values if v is not None}:
+                        raise FileError("bad_xlsx", "Another sheet also holds ledger lines; only the first sheet is "
+                                                    "read. Put every line on the first sheet.")
+                    continue
+                _too_many(max_lines, number, "sheet")
+                if any(v is not None and str(v).strip() for v in values):
+                    yield number, values
+
+
+def ods_rows(stream, max_lines=None, warnings=None):
+    """Yield (line, row dict | LineError) from the first sheet of an ODS spreadsheet, as from an XLSX one."""
+    warnings = [] if warnings is None else warnings
+    check_workbook(stream)
+    formulas = {}
+    line = 0
+    try:
+        layout, rest = find_layout(_ods_records(stream, max_lines, formulas), warnings)
+        first = True
+        for line, values in rest:
+            if first and layout.second_header(values, line):
+                first = False
+                continue
+            first = False
+            row = layout.row(values + [None] * (len(layout.names) - len(values)), line)
+            for i in (formulas.pop(line, ()) if isinstance(row, dict) else ()):
+                column = layout._at(i)
+                if column:
+                    row[column] = _refuse("formula_cell", f"{column} holds a formula; enter plain values (paste as "
+                                                          "values).", column, line)
+            yield line, row
+    except FileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a broken document fails in many ways while it is parsed
+        raise FileError("bad_xlsx", f"The spreadsheet cannot be read after row {line}: {type(exc).__name__}.") \
+            from None
+
+
 def _refuse_other_ledger_sheets(book):
     """Ledger lines on a second sheet would be silently left out: refuse the workbook instead."""
     for other in book.worksheets[1:]:
-        first = next(other.iter_rows(max_row=1, values_only=True), ())
-        names = {_plain(v).strip().lower() for v in first}
-        if {"event_id", "event_type"} <= names:
-            raise FileError("bad_xlsx", f"Sheet {other.title!r} also holds ledger lines; only the first sheet is "
-                                        "read. Put every line on the first sheet, or upload each sheet as its own "
-                                        "file.")
-
-
-def _plain(value):
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+        for row in other.iter_rows(max_row=MAX_TITLE_ROWS + 1, values_only=True):
+            names = {column_of(v) for v in row if v is not None}
+            if {"event_id", "event_type"} <= names:
+                raise FileError("bad_xlsx", f"Sheet {other.title!r} also holds ledger lines; only the first sheet is "
+                                            "read. Put every line on the first sheet, or upload each sheet as its own "
+                                            "file.")
 
 
 # -- template -------------------------------------------------------------------------------------------------------
-def template_csv():
-    """The CSV template: the header and one example of each common event."""
+CHOICES = {"event_type": ("production", "shipment", "receipt", "export", "import", "consumption", "split", "merge"),
+           "line_role": ("input", "output"), "stage": ("ore", "compound", "metal", "magnet"),
+           "quota_category": ("mining_light", "mining_medium_heavy", "separation"), "status": ("consumed", "retired")}
+INSTRUCTIONS = [
+    ("填写说明 / How to fill in the ledger", ""),
+    ("每行一个事件项；生产、进口、拆分、合并每个投入和产出各占一行，用同一个事件编号并连续排列。",
+     "One line per event item; a production, import, split or merge takes one line per input and output, under one "
+     "event_id and consecutive."),
+    ("日期可写 2026-11-03、2026/11/3、2026.11.3 或 2026年11月3日（中国时间）；不接受 3/11/2026 这类先写日的日期。",
+     "Dates as 2026-11-03, 2026/11/3, 2026.11.3 or 2026年11月3日 (China time); day-first dates like 3/11/2026 are "
+     "refused as ambiguous."),
+    ("质量以千克填写，可用千位分隔符（2,821.9）；小数点用句点。", "Mass in kilograms; thousands separators (2,821.9) are "
+     "read; the decimal mark is a point."),
+    ("单据号、批次码、企业编号请设为文本格式，否则表格软件会把长数字改成 1.23457E+17，这样的行会被拒收。",
+     "Format document numbers, batch codes and enterprise ids as text: a spreadsheet turns long numbers into "
+     "1.23457E+17 and such lines are refused."),
+    ("表头可用中文名称：" + "；".join(f"{c} = {'/'.join(n[:3])}" for c, n in ALIASES.items()),
+     "Chinese header names are accepted (listed on the left)."),
+    ("表头上方可有一行标题；可以有第二行中文表头和“备注”等额外列（不读取，回执中提示）。",
+     "A title row above the header, a second (Chinese) header row and extra columns such as 备注 are tolerated "
+     "(not read; the receipt warns)."),
+    ("任何一行有问题，整个文件都不保存；回执列出每一行的每个问题。上传前请删除示例行。",
+     "If any line is refused nothing of the file is stored; the receipt lists every problem of every line. Delete "
+     "the example lines before you upload your own."),
+    ("可选值 / allowed values", ""),
+] + [(column, ", ".join(values)) for column, values in CHOICES.items()]
+
+
+def _example_code(enterprise_id, n):
+    body = hashlib.sha256(f"template|{enterprise_id}|{n}".encode()).digest()
+    payload = PREFIX + "".join(ALPHABET[b % len(ALPHABET)] for b in body[:BODY_LENGTH])
+    return payload + check_character(payload)
+
+
+def template_rows(enterprise_id=None, counterparty_id=None):
+    """Example lines: the signed-in clerk's own enterprise's (the demo chain when no enterprise is named)."""
+    if not enterprise_id:
+        return TEMPLATE_ROWS
+    me, other = enterprise_id, counterparty_id or "ENT-XXX"
+    k = [_example_code(me, n) for n in range(6)]
+    tag = re.sub(r"[^A-Z0-9]", "", me.upper())[-8:] or "ENT"
+    ev = [f"EX-{tag}-2026-10-{n:04d}" for n in range(1, 8)]
+    blank = [""] * 4
+    return [
+        (ev[0], "production", "2026-10-03", me, "output", k[0], "25000", "ore", "bastnaesite_concentrate", "55.5",
+         "mining_light", "", "", "", "", ""),
+        (ev[1], "split", "2026-10-04", me, "input", k[0], "25000", "", "", "", "", "", "", "", "", ""),
+        (ev[1], "split", "2026-10-04", me, "output", k[1], "20000", "", "", "", "", "", "", "", "", ""),
+        (ev[1], "split", "2026-10-04", me, "output", k[2], "5000", "", "", "", "", "", "", "", "", ""),
+        (ev[2], "shipment", "2026-10-05", me, "", k[1], "20000", "", "", "", "", other, f"WB-{tag}-0001", *blank[:3]),
+        (ev[3], "production", "2026-10-20", me, "input", k[2], "5000", "", "", "", "", "", "", "", "", ""),
+        (ev[3], "production", "2026-10-20", me, "output", k[3], "2600", "compound", "prnd_oxide", "99.1", "", "", "",
+         "", "", ""),
+        (ev[4], "split", "2026-10-22", me, "input", k[3], "2600", "", "", "", "", "", "", "", "", ""),
+        (ev[4], "split", "2026-10-22", me, "output", k[4], "2000", "", "", "", "", "", "", "", "", ""),
+        (ev[4], "split", "2026-10-22", me, "output", k[5], "600", "", "", "", "", "", "", "", "", ""),
+        (ev[5], "export", "2026-10-28", me, "", k[4], "2000", "", "", "", "", "", f"EL-{tag}-000123", "Tianjin", "DE",
+         ""),
+        (ev[6], "consumption", "2026-10-30", me, "", k[5], "600", "", "", "", "", "", "", "", "", "consumed"),
+    ]
+
+
+def template_csv(enterprise_id=None, counterparty_id=None):
+    """The CSV template: the header and one example of each common event, as the clerk's own enterprise."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
-    writer.writerows(TEMPLATE_ROWS)
+    writer.writerows(template_rows(enterprise_id, counterparty_id))
     return "\ufeff" + out.getvalue()  # the BOM makes spreadsheet programs read it as UTF-8
 
 
-def template_xlsx():
-    """The XLSX template, with the same rows as the CSV one."""
+def template_xlsx(enterprise_id=None, counterparty_id=None):
+    """The XLSX template: the ledger sheet (codes and numbers of documents as text cells, lists for the fixed words)
+    and an instructions sheet in Chinese and English."""
     from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
 
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("ledger")
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "ledger"
     sheet.append(COLUMNS)
-    for row in TEMPLATE_ROWS:
+    for i, column in enumerate(COLUMNS, start=1):
+        letter = get_column_letter(i)
+        names = ALIASES.get(column)
+        if names:
+            sheet.cell(row=1, column=i).comment = Comment("中文表头 / Chinese header: " + " / ".join(names[:4]),
+                                                          "template")
+        sheet.column_dimensions[letter].width = max(12, len(column) + 4)
+        if column in CHOICES:
+            rule = DataValidation(type="list", formula1='"' + ",".join(CHOICES[column]) + '"', allow_blank=True,
+                                  showErrorMessage=True, errorTitle=column,
+                                  error="可选值 / allowed: " + ", ".join(CHOICES[column]))
+            sheet.add_data_validation(rule)
+            rule.add(f"{letter}2:{letter}5000")
+    for row in template_rows(enterprise_id, counterparty_id):
         sheet.append(list(row))
+    for i, column in enumerate(COLUMNS, start=1):
+        if column in TEXT_COLUMNS or column == "occurred_at":
+            for (cell,) in sheet.iter_rows(min_row=2, max_row=sheet.max_row, min_col=i, max_col=i):
+                cell.number_format = "@"
+            for r in range(sheet.max_row + 1, 501):
+                sheet.cell(row=r, column=i).number_format = "@"
+    help_sheet = book.create_sheet("说明 instructions")
+    for zh, en in INSTRUCTIONS:
+        help_sheet.append([zh, en])
+    help_sheet.column_dimensions["A"].width = 80
+    help_sheet.column_dimensions["B"].width = 80
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -54,6 +54,7 @@ def _pass(book, lines, default_enterprise, max_lines, errors, counts, apply):
                 events.append(read_event(raw, line, default_enterprise))
             except LineError as exc:
                 errors.append(exc)
+                errors.extend(getattr(exc, "also", ()))
         book.prefetch(events)
         for ev in events:
             try:
@@ -80,8 +81,12 @@ def dry_run(db, settings, actor, lines, now, default_enterprise=None, sid=None):
     return book, errors, counts
 
 
-def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=None):
-    """Check every line, then apply the submission atomically; return the receipt."""
+def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=None, warnings=None, columns=None):
+    """Check every line, then apply the submission atomically; return the receipt.
+
+    A file channel passes the warnings its reader fills (a skipped title row, an ignored column) and `columns`, which
+    names each error's field as the file's column (counterparty_id, never from_id).
+    """
     source = lines if callable(lines) else (lambda: iter(lines))
     default_enterprise = enterprise_id or actor.get("enterprise_id")
     sid, owner = uuid.uuid4().hex, uuid.uuid4().hex
@@ -99,11 +104,13 @@ def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=
         raise EmptySubmission()
     receipt = {"submission_id": sid, "channel": channel, "received_at": now, "enterprise_id": default_enterprise,
                "events": counts["lines"], "duplicates": check.duplicates, "flags": [], "issued_codes": {}}
+    if warnings is not None:
+        receipt["warnings"] = list(warnings)
     head = {"_id": sid, "enterprise_id": default_enterprise, "submitted_by": actor.get("username"),
             "channel": channel, "received_at": now, "period": period}
     if errors:
         receipt.update(status="rejected", accepted=0, rejected=len(errors), periods=[],
-                       errors=[e.as_dict() for e in errors[:MAX_LISTED_ERRORS]])
+                       errors=[(columns or _same)(e.as_dict()) for e in errors[:MAX_LISTED_ERRORS]])
         protocol.reject(db, head, receipt)
         return receipt
     book = Book(db, settings, actor, now, sid, apply=True, owner=owner)
@@ -140,6 +147,10 @@ def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=
     # Accepted: a failure from here on leaves the promise on the submission, for a retry or the start-up sweep.
     promises.settle(db, "ledger_submissions", sid, promise)
     return receipt
+
+
+def _same(error):
+    return error
 
 
 # -- reading what submissions stored ----------------------------------------------------------------------------------

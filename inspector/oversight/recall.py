@@ -1,4 +1,5 @@
 """The forward trace for a recall: every batch made from a batch, at any depth, with its generation."""
+from inspector.clock import china_date
 from inspector.verdict.lineage import fetch_descendants
 
 
@@ -12,7 +13,7 @@ def descendants(db, label):
     rows = [{"code": d["_id"], "generation": generation.get(d["_id"]), "stage": d["stage"],
              "product_type": d["product_type"], "producer_id": d["producer_id"], "holder_id": d["holder_id"],
              "status": d["status"], "mass_kg": d["mass_kg"], "remaining_kg": d["remaining_kg"],
-             "produced_on": d["produced_on"].date()} for d in reached]
+             "produced_on": china_date(d["produced_on"])} for d in reached]
     rows.sort(key=lambda r: (r["generation"] or 99, r["code"]))
     return {"code": found["_id"], "count": len(rows), "active": sum(r["status"] == "active" for r in rows),
             "descendants": rows}

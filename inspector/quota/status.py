@@ -1,4 +1,5 @@
 """Quota status: allocated, used and remaining tonnes REO for a producer's categories and year."""
+from inspector.clock import china_date
 from inspector.quota import allocation
 from inspector.quota.allocation import used_t, within_quota
 from inspector.periods import year_of
@@ -50,7 +51,7 @@ def _fill(issues, cut, used):
         carried = min(used, capacity)
         used -= carried
         rows.append({"issue_batch": q["issue_batch"], "tonnes_reo": q["tonnes_reo"],
-                     "issued_on": q["issued_on"].date().isoformat(), "cut_t": round(taken, 1),
+                     "issued_on": china_date(q["issued_on"]).isoformat(), "cut_t": round(taken, 1),
                      "effective_t": round(capacity, 1), "used_t": round(carried, 1),
                      "remaining_t": round(capacity - carried, 1)})
     return rows

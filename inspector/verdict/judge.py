@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from inspector.errors import DomainError
-from inspector.clock import aware
+from inspector.clock import aware, china_date
 from inspector.ledger import transfers
 from inspector.verdict import rules
 from inspector.codes.labels import Label
@@ -139,11 +139,11 @@ def public_batch(batch, enterprises):
         "reo_pct": batch["reo_pct"],
         "producer_id": batch["producer_id"],
         "producer_name": name(batch["producer_id"]),
-        "produced_on": batch["produced_on"].date().isoformat(),
+        "produced_on": china_date(batch["produced_on"]).isoformat(),
         "holder_id": batch["holder_id"],
         "holder_name": name(batch["holder_id"]),
         "status": batch["status"],
-        "status_since": batch["status_since"].date().isoformat(),
+        "status_since": china_date(batch["status_since"]).isoformat(),
         "parents": batch["parents"],
         "gs1": batch.get("gs1"),
         "quota_category": batch.get("quota_category"),

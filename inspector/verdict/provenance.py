@@ -1,11 +1,12 @@
 """Provenance for people: the ancestors back to the mine(s) and the chain of holders."""
+from inspector.clock import china_date
 from inspector.verdict.lineage import mass_shares
 from inspector.quota.allocation import within_quota
 from inspector.registry.approvals import approval_on
 
 
 def _day(moment):
-    return moment.date().isoformat() if moment else None
+    return china_date(moment).isoformat() if moment else None
 
 
 def describe_ancestors(batch, enterprises):

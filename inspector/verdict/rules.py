@@ -5,6 +5,7 @@ flags raised at submission are not reasons: they live in inspector/ledger/flags.
 """
 from datetime import datetime, timedelta
 
+from inspector.clock import china_date
 from inspector.geo import distance_km
 from inspector.quota.allocation import allocation_t, produced_here, within_quota
 from inspector.registry import approvals, customs
@@ -18,7 +19,7 @@ CLONE_MIN_KM = 1.0
 
 
 def _day(moment: datetime) -> str:
-    return moment.date().isoformat()
+    return china_date(moment).isoformat()
 
 
 def producer_not_approved(batch, enterprises):

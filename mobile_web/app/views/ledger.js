@@ -1,14 +1,15 @@
-// The enterprise clerk's monthly ledger: the template, the upload (CSV or XLSX, all lines or none), the nil report
+// The enterprise clerk's monthly ledger: the template, the upload (CSV, XLSX or ODS, all lines or none), the nil report
 // for a month with nothing to report, the receipt in plain words, the month-by-month record and recent submissions.
 // Everything here needs the server; offline, the screen says so instead of failing silently.
 import { h, icon, mount, saveResponse, toast } from "../dom.js";
-import { has, month, num, t, tn } from "../i18n.js";
+import { date, has, month, num, t, tn } from "../i18n.js";
 import { appIcon, errorText } from "../main.js";
 import { REFI, state, subscribe } from "../state.js";
 import { chinaDateTime, chinaPeriod, lateness, offlineNote, online, recordList, shiftPeriod, standingChip } from "./standing.js";
 
 const MONTHS_SHOWN = 12;
 const RECENT = 10;
+const HELD_SHOWN = 20;
 
 // ---- the receipt -----------------------------------------------------------------------------------
 
@@ -31,6 +32,24 @@ function flagList(flags) {
       f.message ? h("p", f.message) : null))));
 }
 
+// What the server says of a problem, in the clerk's language: ledger.problem.<code> filled with its params (the
+// file's column, the value as read); the server's English sentence stays underneath for the details.
+function words(prefix, item) {
+  const params = {};
+  for (const [k, v] of Object.entries({ field: item.field, ...(item.params || {}) })) params[k] = v == null ? "" : v;
+  return has(prefix + item.code) ? t(prefix + item.code, params) : item.message || String(item.code || "");
+}
+
+function warningList(receipt) {
+  const warnings = receipt.warnings || [];
+  if (!warnings.length) return null;
+  return h("div.receipt-warnings",
+    h("h3.small", icon("warning"), t("ledger.warnings_title")),
+    h("p.muted.small", t("ledger.warnings_lead")),
+    h("ul.line-list", warnings.map((w) => h("li.line-warning", { dataset: { code: w.code } },
+      h("p", words("ledger.warning.", w))))));
+}
+
 function errorList(receipt) {
   const errors = receipt.errors || [];
   if (!errors.length) return null;
@@ -41,7 +60,8 @@ function errorList(receipt) {
         h("p.line-head", h("strong", t("ledger.line", { n: e.line ?? "–" })),
           e.event_id ? h("code", e.event_id) : null,
           h("span.line-code", lineTitle(e.code)), e.field ? h("span.muted.small", e.field) : null),
-        h("p", e.message || lineTitle(e.code)))))));
+        h("p.problem", words("ledger.problem.", e)),
+        e.message && has("ledger.problem." + e.code) ? h("p.muted.small.server-message", e.message) : null)))));
 }
 
 function issuedCodes(receipt) {
@@ -72,6 +92,7 @@ export function receiptCard(receipt, { fileName, nil } = {}) {
       countTile(flags.length, t("ledger.flags"), flags.length ? "warn" : null)) : null,
     accepted && receipt.duplicates ? h("p.small", tn("ledger.duplicates_note", receipt.duplicates)) : null,
     accepted ? flagList(flags) : errorList(receipt),
+    warningList(receipt),
     accepted ? issuedCodes(receipt) : null,
     h("p.muted.small.receipt-meta",
       (receipt.periods || []).length ? t("ledger.months_filed", { months: receipt.periods.map(month).join(", ") }) + " · " : "",
@@ -126,7 +147,7 @@ function periodSelect(id, periods, withNone) {
 
 function uploadCard(periods, box, refresh) {
   const input = h("input.visually-hidden", { type: "file", id: "ledger-file", name: "file",
-    accept: ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" });
+    accept: ".csv,.xlsx,.ods,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,application/vnd.oasis.opendocument.spreadsheet" });
   const chosen = h("p.chosen-file", { "aria-live": "polite" }, t("ledger.no_file"));
   const period = periodSelect("ledger-upload-period", periods, true);
   const send = h("button.primary.big", { type: "submit", disabled: true }, appIcon("upload"), t("ledger.upload"));
@@ -235,7 +256,7 @@ function submissionItem(r) {
     h("details.item-main",
       h("summary",
         h("span.item-line", h("span.receipt-chip", { class: accepted ? "accepted" : "rejected" }, icon(accepted ? "pass" : "fail"), t(accepted ? "ledger.status_accepted" : "ledger.status_rejected")),
-          h("strong", nil ? t("ledger.channel_nil") : t("ledger.channel_" + (["csv", "xlsx", "json", "epcis"].includes(r.channel) ? r.channel : "other"))),
+          h("strong", nil ? t("ledger.channel_nil") : t("ledger.channel_" + (["csv", "xlsx", "ods", "json", "epcis"].includes(r.channel) ? r.channel : "other"))),
           h("time.muted", { datetime: r.received_at }, chinaDateTime(r.received_at))),
         h("span.item-line.small", nil
           ? t("ledger.months_filed", { months: (r.periods || []).map(month).join(", ") || "–" })
@@ -270,6 +291,27 @@ async function submissionsSection() {
   return card;
 }
 
+// The batches the clerk's enterprise holds (GET /api/batches answers only its own), to check codes and masses
+// against before a file is sent.
+async function heldSection() {
+  const card = h("section.card.ledger-held", h("h2", t("ledger.held_title")));
+  try {
+    const { body } = await REFI.api(`/api/batches?limit=${HELD_SHOWN}&status=active`);
+    const rows = body.batches || [];
+    card.append(rows.length
+      ? h("ul.items.held-batches", rows.map((b) => h("li.item.held-batch", { dataset: { code: b.code } },
+        h("span.item-line", h("code", b.code), h("span.muted.small", b.stage + " · " + (b.product_type || ""))),
+        h("span.item-line.small", t("ledger.held_line", { kg: num(b.remaining_kg), date: date(b.produced_on) })))))
+      : h("p.empty", t("ledger.held_none")),
+    body.next_after ? h("p.muted.small", t("ledger.held_more", { n: num(rows.length) })) : null,
+    h("p.muted.small", t("reporting.china_time")));
+  } catch (err) {
+    if (err instanceof REFI.SignedOutError) throw err;
+    card.append(h("p.error", icon("warning"), errorText(err)));
+  }
+  return card;
+}
+
 export default async function ledgerView(ctx) {
   const id = state.session.enterprise_id;
   const due = shiftPeriod(chinaPeriod(), -1);
@@ -283,10 +325,10 @@ export default async function ledgerView(ctx) {
   const refresh = async () => {
     if (!online()) return;
     try {
-      const [{ card, body }, submissions] = await Promise.all([recordSection(id), submissionsSection()]);
+      const [{ card, body }, submissions, held] = await Promise.all([recordSection(id), submissionsSection(), heldSection()]);
       if (!ctx.token()) return;
       mount(dueSlot, dueCard(body));
-      mount(side, card, submissions);
+      mount(side, card, held, submissions);
     } catch (err) { /* signed out meanwhile: the session handler in main.js takes over */ }
   };
   paintOffline();
