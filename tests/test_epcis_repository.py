@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 
 from inspector.ledger.epcis import schema
-from tests.conftest import gen_batch, gen_enterprise, gen_user
+from tests.conftest import gen_batch, gen_enterprise
 
 OFFICIAL = Path(__file__).parent / "fixtures" / "epcis" / "official"
 ROOT = "/api/epcis/v2"
@@ -52,12 +52,24 @@ def world(app, db, client):
     out = {"a": a, "b": b, "batch": batch}
     for name, role, eid in (("admin", "admin", None), ("clerk_a", "enterprise", a["_id"]),
                             ("clerk_b", "enterprise", b["_id"]), ("inspector", "inspector", None)):
-        kwargs = {"enterprise_id": eid} if eid else {}
-        user, password = gen_user(db, role=role, **kwargs)
-        token = client.post("/api/auth/login", json={"username": user["username"], "password": password,
-                                                     "device_id": "d"}).json["access_token"]
-        out[name] = {"Authorization": f"Bearer {token}"}
+        out[name] = sign_in_as(client, db, role, eid)
     return out
+
+
+_HASH = []
+
+
+def sign_in_as(client, db, role, enterprise_id=None):
+    """Headers of a new user of the role (one password hash for all: argon2 is slow on purpose)."""
+    from inspector.accounts import users as accounts
+    if not _HASH:
+        _HASH.append(accounts.hash_password("pw-epcis-1"))
+    kwargs = {"enterprise_id": enterprise_id} if enterprise_id else {}
+    user = accounts.create_user(db, f"{role}-{len(_HASH)}-{db.users.count_documents({})}", "unused", role,
+                                password_hash=_HASH[0], **kwargs)
+    token = client.post("/api/auth/login", json={"username": user["username"], "password": "pw-epcis-1",
+                                                 "device_id": "d"}).json["access_token"]
+    return {"Authorization": f"Bearer {token}"}
 
 
 def capture(client, headers, doc, behaviour=None):
@@ -133,3 +145,113 @@ def test_sensor_aggregation_and_error_declarations_are_stored_and_queryable_by_t
     sensor = events_of(official("WithSensorData__SensorDataExample1.jsonld"))[0]
     got = client.get(f"{ROOT}/events/{quote(sensor['eventID'], safe='')}", headers=world["admin"]).json
     assert got["sensorElementList"] == sensor["sensorElementList"]  # sensor data kept as sent
+
+
+# -- ledger flows named by GLNs, and who may capture what -----------------------------------------------------------
+def link(batch):
+    return f"https://id.gs1.org/01/{batch['gs1']['gtin']}/10/{batch['gs1']['lot']}"
+
+
+def shipping(world, epc=None, **extra):
+    event = {"type": "ObjectEvent", "eventTime": "2026-11-02T10:00:00+08:00", "eventTimeZoneOffset": "+08:00",
+             "action": "OBSERVE", "bizStep": "shipping", "disposition": "in_transit",
+             "readPoint": {"id": sgln(world["a"], 1)}, "bizLocation": {"id": sgln(world["a"], 1)},
+             "quantityList": [{"epcClass": epc or link(world["batch"]), "quantity": 1000, "uom": "KGM"}],
+             "sourceList": [{"type": "owning_party", "source": f"urn:epc:id:pgln:{world['a']['gs1_prefix']}.000"}],
+             "destinationList": [{"type": "owning_party",
+                                  "destination": f"urn:epc:id:pgln:{world['b']['gs1_prefix']}.000"}],
+             "bizTransactionList": [{"type": "desadv", "bizTransaction": "urn:epcglobal:cbv:bt:0614141000005:WB-9"}]}
+    event.update(extra)
+    return event
+
+
+def test_a_shipment_named_by_pglns_is_applied_to_the_ledger_and_found_by_its_epc(client, world, db):
+    sent = shipping(world)
+    response = capture(client, world["clerk_a"], document(sent))
+    assert response.status_code == 202, response.json
+    (summary,) = response.json["events"]
+    assert summary["outcome"] == "applied", summary.get("reasons")
+    assert summary["eventID"].startswith("ni:///sha-256;") and summary["eventID"].endswith("?ver=CBV2.0")
+    moved = db.batches.find_one({"_id": world["batch"]["_id"]})
+    assert moved["in_transit"]["to_id"] == world["b"]["_id"]
+    # The receiver sees it (it names the receiver's PGLN); a stranger does not.
+    for who in ("clerk_a", "clerk_b", "admin", "inspector"):
+        page = client.get(f"{ROOT}/epcs/{quote(link(world['batch']), safe='')}/events", headers=world[who])
+        assert [e["eventID"] for e in events_of(page.json)] == [summary["eventID"]], who
+    stranger = gen_enterprise(db)
+    headers = sign_in_as(client, db, "enterprise", stranger["_id"])
+    hidden = client.get(f"{ROOT}/events", headers=headers)
+    assert events_of(hidden.json) == []
+    one = client.get(f"{ROOT}/events/{quote(summary['eventID'], safe='')}", headers=headers)
+    assert one.status_code == 404 and one.json["type"] == "epcisException:NoSuchResourceException"
+    # The hash is stable: the same event again is a duplicate, and nothing moves twice.
+    again = capture(client, world["clerk_a"], document(sent))
+    assert outcomes(again) == ["duplicate"]
+    assert db.movements.count_documents({"batch_code": world["batch"]["_id"]}) == 1
+
+
+def test_a_foreign_gtin_with_our_lot_moves_nothing(client, world, db):
+    foreign = f"https://id.gs1.org/01/04012345000009/10/{world['batch']['_id']}"
+    response = capture(client, world["clerk_a"], document(shipping(world, epc=foreign, eventID="urn:uuid:f-1")))
+    assert response.status_code == 202
+    assert outcomes(response) in (["stored"], ["refused"])
+    assert db.movements.count_documents({}) == 0
+    assert db.batches.find_one({"_id": world["batch"]["_id"]}).get("in_transit") is None
+
+
+def test_an_enterprise_cannot_capture_events_about_others(client, world, db):
+    # B names A's places and A's batch: B neither is named nor held the batch.
+    event = shipping(world, eventID="urn:uuid:b-1")
+    event["destinationList"] = [{"type": "owning_party", "destination": "urn:epc:id:pgln:0614141.00000"}]
+    response = capture(client, world["clerk_b"], document(event))
+    (summary,) = response.json["events"]
+    assert summary["outcome"] == "refused"
+    assert summary["reasons"][0]["code"] == "not_your_enterprise"
+    assert response.json["success"] is False and response.json["errors"][0]["eventID"] == "urn:uuid:b-1"
+    # An official example (foreign GLNs only) is not B's to store either.
+    response = capture(client, world["clerk_b"], official("Example_9.6.1-ObjectEvent.jsonld"))
+    assert set(outcomes(response)) == {"refused"}
+    assert db.batches.find_one({"_id": world["batch"]["_id"]}).get("in_transit") is None
+    assert db.epcis_events.count_documents({}) == 0
+
+
+def test_refusals_give_every_reason_in_epcis_names_and_rollback_or_proceed(client, world, db):
+    good = shipping(world, eventID="urn:uuid:good")
+    heavy = shipping(world, eventID="urn:uuid:heavy", eventTime="2027-03-01T10:00:00+08:00",
+                     quantityList=[{"epcClass": link(world["batch"]), "quantity": 1000, "uom": "KGM"}])
+    sensor = official("WithSensorData__SensorDataExample1.jsonld")["epcisBody"]["eventList"][0]
+    sensor = {**sensor, "eventID": "urn:uuid:sensor", "readPoint": {"id": sgln(world["a"], 1)}}
+    rolled = capture(client, world["clerk_a"], document(good, heavy, sensor))
+    assert rolled.status_code == 202 and rolled.json["success"] is False
+    by_id = {e["eventID"]: e for e in rolled.json["events"]}
+    assert by_id["urn:uuid:heavy"]["outcome"] == "refused"
+    reasons = by_id["urn:uuid:heavy"]["reasons"]
+    assert all("occurred_at" not in r["message"] and r["field"] != "occurred_at" for r in reasons), reasons
+    assert [r["field"] for r in reasons] == ["eventTime"], reasons
+    assert by_id["urn:uuid:good"]["outcome"] == by_id["urn:uuid:sensor"]["outcome"] == "refused"
+    assert by_id["urn:uuid:good"]["reasons"][0]["code"] == "rolled_back"
+    assert db.movements.count_documents({}) == 0 and db.epcis_events.count_documents({}) == 0
+
+    kept = capture(client, world["clerk_a"], document(good, heavy, sensor), behaviour="proceed")
+    by_id = {e["eventID"]: e["outcome"] for e in kept.json["events"]}
+    assert by_id == {"urn:uuid:good": "applied", "urn:uuid:heavy": "refused", "urn:uuid:sensor": "stored"}
+    assert db.movements.count_documents({}) == 1
+
+
+def test_a_document_the_schema_refuses_is_a_400_problem_naming_every_place(client, world):
+    doc = document(shipping(world, bizStep="consuming", eventTime="2026-11-02"))
+    response = capture(client, world["clerk_a"], doc)
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    body = response.json
+    assert body["type"] == "epcisException:ValidationException" and body["status"] == 400 and body["title"]
+    assert body["errors"]["error_code"] == "schema_invalid" and body["message"] == body["detail"]
+    fields = {p["field"] for p in body["errors"]["problems"]}
+    assert {"epcisBody.eventList[0].bizStep", "epcisBody.eventList[0].eventTime"} <= fields
+    for bad, status in (("{nope", 400), ("[1]", 400)):
+        answer = client.post(f"{ROOT}/capture", headers=world["clerk_a"], data=bad, content_type="application/json")
+        assert answer.status_code == status and answer.json["type"].startswith("epcisException:")
+    answer = client.post(f"{ROOT}/capture", headers=world["clerk_a"], data="{}", content_type="text/plain")
+    assert answer.status_code == 415
+    assert capture(client, world["inspector"], doc).status_code == 403
+    assert capture(client, {}, doc).status_code == 401
