@@ -59,12 +59,12 @@ def world(app, db, client):
 _HASH = []
 
 
-def sign_in_as(client, db, role, enterprise_id=None):
+def sign_in_as(client, db, role, enterprise_id=None, **extra):
     """Headers of a new user of the role (one password hash for all: argon2 is slow on purpose)."""
     from inspector.accounts import users as accounts
     if not _HASH:
         _HASH.append(accounts.hash_password("pw-epcis-1"))
-    kwargs = {"enterprise_id": enterprise_id} if enterprise_id else {}
+    kwargs = {"enterprise_id": enterprise_id, **extra} if enterprise_id else extra
     user = accounts.create_user(db, f"{role}-{len(_HASH)}-{db.users.count_documents({})}", "unused", role,
                                 password_hash=_HASH[0], **kwargs)
     token = client.post("/api/auth/login", json={"username": user["username"], "password": "pw-epcis-1",
@@ -255,3 +255,96 @@ def test_a_document_the_schema_refuses_is_a_400_problem_naming_every_place(clien
     assert answer.status_code == 415
     assert capture(client, world["inspector"], doc).status_code == 403
     assert capture(client, {}, doc).status_code == 401
+
+
+# -- the query interface ---------------------------------------------------------------------------------------------
+def _ids(response):
+    assert response.status_code == 200, response.json
+    return [e.get("eventID") for e in events_of(response.json)]
+
+
+def test_standard_filters_collections_and_pages(client, world):
+    for name in ("Example_9.6.1-ObjectEvent.jsonld", "Example_9.6.2-ObjectEvent.jsonld",
+                 "Example_9.6.3-AggregationEvent.jsonld", "PersistentDisposition-example.jsonld"):
+        assert capture(client, world["admin"], official(name)).status_code == 202
+    everything = [e for n in ("Example_9.6.1-ObjectEvent.jsonld", "Example_9.6.2-ObjectEvent.jsonld",
+                              "Example_9.6.3-AggregationEvent.jsonld", "PersistentDisposition-example.jsonld")
+                  for e in events_of(official(n))]
+    admin = world["admin"]
+
+    def query(**params):
+        from urllib.parse import urlencode
+        return set(_ids(client.get(f"{ROOT}/events?{urlencode(params, doseq=True)}", headers=admin)))
+
+    def expected(pred):
+        return {e["eventID"] for e in everything if pred(e)}
+
+    def step(e):
+        return (e.get("bizStep") or "").rsplit("-", 1)[-1].rsplit(":", 1)[-1]
+
+    assert query() == expected(lambda e: True)
+    assert query(eventType="AggregationEvent") == expected(lambda e: e["type"] == "AggregationEvent")
+    assert query(EQ_bizStep="shipping") == expected(lambda e: step(e) == "shipping") != set()
+    assert query(EQ_bizStep="https://ref.gs1.org/cbv/BizStep-shipping") == query(EQ_bizStep="shipping")
+    some = next(e for e in everything if isinstance(e.get("bizLocation"), dict))
+    assert query(EQ_bizLocation=some["bizLocation"]["id"]) == expected(
+        lambda e: (e.get("bizLocation") or {}).get("id") == some["bizLocation"]["id"])
+    assert query(EQ_readPoint=some["readPoint"]["id"]) == expected(
+        lambda e: (e.get("readPoint") or {}).get("id") == some["readPoint"]["id"])
+    epc = next(e for e in everything if e.get("epcList"))["epcList"][0]
+    assert query(MATCH_epc=epc) == expected(lambda e: epc in (e.get("epcList") or []) + (e.get("childEPCs") or []))
+    assert query(MATCH_anyEPC=epc) >= query(MATCH_epc=epc)
+    times = sorted(e["eventTime"] for e in everything)
+    middle = times[len(times) // 2]
+    assert query(GE_eventTime=middle) | query(LT_eventTime=middle) == query()
+    assert query(GE_eventTime=middle) & query(LT_eventTime=middle) == set()
+    disposition = next(e["disposition"] for e in everything if e.get("disposition"))
+    assert query(EQ_disposition=disposition) == expected(lambda e: e.get("disposition") == disposition)
+
+    steps = client.get(f"{ROOT}/bizSteps", headers=admin).json
+    assert steps["type"] == "Collection" and "shipping" in steps["member"]
+    for name in ("bizLocations", "readPoints", "dispositions"):
+        assert client.get(f"{ROOT}/{name}", headers=admin).json["member"]
+    assert set(_ids(client.get(f"{ROOT}/bizSteps/shipping/events", headers=admin))) == query(EQ_bizStep="shipping")
+
+    # Pages of two, following the Link header; the token is bound to its query.
+    seen, url = [], f"{ROOT}/events?perPage=2"
+    while url:
+        page = client.get(url, headers=admin)
+        assert len(events_of(page.json)) <= 2
+        seen += _ids(page)
+        url = page.headers["Link"][1:page.headers["Link"].index(">")] if "Link" in page.headers else None
+    assert sorted(seen) == sorted(query()) and len(seen) == len(set(seen))
+    token = client.get(f"{ROOT}/events?perPage=1", headers=admin).headers["Link"].split("nextPageToken=")[1][:-13]
+    other = client.get(f"{ROOT}/events?perPage=1&eventType=ObjectEvent&nextPageToken={token}", headers=admin)
+    assert other.status_code == 400 and other.json["type"] == "epcisException:QueryParameterException"
+
+
+def test_bad_query_parameters_are_400_problems(client, world):
+    for query in ("GE_eventTime=yesterday", "GE_eventTime=2026-11-01", "perPage=0", "perPage=abc", "EQ_colour=red",
+                  "nextPageToken=@@@", "EQ_bizStep=", "LT_recordTime=2026-13-01T00:00:00Z"):
+        response = client.get(f"{ROOT}/events?{query}", headers=world["admin"])
+        assert response.status_code == 400, query
+        assert response.json["type"] == "epcisException:QueryParameterException"
+        assert response.json["errors"]["error_code"] == "bad_query" and response.json["detail"]
+        assert response.headers["GS1-EPCIS-Version"] == "2.0.0" and response.headers["GS1-CBV-Version"] == "2.0.0"
+
+
+def test_version_headers_and_an_unsupported_version(client, world):
+    answer = client.get(f"{ROOT}/eventTypes", headers=world["inspector"])
+    assert answer.status_code == 200 and answer.headers["GS1-EPCIS-Version"] == "2.0.0"
+    refused = client.get(f"{ROOT}/events", headers={**world["inspector"], "GS1-EPCIS-Version": "1.2"})
+    assert refused.status_code == 406 and refused.json["status"] == 406
+    assert client.get(f"{ROOT}/events").status_code == 401
+    assert client.get(f"{ROOT}/capture/nope", headers=world["admin"]).status_code == 404
+
+
+def test_a_province_limited_supervisor_sees_events_of_its_provinces(client, world, db):
+    response = capture(client, world["clerk_a"], document(shipping(world, eventID="urn:uuid:prov-1")))
+    assert outcomes(response) == ["applied"]
+    capture(client, world["admin"], official("Example_9.6.1-ObjectEvent.jsonld"))
+    province = world["a"]["province"]
+    inside = sign_in_as(client, db, "supervisor", provinces=[province])
+    assert _ids(client.get(f"{ROOT}/events", headers=inside)) == ["urn:uuid:prov-1"]
+    elsewhere = sign_in_as(client, db, "supervisor", provinces=["Hainan"])
+    assert _ids(client.get(f"{ROOT}/events", headers=elsewhere)) == []

@@ -89,6 +89,7 @@ INDEXES = {
         IndexModel([("read_point", ASC), ("_id", ASC)], name="read_point_id"),
         IndexModel([("biz_location", ASC), ("_id", ASC)], name="biz_location_id"),
         IndexModel([("epcs", ASC), ("_id", ASC)], name="epcs_id"),
+        IndexModel([("epc_list", ASC), ("_id", ASC)], name="epc_list_id"),
         IndexModel([("epc_classes", ASC), ("_id", ASC)], name="epc_classes_id"),
         IndexModel([("capture_id", ASC)], name="capture"),
     ],

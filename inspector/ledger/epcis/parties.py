@@ -66,13 +66,13 @@ def gln_candidates(event):
     return {g for _, ident in places(event) if (g := gln_of(ident))}
 
 
-def epcs(event):
-    """Every instance EPC the event names (epcList, childEPCs, parentID, inputs and outputs)."""
+def epcs(event, keys=None):
+    """Every instance EPC the event names (epcList, childEPCs, parentID, inputs and outputs), or those of keys."""
     out = []
     parent = event.get("parentID")
-    if isinstance(parent, str):
+    if isinstance(parent, str) and keys is None:
         out.append(parent)
-    for key in EPC_KEYS:
+    for key in keys or EPC_KEYS:
         value = event.get(key)
         if isinstance(value, list):
             out.extend(v for v in value if isinstance(v, str))

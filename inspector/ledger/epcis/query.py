@@ -17,8 +17,8 @@ from inspector.ledger.epcis.repository import EVENTS
 EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "AssociationEvent", "TransactionEvent", "TransformationEvent")
 LIST_FILTERS = {"eventType": "type", "EQ_action": "action", "EQ_bizStep": "biz_step",
                 "EQ_disposition": "disposition", "EQ_readPoint": "read_point", "EQ_bizLocation": "biz_location",
-                "MATCH_epc": "epcs", "MATCH_anyEPC": "epcs", "MATCH_epcClass": "epc_classes",
-                "MATCH_parentID": "epcs", "MATCH_inputEPC": "epcs", "MATCH_outputEPC": "epcs"}
+                "MATCH_epc": "epc_list", "MATCH_anyEPC": "epcs", "MATCH_epcClass": "epc_classes",
+                "MATCH_parentID": "parent_id", "MATCH_inputEPC": "input_epcs", "MATCH_outputEPC": "output_epcs"}
 TIME_FILTERS = {"GE_eventTime": ("event_time", "$gte"), "LT_eventTime": ("event_time", "$lt"),
                 "GE_recordTime": ("record_time", "$gte"), "LT_recordTime": ("record_time", "$lt")}
 PAGING = ("perPage", "nextPageToken")

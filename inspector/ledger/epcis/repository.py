@@ -153,6 +153,8 @@ def _stored_doc(entry, context, job_id, actor, now, batch_viewers):
         "action": event.get("action"), "biz_step": vocab(event.get("bizStep"), "bizstep"),
         "disposition": vocab(event.get("disposition"), "disp"), "read_point": ident(event.get("readPoint")),
         "biz_location": ident(event.get("bizLocation")), "epcs": parties.epcs(event),
+        "epc_list": parties.epcs(event, ("epcList", "childEPCs")), "parent_id": ident(event.get("parentID")),
+        "input_epcs": parties.epcs(event, ("inputEPCList",)), "output_epcs": parties.epcs(event, ("outputEPCList",)),
         "epc_classes": parties.epc_classes(event), "viewers": sorted(viewers), "batches": sorted(entry["codes"]),
         "outcome": entry["outcome"], "reasons": entry["reasons"], "capture_id": job_id,
         "captured_by": actor.get("username"),
