@@ -348,3 +348,42 @@ def test_a_province_limited_supervisor_sees_events_of_its_provinces(client, worl
     assert _ids(client.get(f"{ROOT}/events", headers=inside)) == ["urn:uuid:prov-1"]
     elsewhere = sign_in_as(client, db, "supervisor", provinces=["Hainan"])
     assert _ids(client.get(f"{ROOT}/events", headers=elsewhere)) == []
+
+
+# -- faithful export -------------------------------------------------------------------------------------------------
+def test_a_batch_history_gives_back_what_was_captured_unchanged(client, world, db):
+    sent = shipping(world, eventID="urn:uuid:faithful-1", disposition="damaged",
+                    eventTime="2026-11-02T04:00:00.250+02:00", eventTimeZoneOffset="+02:00",
+                    sourceList=[{"type": "possessing_party",
+                                 "source": f"urn:epc:id:pgln:{world['a']['gs1_prefix']}.000"}],
+                    bizTransactionList=[{"type": "https://ref.gs1.org/cbv/BTT-desadv",
+                                         "bizTransaction": "urn:epcglobal:cbv:bt:0614141000005:WB-9"}],
+                    sensorElementList=[{"sensorMetadata": {"time": "2026-11-02T04:00:00+02:00"},
+                                        "sensorReport": [{"type": "Temperature", "value": 26.0, "uom": "CEL"}]}])
+    response = capture(client, world["clerk_a"], document(sent))
+    assert outcomes(response) == ["applied"], response.json["events"]
+    exported = client.get(f"/api/epcis/batches/{world['batch']['_id']}/history", headers=world["clerk_a"])
+    assert exported.status_code == 200
+    assert schema.problems(exported.json) == []
+    (event,) = exported.json["epcisBody"]["eventList"]
+    assert {k: v for k, v in event.items() if k != "recordTime"} == sent
+    assert event["disposition"] == "damaged" and event["eventTimeZoneOffset"] == "+02:00"
+    assert event["sourceList"][0]["type"] == "possessing_party"
+
+
+def test_ledger_channel_events_export_with_digital_links_their_offset_and_cbv_words(client, world, db):
+    batch = world["batch"]
+    body = {"events": [{"event_id": "csv-1", "type": "consumption", "code": batch["_id"], "mass_kg": 200,
+                        "occurred_at": "2026-11-03T09:30:00-05:00"},
+                       {"event_id": "csv-2", "type": "consumption", "code": batch["_id"], "mass_kg": 100,
+                        "occurred_at": "2026-11-04"}]}
+    submitted = client.post("/api/ledger/submissions", headers=world["clerk_a"], json=body)
+    assert submitted.status_code == 201, submitted.json
+    exported = client.get(f"/api/epcis/batches/{batch['_id']}/history", headers=world["clerk_a"]).json
+    assert schema.problems(exported) == []
+    first, second = exported["epcisBody"]["eventList"]
+    # The ledger keeps a JSON/CSV event's moment in China time (the event captured by EPCIS keeps its own zone).
+    assert first["eventTime"] == "2026-11-03T22:30:00.000+08:00" and first["eventTimeZoneOffset"] == "+08:00"
+    assert second["eventTime"] == "2026-11-04T00:00:00.000+08:00"  # a date alone: that China day's midnight
+    assert first["quantityList"][0]["epcClass"] == link(batch)  # the batch has a GTIN: its Digital Link
+    assert "consuming" != first["bizStep"] and first["bizStep"].startswith("https://")

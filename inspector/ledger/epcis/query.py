@@ -152,9 +152,15 @@ def as_event(doc):
     return event
 
 
-def _contexts(docs):
-    """One @context for the answer (the GS1 context, then every document's own entries), and per-event overrides."""
+def merged_context(docs, base=None):
+    """One @context for stored events (the GS1 context, then every capture's own entries), and per-event overrides
+    for the events whose prefixes clash with an earlier one's."""
     merged, urls, own = {}, [], {}
+    for entry in base or []:
+        if isinstance(entry, str):
+            urls.append(entry)
+        elif isinstance(entry, dict):
+            merged.update(entry)
     for doc in docs:
         context = json.loads(doc.get("context") or "null")
         entries = context if isinstance(context, list) else [context] if context else []
@@ -177,7 +183,7 @@ def _contexts(docs):
 
 def query_document(docs, created):
     """Stored events as an EPCISQueryDocument (SimpleEventQuery results)."""
-    context, own = _contexts(docs)
+    context, own = merged_context(docs)
     listed = []
     for doc in docs:
         event = as_event(doc)

@@ -20,6 +20,7 @@ keeps the others.
 """
 import json
 import uuid
+from urllib.parse import quote
 from datetime import datetime
 
 from inspector.ledger import submission, transfers
@@ -284,3 +285,20 @@ def jobs(db, enterprise_id, limit):
     """The latest capture jobs (an enterprise's own when enterprise_id is given), newest first."""
     query = {"enterprise_id": enterprise_id} if enterprise_id else {}
     return list(db[CAPTURES].find(query, {"document": 0}).sort([("createdAt", -1), ("_id", -1)]).limit(limit))
+
+
+def captured(db, event_ids):
+    """The stored events (as captured) among these ids, by id: a batch's history gives them back unchanged."""
+    ids = sorted({i for i in event_ids if isinstance(i, str)})
+    return {d["_id"]: d for d in db[EVENTS].find({"_id": {"$in": ids}})} if ids else {}
+
+
+def digital_links(db, codes):
+    """GS1 Digital Link URIs of the batches that have a GTIN (with their lot or serial), by batch code."""
+    out = {}
+    for batch in db.batches.find({"_id": {"$in": sorted(set(codes))}}, {"gs1": 1}):
+        gs1 = batch.get("gs1") or {}
+        if gs1.get("gtin") and (gs1.get("serial") or gs1.get("lot")):
+            ai, value = ("21", gs1["serial"]) if gs1.get("serial") else ("10", gs1["lot"])
+            out[batch["_id"]] = f"https://id.gs1.org/01/{gs1['gtin']}/{ai}/{quote(str(value), safe='')}"
+    return out
