@@ -39,6 +39,29 @@ EXCEPTIONS = {400: "ValidationException", 401: "SecurityException", 403: "Securi
               413: "CaptureLimitExceededException", 415: "UnsupportedMediaTypeException"}
 JSON_LD = "application/ld+json"
 DOC = {"type": "object", "description": "EPCIS 2.0 JSON-LD (the official schema)."}
+PROBLEM = {"type": "object", "required": ["type", "title", "status", "detail", "code", "message", "errors"],
+           "description": "An RFC 7807 problem (the bindings' EPCIS exception) with this service's error fields.",
+           "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                          "detail": {"type": "string"}, "instance": {"type": "string"},
+                          "code": {"type": "integer"}, "message": {"type": "string"},
+                          "errors": {"type": "object", "required": ["error_code"],
+                                     "properties": {"error_code": {"type": "string"}}}}}
+PROBLEM_ANSWERS = {400: "A document or query the repository cannot take (ValidationException, "
+                        "QueryParameterException); every reason in errors.problems.",
+                   404: "No such resource among the ones you may see (NoSuchResourceException).",
+                   406: "A GS1-EPCIS-Version other than 2.x was asked for.",
+                   413: "Over the capture limits (GS1-EPCIS-Capture-Limit, GS1-EPCIS-Capture-File-Size-Limit).",
+                   415: "Send application/ld+json or application/json."}
+SMOREST = {"schema": {"type": "object", "description": "The service's {code, status, message, errors} shape."}}
+
+
+def answers(ok_status, ok_description, *problems):
+    """The responses a view documents: its success as JSON-LD and its problems (RFC 7807, or the shared shape)."""
+    out = {str(ok_status): {"description": ok_description, "content": {JSON_LD: {"schema": DOC}}}}
+    for status in sorted(set(problems) | {406}):
+        out[str(status)] = {"description": PROBLEM_ANSWERS[status],
+                            "content": {"application/problem+json": {"schema": PROBLEM}, "application/json": SMOREST}}
+    return out
 
 
 @blp.after_request
@@ -113,8 +136,12 @@ class Capture(MethodView):
     @blp.doc(security=BEARER, parameters=[{"in": "header", "name": "GS1-Capture-Error-Behaviour",
                                            "schema": {"type": "string", "enum": ["rollback", "proceed"]}}],
              requestBody={"required": True, "content": {m: {"schema": DOC} for m in MEDIA_TYPES}},
-             responses={"202": {"description": "The capture job (done at once): every event's outcome; its URL "
-                                               "is in Location."}})
+             responses={**answers(202, "The capture job (done at once): every event's outcome; its URL is in "
+                                       "Location.", 400, 413, 415),
+                        "409": {"description": "The ledger changed while the capture was applied; capture again.",
+                                "content": {"application/json": SMOREST}},
+                        "422": {"description": "The ledger refused the capture as a whole (an unknown enterprise).",
+                                "content": {"application/json": SMOREST}}})
     @require("enterprise", "admin")
     def post(self):
         """Capture an EPCIS 2.0 document: stored as received, each event applied, stored or refused with reasons."""
@@ -135,7 +162,7 @@ class Capture(MethodView):
         location = url_for("epcis-repository.CaptureJob", capture_id=job["_id"])
         return _answer(_job_view(job), 202, {"Location": location})
 
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, responses=answers(200, "Capture jobs.", 400))
     @require("enterprise", "supervisor", "admin")
     def get(self):
         """The latest capture jobs you may see (an enterprise: its own), newest first."""
@@ -148,7 +175,7 @@ class Capture(MethodView):
 
 @blp.route("/capture/<capture_id>")
 class CaptureJob(MethodView):
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, responses=answers(200, "The capture job.", 404))
     @require("enterprise", "supervisor", "admin")
     def get(self, capture_id):
         """One capture job: running, success, captureErrorBehaviour, errors and every event's outcome."""
@@ -191,7 +218,7 @@ def _events_answer(extra=None):
 
 @blp.route("/")
 class Root(MethodView):
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, responses=answers(200, "The top-level resources."))
     @require(*READERS)
     def get(self):
         """The repository's top-level resources."""
@@ -202,7 +229,7 @@ class Root(MethodView):
 
 @blp.route("/events")
 class Events(MethodView):
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, responses=answers(200, "An EPCISQueryDocument; Link: rel=next when more follow.", 400))
     @require(*READERS)
     def get(self):
         """Events you may see, filtered by the SimpleEventQuery parameters, perPage at a time (Link: next)."""
@@ -211,7 +238,7 @@ class Events(MethodView):
 
 @blp.route("/events/<path:event_id>")
 class Event(MethodView):
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, responses=answers(200, "The event as captured.", 404))
     @require(*READERS)
     def get(self, event_id):
         """One event as captured (its eventID URL-encoded)."""
@@ -226,7 +253,7 @@ class Event(MethodView):
 
 @blp.route("/eventTypes")
 class EventTypes(MethodView):
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, responses=answers(200, "A Collection of event types."))
     @require(*READERS)
     def get(self):
         """The event types this repository stores."""
@@ -235,7 +262,7 @@ class EventTypes(MethodView):
 
 @blp.route("/epcs/<path:epc>/events")
 class EpcEvents(MethodView):
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, responses=answers(200, "An EPCISQueryDocument.", 400))
     @require(*READERS)
     def get(self, epc):
         """Events naming an EPC (in any EPC list, as parentID, or as an epcClass)."""
@@ -244,18 +271,24 @@ class EpcEvents(MethodView):
 
 def _collection_view(name):
     def get(self):
-        values = repo_query.distinct(db(), _viewers(), COLLECTIONS[name])
+        values = repo_query.values_of(db(), _viewers(), COLLECTIONS[name])
         return _answer({"@context": [EPCIS_CONTEXT], "type": "Collection", "member": values})
     get.__doc__ = f"The {name} of the events you may see."
-    return type(name, (MethodView,), {"get": blp.doc(security=BEARER)(require(*READERS)(get))})
+    view = blp.doc(security=BEARER, responses=answers(200, f"A Collection of {name}."))(require(*READERS)(get))
+    return type(name, (MethodView,), {"get": view})
 
 
 def _sub_events_view(name):
     def get(self, value):
-        return _events_answer({repo_query.LIST_FILTERS[FILTER_OF[name]] if name != "eventTypes" else "type":
-                               repo_query.normalised(FILTER_OF[name], value)})
+        try:
+            wanted = repo_query.normalised(FILTER_OF[name], value)
+        except repo_query.QueryProblem as exc:
+            problem(400, "bad_query", exc.message, exception="QueryParameterException", field=exc.field)
+        field = "type" if name == "eventTypes" else repo_query.LIST_FILTERS[FILTER_OF[name]]
+        return _events_answer({field: wanted})
     get.__doc__ = f"Events of one of the {name}."
-    return type(f"{name}Events", (MethodView,), {"get": blp.doc(security=BEARER)(require(*READERS)(get))})
+    view = blp.doc(security=BEARER, responses=answers(200, "An EPCISQueryDocument.", 400))(require(*READERS)(get))
+    return type(f"{name}Events", (MethodView,), {"get": view})
 
 
 for _name in COLLECTIONS:

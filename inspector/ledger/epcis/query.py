@@ -131,7 +131,7 @@ def one(db, viewers, event_id):
     return db[EVENTS].find_one(_scoped({"_id": event_id}, viewers))
 
 
-def distinct(db, viewers, field):
+def values_of(db, viewers, field):
     """The distinct values of a field over the events the caller may see (for /eventTypes, /bizSteps...)."""
     return sorted(v for v in db[EVENTS].distinct(field, _scoped({}, viewers)) if v)
 
