@@ -23,6 +23,8 @@ import uuid
 from urllib.parse import quote
 from datetime import datetime
 
+from pymongo.errors import BulkWriteError
+
 from inspector.ledger import submission, transfers
 from inspector.ledger.epcis import parties
 from inspector.ledger.epcis.capture import event_list, read_event
@@ -210,8 +212,12 @@ def capture(db, settings, actor, doc, now, behaviour="rollback", max_events=None
     job_id = uuid.uuid4().hex
     kept = [e for e in entries if e.get("outcome") in ("applied", "stored")]
     if kept:
-        db[EVENTS].insert_many([_stored_doc(e, context, job_id, actor, now, batches.holders(e["codes"]))
-                                for e in kept], ordered=False)
+        try:
+            db[EVENTS].insert_many([_stored_doc(e, context, job_id, actor, now, batches.holders(e["codes"]))
+                                    for e in kept], ordered=False)
+        except BulkWriteError as exc:  # a concurrent capture stored the same event first: it is kept once
+            if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
+                raise
     job = {
         "_id": job_id, "running": False, "success": all(e.get("outcome") != "refused" for e in entries),
         "captureErrorBehaviour": behaviour, "createdAt": now, "finishedAt": now,
