@@ -387,3 +387,20 @@ def test_ledger_channel_events_export_with_digital_links_their_offset_and_cbv_wo
     assert second["eventTime"] == "2026-11-04T00:00:00.000+08:00"  # a date alone: that China day's midnight
     assert first["quantityList"][0]["epcClass"] == link(batch)  # the batch has a GTIN: its Digital Link
     assert "consuming" != first["bizStep"] and first["bizStep"].startswith("https://")
+
+
+def test_every_seeded_batch_has_its_history_as_events_that_validate(client, seeded, db, auth):
+    headers = auth.headers("inspector")
+    exported = db.movements.find_one({"kind": "export"})["batch_code"]
+    imported = db.batches.find_one({"imported": True})["_id"]
+    for code in (exported, imported):
+        answer = client.get(f"/api/epcis/batches/{code}/history", headers=headers)
+        assert answer.status_code == 200, answer.json
+        events = answer.json["epcisBody"]["eventList"]
+        assert events and schema.problems(answer.json) == []
+    steps = [e.get("bizStep") for e in client.get(f"/api/epcis/batches/{exported}/history",
+                                                   headers=headers).json["epcisBody"]["eventList"]]
+    assert steps[-1] == "departing" and "shipping" in steps
+    # Every batch is named by at least one seeded event.
+    named = set(db.ledger_events.distinct("codes"))
+    assert {b["_id"] for b in db.batches.find({}, {"_id": 1})} <= named
