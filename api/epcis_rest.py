@@ -124,10 +124,8 @@ def _job_view(job):
 
 
 def _may_see_job(job):
-    me = principal()
-    if me["role"] == "enterprise":
-        return job.get("enterprise_id") == me.get("enterprise_id")
-    return me["role"] in ("admin", "supervisor")
+    viewers = _viewers()
+    return viewers is None or job.get("enterprise_id") in viewers
 
 
 @blp.route("/capture")
@@ -165,11 +163,8 @@ class Capture(MethodView):
     @blp.doc(security=BEARER, responses=answers(200, "Capture jobs.", 400))
     @require("enterprise", "supervisor", "admin")
     def get(self):
-        """The latest capture jobs you may see (an enterprise: its own), newest first."""
-        me = principal()
-        limit = _per_page()
-        owner = me.get("enterprise_id") if me["role"] == "enterprise" else None
-        jobs = repository.jobs(db(), owner, limit)
+        """The latest capture jobs you may see (an enterprise: its own; a supervisor: its provinces'), newest first."""
+        jobs = repository.jobs(db(), _viewers(), _per_page())
         return _answer({"@context": [EPCIS_CONTEXT], "type": "Collection", "member": [_job_view(j) for j in jobs]})
 
 

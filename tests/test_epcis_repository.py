@@ -404,3 +404,16 @@ def test_every_seeded_batch_has_its_history_as_events_that_validate(client, seed
     # Every batch is named by at least one seeded event.
     named = set(db.ledger_events.distinct("codes"))
     assert {b["_id"] for b in db.batches.find({}, {"_id": 1})} <= named
+
+
+def test_capture_jobs_are_seen_by_their_enterprise_and_staff_only(client, world):
+    job = capture(client, world["clerk_a"], document(shipping(world, eventID="urn:uuid:job-1")))
+    url = job.headers["Location"]
+    assert client.get(url, headers=world["clerk_a"]).json["captureID"] == job.json["captureID"]
+    assert client.get(url, headers=world["admin"]).status_code == 200
+    assert client.get(url, headers=world["clerk_b"]).status_code == 404
+    listed = client.get(f"{ROOT}/capture", headers=world["clerk_b"]).json["member"]
+    assert listed == []
+    mine = client.get(f"{ROOT}/capture", headers=world["clerk_a"]).json["member"]
+    assert [j["captureID"] for j in mine] == [job.json["captureID"]]
+    assert mine[0]["createdAt"].endswith("Z") and mine[0]["events"][0]["outcome"] == "applied"

@@ -287,9 +287,9 @@ def job(db, job_id):
     return db[CAPTURES].find_one({"_id": job_id}, {"document": 0})
 
 
-def jobs(db, enterprise_id, limit):
-    """The latest capture jobs (an enterprise's own when enterprise_id is given), newest first."""
-    query = {"enterprise_id": enterprise_id} if enterprise_id else {}
+def jobs(db, enterprise_ids, limit):
+    """The latest capture jobs (of these enterprises' clerks, or all for None), newest first."""
+    query = {} if enterprise_ids is None else {"enterprise_id": {"$in": list(enterprise_ids)}}
     return list(db[CAPTURES].find(query, {"document": 0}).sort([("createdAt", -1), ("_id", -1)]).limit(limit))
 
 
