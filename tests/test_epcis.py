@@ -275,6 +275,12 @@ def test_error_declarations_are_not_captured():
     assert error.code == "unsupported_event" and error.field == "errorDeclaration"
 
 
+@pytest.mark.parametrize("when", ["2026-10-05", "2026-10-05+02:00", "2026-10-05Z"])
+def test_a_date_only_event_time_is_refused_not_read_as_some_hour(when):
+    (error,) = captured(document(shipping(eventTime=when, eventTimeZoneOffset="+02:00")))
+    assert (error.code, error.field) == ("bad_field", "eventTime") and "date without a time" in error.message
+
+
 def test_event_time_without_offset_takes_event_time_zone_offset():
     event = only_event(document(shipping(eventTime="2026-10-01T10:00:00", eventTimeZoneOffset="+02:00")))
     assert read_canonical(event, 1).occurred_at == datetime(2026, 10, 1, 8, tzinfo=timezone.utc)
