@@ -208,6 +208,9 @@ def test_an_enterprise_cannot_capture_events_about_others(client, world, db):
     assert summary["outcome"] == "refused"
     assert summary["reasons"][0]["code"] == "not_your_enterprise"
     assert response.json["success"] is False and response.json["errors"][0]["eventID"] == "urn:uuid:b-1"
+    # More than one reason at once: not B's, and a receiver the registry does not know.
+    assert [(r["code"], r["field"]) for r in summary["reasons"]] == [
+        ("not_your_enterprise", "bizLocation"), ("unknown_enterprise", "destinationList[0].destination")]
     # An official example (foreign GLNs only) is not B's to store either.
     response = capture(client, world["clerk_b"], official("Example_9.6.1-ObjectEvent.jsonld"))
     assert set(outcomes(response)) == {"refused"}

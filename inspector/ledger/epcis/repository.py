@@ -185,7 +185,10 @@ def capture(db, settings, actor, doc, now, behaviour="rollback", max_events=None
                                                 "captured; give each event its own id."})
         seen.add(entry["eventID"])
         _check_actor(entry, actor, db, None)
-        if entry["reasons"]:
+        if entry["reasons"]:  # every reason: what else the ledger translator finds wrong with it too
+            found = _translate(entry, prefixes, by_gln) if entry["relevant"] else None
+            if found is not None and not isinstance(found, dict) and found.code not in NO_LEDGER_EFFECT:
+                entry["reasons"].append(translator_reason(found))
             entry["outcome"] = "refused"
             continue
         if not entry["relevant"]:
