@@ -24,7 +24,14 @@ KNOWN_CONTEXTS = {
 }
 _local_loader = jsonld.get_document_loader()  # the package's loader: the GS1 contexts from its own files
 _lock = threading.Lock()  # the reference implementation keeps its namespaces in a module global
-logging.getLogger("epcis_event_hash_generator").setLevel(logging.CRITICAL)
+
+
+def _not_reference_chatter(record):
+    """The reference implementation logs every event it hashes on the root logger: keep that out of our logs."""
+    return "epcis_event_hash_generator" not in (record.pathname or "")
+
+
+logging.getLogger().addFilter(_not_reference_chatter)
 
 
 def _offline_loader(url, options=None):
