@@ -390,6 +390,13 @@ def test_ledger_channel_events_export_with_digital_links_their_offset_and_cbv_wo
     assert second["eventTime"] == "2026-11-04T00:00:00.000+08:00"  # a date alone: that China day's midnight
     assert first["quantityList"][0]["epcClass"] == link(batch)  # the batch has a GTIN: its Digital Link
     assert "consuming" != first["bizStep"] and first["bizStep"].startswith("https://")
+    # Captured again (Digital Links where the ledger was told codes): the same events, nothing changes.
+    before = db.batches.find_one({"_id": batch["_id"]})["remaining_kg"]
+    again = client.post("/api/epcis/capture", headers=world["clerk_a"], data=json.dumps(exported),
+                        content_type="application/ld+json")
+    assert again.status_code == 201, again.json
+    assert (again.json["accepted"], again.json["duplicates"]) == (0, 2)
+    assert db.batches.find_one({"_id": batch["_id"]})["remaining_kg"] == before
 
 
 def test_every_seeded_batch_has_its_history_as_events_that_validate(client, seeded, db, auth):
