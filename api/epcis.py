@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from inspector.accounts import scope
 from inspector.codes.labels import read_code
 from inspector.ledger import submission, transfers
+from inspector.ledger.epcis import repository
 from inspector.ledger.epcis.capture import event_list, read_document
 from inspector.ledger.epcis.export import to_epcis
 from inspector.ledger.epcis.identifiers import CONTEXT
@@ -139,7 +140,9 @@ class History(MethodView):
         if not allowed:
             # The same answer whether the batch does not exist or is outside the caller's scope.
             fail(404, "unknown_code", f"Code {found.batch_code or code} has no history you may see.")
-        body = to_epcis(events, native, now())
+        ids = [e["payload"].get("event_id") for e in events]
+        codes = {c for e in events for c in e.get("codes", [])} | {native}
+        body = to_epcis(events, native, now(), repository.captured(db(), ids), repository.digital_links(db(), codes))
         return Response(json.dumps(body, ensure_ascii=False), mimetype="application/ld+json")
 
 

@@ -2,7 +2,7 @@
 from apispec import BasePlugin
 from flask_smorest.error_handler import ErrorSchema
 
-from . import auth, batches, customs, epcis, findings, ledger, meta, registry, reporting, scans, users
+from . import auth, batches, customs, epcis, epcis_rest, findings, ledger, meta, registry, reporting, scans, users
 
 ANY_SIGNED_IN = "any signed-in user"
 RETRY_AFTER = {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}
@@ -42,6 +42,7 @@ def register(app, api):
     api.register_blueprint(customs.blp)
     api.register_blueprint(ledger.blp)
     api.register_blueprint(epcis.blp)
+    api.register_blueprint(epcis_rest.blp)
     api.register_blueprint(reporting.blp)
 
 

@@ -2,6 +2,8 @@
 import hashlib
 from datetime import datetime, timezone
 
+from biip.checksums import gs1_standard_check_digit
+
 from inspector.codes import uscc
 
 
@@ -123,6 +125,15 @@ def fictional_uscc(index, province):
     return uscc.complete("91" + uscc.PROVINCE_DIVISIONS[province] + f"FAKE{index + 1:04d}")
 
 
+def glns_of(prefix):
+    """The enterprise's GLNs under its GS1 company prefix: the party's own (location 000) and its site (001)."""
+    out = []
+    for location in ("000", "001"):
+        body = prefix + location
+        out.append(body + str(gs1_standard_check_digit(body)))
+    return out
+
+
 def enterprise_docs():
     """Return the enterprise documents (their whitelist approvals are in approval_docs())."""
     docs = []
@@ -137,6 +148,7 @@ def enterprise_docs():
             "location": {"lat": lat, "lon": lon},
             "quota_categories": categories,
             "gs1_prefix": f"695{210100 + index * 7:06d}",
+            "glns": glns_of(f"695{210100 + index * 7:06d}"),
             "_etag": hashlib.sha256(f"seed:{eid}".encode()).hexdigest()[:32],
         })
     return docs

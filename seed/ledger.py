@@ -10,6 +10,7 @@ from inspector.clock import CST
 from inspector.periods import period_of
 from inspector.registry import customs
 
+from .histories import history_docs
 from .enterprises import BY_ID, ISSUE_BATCHES, QUOTA_SHARES, approval_docs, enterprise_docs, national_total
 
 PRODUCTS = {
@@ -323,11 +324,13 @@ class Ledger:
         for b in self.batches.values():
             b["code"] = b["_id"]
         production_periods = self.production_periods()
+        batches = list(self.batches.values())
         return {
+            "ledger_events": history_docs(batches, self.movements, self.as_of),
             "enterprises": list(self.enterprises.values()),
             "approvals": self.approval_docs(),
             "quotas": self.quota_docs(),
-            "batches": list(self.batches.values()),
+            "batches": batches,
             "movements": self.movements,
             "monthly_reports": list(self.reports.values()),
             "production_periods": production_periods,

@@ -15,7 +15,7 @@ from .ledger import Ledger
 log = logging.getLogger(__name__)
 
 SEED = 20250219  # the date of the source article; fixed so every load is the same
-DATASET_VERSION = 4
+DATASET_VERSION = 5  # 5: every batch's history as ledger events (seed/histories.py)
 CHUNK = 5000
 
 

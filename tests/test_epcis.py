@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inspector.codes import batch_code
+from inspector.ledger.epcis import schema as official_schema
 from inspector.ledger.epcis.capture import DocumentError, read_document, read_event
 from inspector.ledger.epcis.export import to_epcis
 from inspector.ledger.epcis.identifiers import NS
@@ -274,6 +275,12 @@ def test_error_declarations_are_not_captured():
     assert error.code == "unsupported_event" and error.field == "errorDeclaration"
 
 
+@pytest.mark.parametrize("when", ["2026-10-05", "2026-10-05+02:00", "2026-10-05Z"])
+def test_a_date_only_event_time_is_refused_not_read_as_some_hour(when):
+    (error,) = captured(document(shipping(eventTime=when, eventTimeZoneOffset="+02:00")))
+    assert (error.code, error.field) == ("bad_field", "eventTime") and "date without a time" in error.message
+
+
 def test_event_time_without_offset_takes_event_time_zone_offset():
     event = only_event(document(shipping(eventTime="2026-10-01T10:00:00", eventTimeZoneOffset="+02:00")))
     assert read_canonical(event, 1).occurred_at == datetime(2026, 10, 1, 8, tzinfo=timezone.utc)
@@ -420,7 +427,7 @@ EPCIS_RULES = jsonschema_rs.validator_for({
             "recordTime": {"type": "string", "format": "date-time"},
             "eventTimeZoneOffset": {"pattern": "^[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00)$"},
             "action": {"enum": ["OBSERVE", "ADD", "DELETE"]},
-            "bizStep": {"enum": ["shipping", "receiving", "departing", "commissioning", "consuming",
+            "bizStep": {"enum": ["shipping", "receiving", "departing", "commissioning", NS + "consuming",
                                  "decommissioning"]},
             "disposition": {"enum": ["in_transit", "in_progress", "active", "inactive"]},
             "epcList": {"type": "array", "items": URI}, "inputEPCList": {"type": "array", "items": URI},
@@ -457,6 +464,7 @@ def test_history_exports_and_captures_back_to_the_same_canonical_events(raws):
             continue  # the core would refuse it (a code used twice in one event, say): nothing stored to export
     exported = json.loads(json.dumps(to_epcis(history, "REULV4HTA3M", datetime(2026, 11, 2, tzinfo=timezone.utc))))
     assert not list(EPCIS_RULES.iter_errors(exported)), [e.message for e in EPCIS_RULES.iter_errors(exported)][:3]
+    assert official_schema.problems(exported) == []  # GS1's own schema too
     lines = list(read_document(exported))
     assert len(lines) == len(history)
     for (line, event), stored in zip(lines, history):
@@ -587,6 +595,7 @@ def test_capture_export_and_capture_again_gives_the_same_history(client, clerks,
     exported = history(client, clerks["inspector"], SEPARATED_CODE)
     assert exported.status_code == 200
     assert exported.mimetype == "application/ld+json"
+    assert official_schema.problems(exported.json) == []
     events = exported.json["epcisBody"]["eventList"]
     # Everything that names the separated batch, oldest first; the mine's production does not.
     assert [e["eventID"] for e in events] == [e["eventID"] for e in _chain()[3:]]

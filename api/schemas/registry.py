@@ -82,6 +82,8 @@ class RegistryEnterpriseSchema(ma.Schema):
     roles = ma.fields.List(ma.fields.String())
     quota_categories = ma.fields.List(ma.fields.String())
     gs1_prefix = ma.fields.String(allow_none=True)
+    glns = ma.fields.List(ma.fields.String(), metadata={"description": "The GLNs the registry records: the party's own "
+                                                                    "first, then its sites (EPCIS parties, places)."})
     whitelist = ma.fields.List(ma.fields.Nested(WhitelistStateSchema),
                                metadata={"description": "Each whitelisted stage's state today (China time)."})
     created_at = ma.fields.DateTime(allow_none=True)

@@ -29,7 +29,8 @@ def take(book, ev):
     fingerprint = ev.fingerprint()
     seen = book.events_seen.get((ev.enterprise_id, ev.event_id))
     if seen is not None:
-        if fingerprint[:FP_DIGITS] in seen:
+        # Resent as exported, a batch may be named by its GS1 Digital Link where it was first named by its code.
+        if fingerprint[:FP_DIGITS] in seen or ev.fingerprint(None, book.native)[:FP_DIGITS] in seen:
             book.duplicates += 1
             return "duplicate"
         raise LineError("event_id_reused", f"Event id {ev.event_id!r} was already used for a different event.",

@@ -56,7 +56,7 @@ def view(enterprise, day):
         "uscc_parts": uscc.parts(code) if code and uscc.is_valid(code) else None,
         "province": enterprise.get("province"), "city": enterprise.get("city"), "location": enterprise.get("location"),
         "roles": enterprise.get("roles", []), "quota_categories": enterprise.get("quota_categories", []),
-        "gs1_prefix": enterprise.get("gs1_prefix"),
+        "gs1_prefix": enterprise.get("gs1_prefix"), "glns": enterprise.get("glns", []),
         "whitelist": approvals.today(enterprise.get("approvals", []), day),
         "created_at": enterprise.get("created_at"), "updated_at": enterprise.get("updated_at"),
     }

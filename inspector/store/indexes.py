@@ -6,6 +6,7 @@ INDEXES = {
         IndexModel([("province", ASC)], name="province"),
         IndexModel([("roles", ASC)], name="roles"),
         IndexModel([("uscc", ASC)], name="uscc", unique=True, sparse=True),
+        IndexModel([("glns", ASC)], name="glns", sparse=True),  # EPCIS parties and places (epcis/repository.py)
     ],
     "quotas": [
         IndexModel([("enterprise_id", ASC), ("year", ASC), ("category", ASC), ("issue_batch", ASC)],
@@ -76,6 +77,25 @@ INDEXES = {
         IndexModel([("submission_id", ASC)], name="submission"),
         # Risk ranking: flagged events in a recent window.
         IndexModel([("flags.code", ASC), ("occurred_at", ASC)], name="flags_occurred_at"),
+    ],
+    # The EPCIS repository (ledger/epcis/repository.py, query.py): pages in eventID order, scoped by viewers.
+    "epcis_events": [
+        IndexModel([("viewers", ASC), ("_id", ASC)], name="viewers_id"),
+        IndexModel([("type", ASC), ("_id", ASC)], name="type_id"),
+        IndexModel([("event_time", ASC)], name="event_time"),
+        IndexModel([("record_time", ASC)], name="record_time"),
+        IndexModel([("biz_step", ASC), ("_id", ASC)], name="biz_step_id"),
+        IndexModel([("disposition", ASC), ("_id", ASC)], name="disposition_id"),
+        IndexModel([("read_point", ASC), ("_id", ASC)], name="read_point_id"),
+        IndexModel([("biz_location", ASC), ("_id", ASC)], name="biz_location_id"),
+        IndexModel([("epcs", ASC), ("_id", ASC)], name="epcs_id"),
+        IndexModel([("epc_list", ASC), ("_id", ASC)], name="epc_list_id"),
+        IndexModel([("epc_classes", ASC), ("_id", ASC)], name="epc_classes_id"),
+        IndexModel([("capture_id", ASC)], name="capture"),
+    ],
+    "epcis_captures": [
+        IndexModel([("enterprise_id", ASC), ("createdAt", DESC), ("_id", DESC)], name="enterprise_created_at"),
+        IndexModel([("createdAt", DESC), ("_id", DESC)], name="created_at"),
     ],
     "ledger_submissions": [
         # An enterprise's submissions, newest first (ledger.submission.receipts).

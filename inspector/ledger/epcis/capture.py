@@ -346,6 +346,10 @@ def _event_time(event):
     if not isinstance(raw, str) or not raw.strip():
         raise Refused("bad_field", "eventTime is required (an ISO 8601 date-time with offset).", "eventTime")
     text = raw.strip()
+    if "T" not in text.upper():
+        # A date alone (with or without an offset) names no moment: reading it as midnight somewhere would shift it.
+        raise Refused("bad_field", f"eventTime {text[:40]!r} is a date without a time; EPCIS wants a date-time with "
+                                    "its offset, such as 2026-10-05T00:00:00+08:00.", "eventTime")
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:

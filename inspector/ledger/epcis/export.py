@@ -1,24 +1,49 @@
 """EPCIS export: a batch's stored ledger events as an EPCIS 2.0 document (pure: no database).
 
-`to_epcis(history, code, created_at)` keeps each event's id and writes masses in KGM, so that capturing the
-document again (capture.py) gives the same canonical events: a resent export is read as duplicates.
+`to_epcis(history, code, created_at, captured, links)` gives back an event captured through the EPCIS repository
+exactly as it was captured (`captured`: the repository's stored events by id: its disposition, time zone, parties,
+readPoint, sensor data, business transactions and identifiers as sent). Any other ledger event (from the JSON, CSV
+or XLSX channels) is written from its canonical payload: its own id, the time zone it was reported in (China time
+when it named none), masses in KGM, a batch as its GS1 Digital Link when the batch has a GTIN (`links`, by code)
+and as our URN otherwise, and only CBV 2.0 vocabulary, our own words as full IRIs in our namespace (a consumption
+is the bizStep `https://rare-earth-inspector.example/epcis/consuming`, which CBV 2.0 does not define). Capturing
+the document again (capture.py) gives the same canonical events: a resent export is read as duplicates.
 """
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from urllib.parse import quote
 
-from inspector.ledger.epcis.identifiers import (CONTEXT, ITEM_ATTRIBUTES, TRANSFORMATION_URN, batch_uri, curie, doc_uri,
-                                                enterprise_uri, export_event_id)
+from inspector.ledger.epcis.identifiers import (CONTEXT, ITEM_ATTRIBUTES, NS, TRANSFORMATION_URN, batch_uri, curie,
+                                                doc_uri, enterprise_uri, export_event_id)
+from inspector.ledger.epcis.query import as_event, merged_context
 from inspector.clock import CST, aware, as_utc
 
-def to_epcis(history, code, created_at=None):
+_links = ContextVar("epcis_export_links", default={})  # the batch identifiers of the export being written
+
+
+def to_epcis(history, code, created_at=None, captured=None, links=None):
     """An EPCIS 2.0 document of a batch's stored events (oldest first), with the same ids and masses in KGM."""
     created_at = created_at or datetime.now(timezone.utc)
+    captured = captured or {}
+    token = _links.set(dict(links or {}))
+    try:
+        events, raw = [], []
+        for doc in history:
+            stored = captured.get(doc["payload"].get("event_id"))
+            if stored is not None:
+                raw.append(stored)
+                events.append((stored["_id"], as_event(stored)))
+            else:
+                events.append((None, epcis_event(doc)))
+    finally:
+        _links.reset(token)
+    context, own = merged_context(raw, list(CONTEXT))
     return {
-        "@context": list(CONTEXT),
+        "@context": context,
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
         "creationDate": _utc(created_at),
-        "epcisBody": {"eventList": [epcis_event(doc) for doc in history]},
+        "epcisBody": {"eventList": [{"@context": own[i], **e} if i in own else e for i, e in events]},
     }
 
 
@@ -29,9 +54,8 @@ def epcis_event(doc):
     event = {
         "type": "TransformationEvent" if kind in ("production", "split", "merge") else "ObjectEvent",
         "eventID": export_event_id(payload["event_id"]),
-        "eventTime": _china(payload.get("occurred_at") or doc["occurred_at"]),
-        "eventTimeZoneOffset": "+08:00",
     }
+    event["eventTime"], event["eventTimeZoneOffset"] = _local(payload.get("occurred_at") or doc["occurred_at"])
     if doc.get("recorded_at") is not None:
         event["recordTime"] = _utc(doc["recorded_at"])
     _EXPORTERS[kind](payload, event)
@@ -55,7 +79,7 @@ def _export_production(payload, event):
 
 def _export_split(payload, event):
     event[curie("operation")] = "split"
-    event["inputEPCList"] = [batch_uri(payload["code"])]
+    event["inputEPCList"] = [_uri(payload["code"])]
     event["outputQuantityList"] = [_quantity_entry(o) for o in payload["outputs"]]
 
 
@@ -102,7 +126,7 @@ def _export_import(payload, event):
 
 def _export_consumption(payload, event):
     retired = payload.get("status") == "retired"
-    event.update(action="DELETE" if retired else "OBSERVE", bizStep="decommissioning" if retired else "consuming",
+    event.update(action="DELETE" if retired else "OBSERVE", bizStep="decommissioning" if retired else NS + "consuming",
                  disposition="inactive" if retired else "in_progress")
     _one_batch(payload, event)
 
@@ -117,29 +141,40 @@ def _one_batch(payload, event):
         event["epcList"] = []
         event["quantityList"] = [_quantity_entry(payload)]
     else:
-        event["epcList"] = [batch_uri(payload["code"])]
+        event["epcList"] = [_uri(payload["code"])]
+
+
+def _uri(code):
+    """A batch as its GS1 Digital Link when it has a GTIN, else as our URN."""
+    return _links.get().get(code) or batch_uri(code)
 
 
 def _quantity_entry(item):
-    return {"epcClass": batch_uri(item["code"]), "quantity": item["mass_kg"], "uom": "KGM"}
+    return {"epcClass": _uri(item["code"]), "quantity": item["mass_kg"], "uom": "KGM"}
 
 
 def _output_entry(item):
-    out = {curie("epc"): batch_uri(item["code"])}
+    out = {curie("epc"): _uri(item["code"])}
     for term, name in ITEM_ATTRIBUTES:
         if item.get(name) is not None:
             out[curie(term)] = item[name]
     return out
 
 
-def _china(value):
-    # A payload's text is China time when it has no offset; a stored datetime without one is UTC (as BSON keeps it).
+def _local(value):
+    """eventTime and eventTimeZoneOffset in the offset the event was reported in (China time when it gave none).
+
+    A payload's text is China time when it has no offset (a date alone is that China day's midnight); a stored
+    datetime without one is UTC (as BSON keeps it) and is shown in China time.
+    """
     if isinstance(value, str):
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         moment = moment if moment.tzinfo else moment.replace(tzinfo=CST)
     else:
-        moment = aware(value)
-    return moment.astimezone(CST).isoformat(timespec="milliseconds")
+        moment = aware(value).astimezone(CST)
+    text = moment.isoformat(timespec="milliseconds")
+    offset = "+00:00" if text.endswith("+00:00") else text[-6:]
+    return text, offset
 
 
 def _utc(value):
