@@ -94,6 +94,8 @@ function paintChrome() {
   const role = state.session && state.session.role;
   els.title.querySelector(".brand-name").textContent = t("app.name");
   els.title.querySelector(".brand-short").textContent = t("app.short_name");
+  // The link keeps its name when a narrow screen hides both texts (offline, with items waiting).
+  els.title.setAttribute("aria-label", t("app.name"));
   els.skip.textContent = t("a11y.skip");
   document.title = t("app.name");
   const demo = state.meta && state.meta.demo;

@@ -85,6 +85,11 @@ async function serverLists() {
 export default async function historyView(ctx) {
   const user = state.session.username;
   const tab = ctx.route.params.get("tab") === "findings" ? "findings" : "scans";
+  // An answer that lands while this screen loads is not lost: the screen paints again once it is up.
+  let missed = false;
+  const early = () => { missed = true; };
+  self.addEventListener("refi:finding-sent", early);
+  self.addEventListener("refi:rejected", early);
   const [localScans, localFindings, server] = await Promise.all([REFI.idb.all("scans"), REFI.idb.all("findings"), serverLists()]);
   const byNewest = (key) => (a, b) => ((a[key] || "") < (b[key] || "") ? 1 : -1);
   const scans = localScans.filter((s) => s.username === user).sort(byNewest("created_at"));
@@ -130,6 +135,9 @@ export default async function historyView(ctx) {
 
   const node = h("div.screen.history", h("h1", t("history.title")), header, tabs, list);
   const onChange = () => { if (ctx.token()) render(); };
+  self.removeEventListener("refi:finding-sent", early);
+  self.removeEventListener("refi:rejected", early);
+  if (missed) setTimeout(onChange, 0);
   self.addEventListener("refi:finding-sent", onChange);
   self.addEventListener("refi:rejected", onChange);
   ctx.onCleanup(() => { self.removeEventListener("refi:finding-sent", onChange); self.removeEventListener("refi:rejected", onChange); });
