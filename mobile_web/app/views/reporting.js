@@ -56,7 +56,7 @@ function statusTiles(body, status) {
   };
   const tile = (s, value, label) => h("a.tile.standing-tile", {
     href: href(s), class: s || "all", "aria-current": (status || "") === (s || "") ? "true" : null,
-  }, h("span.tile-value", num(value)), h("span.tile-label", s ? icon({ on_time: "pass", late: "warning", missing: "fail", open: "pending" }[s]) : null, label));
+  }, h("span.tile-value", num(value)), h("span.tile-label", s ? icon({ on_time: "pass", late: "warning", missing: "fail", open: "pending" }[s]) : null, " ", label));
   return h("nav.tiles.standing-tiles", { "aria-label": t("reporting.filter") },
     tile(null, all, t("reporting.all")),
     STANDINGS.map((s) => tile(s, counts[s] || 0, t("standing." + s))));
