@@ -1,6 +1,6 @@
 // Boot, layout and routing. Screens live in views/*.js and are loaded when first opened.
 import { h, icon, mount, toast } from "./dom.js";
-import { preferredLanguage, setLanguage, t } from "./i18n.js";
+import { preferredLanguage, setLanguage, t, tn } from "./i18n.js";
 import { REFI, canLogFindings, changed, isReviewer, loadMeta, loadSetting, refreshCounts, roleCanScan, state, subscribe } from "./state.js";
 
 const SYNC_EVERY_MS = 30000;
@@ -28,7 +28,9 @@ const ALLOWED = {
   ledger: (r) => r === "enterprise", reporting: isReviewer, risk: isReviewer,
 };
 // Screens reached through another screen's tab: the monthly reports and the risk ranking share one.
-const TAB_OF = { risk: "reporting" };
+const TAB_OF = { risk: "reporting", result: "scan", finding: "scan" };
+// A case is reached from the role's own list.
+const CASE_TAB = { enterprise: "cases", inspector: "history" };
 // Icons the tabs need beyond dom.js's set.
 const EXTRA_ICONS = {
   upload: "M9 16h6v-6h4l-7-7-7 7h4v6zm-4 2h14v2H5v-2z",
@@ -67,7 +69,7 @@ export function currentRoute() {
 }
 
 export function go(hash) {
-  if (location.hash === hash) render();
+  if (location.hash === hash) render({ fresh: true });
   else location.hash = hash;
 }
 
@@ -111,10 +113,12 @@ function paintChrome() {
   if (showPending) {
     mount(els.pending, icon("sync"), h("span", t("outbox.pending_count", { n: state.pending })),
       state.rejected ? h("span.rejected-count", t("outbox.rejected_count", { n: state.rejected })) : null);
-    els.pending.setAttribute("aria-label", t("outbox.pending_label", { n: state.pending, r: state.rejected }));
+    // The chip's name says what its text says, with "1 item" in the singular.
+    els.pending.setAttribute("aria-label", [tn("phone.pending_items", state.pending), state.rejected ? tn("phone.rejected_items", state.rejected) : null]
+      .filter(Boolean).join(", ") + ". " + t("phone.open_history"));
   }
   const route = currentRoute().name;
-  const tab = TAB_OF[route] || route;
+  const tab = route === "case" ? CASE_TAB[role] || "log" : TAB_OF[route] || route;
   els.nav.hidden = !role;
   els.nav.setAttribute("aria-label", t("nav.label"));
   if (role) {
@@ -128,10 +132,14 @@ function paintChrome() {
 
 let renderToken = 0;
 let cleanup = null;
+let shownHash = null;
 
-export async function render() {
+/** Paint the current route. A new route (or an explicit go()) starts at the top with its heading focused; a
+ *  screen painting itself again (language, sync) keeps the reader's place. */
+export async function render(options = {}) {
   const token = ++renderToken;
   const route = currentRoute();
+  const fresh = options.fresh || location.hash !== shownHash;
   const role = state.session && state.session.role;
   if (!role && !PUBLIC.has(route.name)) {
     location.replace("#/login");
@@ -164,10 +172,15 @@ export async function render() {
     if (token !== renderToken) return;
     mount(els.main, node);
     document.body.dataset.route = route.name;
-    const heading = els.main.querySelector("h1");
-    if (heading) {
-      heading.setAttribute("tabindex", "-1");
-      if (document.activeElement === document.body || !els.main.contains(document.activeElement)) heading.focus({ preventScroll: true });
+    if (fresh) {
+      shownHash = location.hash;
+      window.scrollTo(0, 0);
+      // The heading a sighted reader sees, else the verdict banner (the verdict screen's heading is for screen
+      // readers only), else the screen itself: never a hidden heading.
+      const target = [...els.main.querySelectorAll("h1")].find((el) => !el.closest(".visually-hidden") && !el.classList.contains("visually-hidden"))
+        || els.main.querySelector("section.verdict") || els.main;
+      if (target !== els.main) target.setAttribute("tabindex", "-1");
+      target.focus({ preventScroll: true });
     }
   } catch (err) {
     console.error(err);
@@ -312,7 +325,8 @@ async function boot() {
   for (const type of ["session", "outbox", "scan-judged", "finding-sent", "rejected"]) {
     self.addEventListener("refi:" + type, (e) => onMessage(e.detail));
   }
-  window.addEventListener("hashchange", render);
+  if ("scrollRestoration" in history) history.scrollRestoration = "manual";
+  window.addEventListener("hashchange", () => render({ fresh: true }));
   await refreshCounts();
   await render();
   registerWorker();

@@ -1,10 +1,12 @@
-"""The layout walk: every screen of every role, in every language, at 320, 360 and 390 px and a desktop.
+"""The layout walk: every screen of every role, in every language, at 320, 360 and 390 px and a desktop (1366).
 
-One browser context per role, signed in once; the language is switched in place as the settings screen does it, and
-between widths only the viewport changes (what a screen shows is prepared once, in English, then opened again). At each width a screen fails on sideways scroll of the page, a visible element whose box extends past
-the viewport, content wider than its own box (clipped or spilling), chart labels outside their chart, a short label
-(tab, tile, chip, button) broken in the middle of a word, and overlapping siblings in rows of chips. At 390 px axe-core
-runs on the same state and fails on serious or critical violations. Screenshots: artifacts/screenshots/layout-*.
+One browser context per role, signed in once; the language is switched in place as the settings screen does it,
+and between widths only the viewport changes (what a screen shows is prepared once, in English, then opened again
+in each language). At each width a screen fails on: sideways scroll of the page; a visible element whose box
+extends past the viewport; content wider than its own box (clipped or spilling); chart labels outside their chart;
+a short label (tab, tile, chip, button) broken inside a word; overlapping siblings in rows; the tab bar off screen.
+At 390 px axe-core runs on the same state and fails on serious or critical violations. Screenshots:
+artifacts/screenshots/layout-<role>-<language>-<screen>-<width>.png (every language at 320, English at 390 and 1366).
 """
 import os
 import re

@@ -31,7 +31,8 @@ function rejectedBlock(store, item) {
   if (item.state !== "rejected") return null;
   return h("div.rejection", { role: "note" },
     h("p", h("strong", t("outbox.rejected_because")), " ", rejectionText(item.error)),
-    h("div.row", h("button.secondary.small", { type: "button", onclick: () => retry(store, item) }, t("outbox.retry")),
+    h("div.row", store === "findings" ? h("a.button.primary.small", { href: "#/finding?edit=" + encodeURIComponent(item.client_id) }, t("phone.fix")) : null,
+      h("button.secondary.small", { type: "button", onclick: () => retry(store, item) }, t("outbox.retry")),
       h("button.danger.small", { type: "button", onclick: () => discard(store, item) }, t("outbox.discard"))));
 }
 
@@ -118,7 +119,7 @@ export default async function historyView(ctx) {
       type: "button", disabled: !state.online,
       onclick: async () => {
         const r = await syncNow();
-        toast(r && r.stopped ? t("outbox.sync_stopped") : t("outbox.sync_done", { n: (r && r.sent) || 0 }), r && r.stopped ? "warn" : "ok");
+        toast(r && r.stopped ? t("outbox.sync_stopped") : tn("phone.sync_done", (r && r.sent) || 0), r && r.stopped ? "warn" : "ok");
         render();
       },
     }, icon("sync"), t("outbox.sync_now")));

@@ -173,7 +173,7 @@ export default async function resultView(ctx) {
   const queued = h("div.card.queued", { role: "status" },
     h("p.queued-title", icon("pending"), h("strong", t(cached ? "result.queued_rejudge" : "result.queued"))),
     h("p", t("result.queued_text")),
-    h("button.secondary", { type: "button", onclick: () => render() }, icon("sync"), t("outbox.sync_now")));
+    h("button.secondary", { type: "button", onclick: () => render({ fresh: true }) }, icon("sync"), t("outbox.sync_now")));
   if (cached) {
     mount(wrap, h("h1.visually-hidden", t("result.title")), queued, resultBody(cached.result, { asOf: cached.as_of, record }), actions(record));
   } else {
@@ -181,7 +181,8 @@ export default async function resultView(ctx) {
       h("p.scanned-code", h("code", record.code ? display(record.code) : t("result.photo_only"))), queued, actions(record));
   }
   // Re-render when the outbox sends this scan in the background.
-  const onJudged = (e) => { if (e.detail && e.detail.client_id === clientId && ctx.token()) render(); };
+  // The verdict that has just come in opens at the top, with its banner on screen.
+  const onJudged = (e) => { if (e.detail && e.detail.client_id === clientId && ctx.token()) render({ fresh: true }); };
   self.addEventListener("refi:scan-judged", onJudged);
   ctx.onCleanup(() => self.removeEventListener("refi:scan-judged", onJudged));
   return wrap;

@@ -1,0 +1,158 @@
+"""The field app on a phone, as a user notices it (issue 13): screens open at the top, the verdict with its banner
+on screen, the active tab, and the smaller things a narrow screen shows."""
+import pytest
+
+from .helpers import case_with, sign_in
+
+pytestmark = pytest.mark.browser
+
+SMALL = {"width": 320, "height": 640}
+
+ON_SCREEN = """(sel) => { const r = document.querySelector(sel).getBoundingClientRect();
+  return r.top >= 0 && r.bottom <= innerHeight; }"""
+FOCUSED = """() => { const el = document.activeElement; const r = el.getBoundingClientRect();
+  return { tag: el.tagName, cls: el.className, text: (el.textContent || '').trim().slice(0, 40), visible: r.width > 1 && r.height > 1,
+    inMain: document.querySelector('main').contains(el) }; }"""
+
+
+def test_every_screen_change_starts_at_the_top(new_context, demo_cases):
+    page = new_context(viewport=SMALL).new_page()
+    sign_in(page, "inspector")
+    page.wait_for_selector("#code-input")
+    # A code sent from low on the Scan screen: the verdict opens with its banner on screen, and focused.
+    page.fill("#code-input", case_with(demo_cases, reason="over_quota")["code"])
+    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+    assert page.evaluate("() => scrollY") > 0, "the scan screen is taller than a small phone"
+    page.evaluate("() => document.querySelector('form.manual').requestSubmit()")
+    page.wait_for_selector("section.verdict.fail")
+    assert page.evaluate("() => scrollY") == 0
+    assert page.evaluate(ON_SCREEN, "section.verdict")
+    focused = page.evaluate(FOCUSED)
+    assert "verdict" in focused["cls"] and focused["visible"], focused
+    # On the verdict screen the Scan tab is the active one.
+    assert page.get_attribute("nav.tabs a.active", "href") == "#/scan"
+
+    # "Scan next" from the bottom of the verdict: the Scan screen at the top, focus on nothing hidden.
+    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+    page.click("text=Scan next")
+    page.wait_for_selector("#code-input")
+    assert page.evaluate("() => scrollY") == 0
+    focused = page.evaluate(FOCUSED)
+    assert focused["visible"] and focused["inMain"], focused
+
+    # A tab from low on History: Settings opens at the top with its heading focused.
+    page.goto("/#/history")
+    page.wait_for_selector("ul.items li")
+    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+    page.click("nav.tabs a[href='#/settings']")
+    page.wait_for_selector("input[name=language]")
+    assert page.evaluate("() => scrollY") == 0
+    focused = page.evaluate(FOCUSED)
+    assert focused["tag"] == "H1" and focused["visible"] and focused["text"] == "Settings", focused
+    assert not page.context.errors, page.context.errors
+
+
+def test_supervisor_filters_and_cases_open_at_the_top(new_context, api):
+    page = new_context(viewport=SMALL).new_page()
+    sign_in(page, "supervisor")
+    page.wait_for_selector("table.log-table tbody tr")
+    page.click("details.filter-box summary")
+    page.select_option("select[name=status]", "submitted")
+    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_function("() => location.hash.includes('status=submitted')")
+    page.wait_for_selector("table.log-table tbody tr")
+    assert page.evaluate("() => scrollY") == 0
+    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+    page.locator("table.log-table tbody tr a").last.click()
+    page.wait_for_selector("form[data-action=confirm]")
+    assert page.evaluate("() => scrollY") == 0
+    assert page.evaluate(FOCUSED)["tag"] == "H1"
+    assert page.get_attribute("nav.tabs a.active", "href") == "#/log", "a case belongs to the log tab"
+    assert not page.context.errors, page.context.errors
+
+
+def photo():
+    """A small real JPEG, as a phone camera would give (the app downscales and keeps it as a Blob)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), (180, 90, 40)).save(out, "JPEG")
+    return out.getvalue()
+
+
+PHOTO = photo()
+
+
+def test_a_finding_draft_survives_leaving_and_restarting(new_context, demo_cases):
+    ctx = new_context()
+    page = ctx.new_page()
+    sign_in(page, "inspector")
+    page.fill("#code-input", case_with(demo_cases, reason="over_quota")["code"])
+    page.click("form.manual button[type=submit]")
+    page.wait_for_selector("section.verdict.fail")
+    verdict = page.evaluate("() => location.hash")
+    page.click("text=Log a finding")
+    page.wait_for_selector("form.finding")
+    page.fill("#f-notes", "Drums stacked behind the stall, labels torn off.")
+    page.set_input_files("#finding-photo", files=[{"name": "drum.jpg", "mimeType": "image/jpeg", "buffer": PHOTO}])
+    page.wait_for_selector("ul.thumbs li img")
+    page.wait_for_timeout(400)  # the draft is written a moment after the last change
+    # Away to another tab, then the app closed and opened again.
+    page.click("nav.tabs a[href='#/settings']")
+    page.wait_for_selector("input[name=language]")
+    page.close()
+    page = ctx.new_page()
+    page.goto("/" + verdict)
+    page.wait_for_selector("section.verdict.fail")
+    page.click("text=Log a finding")
+    page.wait_for_selector("form.finding .draft-note")
+    assert page.input_value("#f-notes") == "Drums stacked behind the stall, labels torn off."
+    assert page.locator("ul.thumbs li img").count() == 1
+    assert "Draft restored" in page.inner_text(".draft-note")
+    # Sent: the draft is gone, a new finding for the same scan starts empty.
+    page.click("form.finding button[type=submit]")
+    page.wait_for_selector("ul.items li")
+    page.goto("/" + verdict)
+    page.click("text=Log a finding")
+    page.wait_for_selector("form.finding")
+    assert page.input_value("#f-notes") == "" and page.locator(".draft-note").count() == 0
+    assert not ctx.errors, ctx.errors
+
+
+def test_a_turned_down_finding_is_fixed_and_resent_with_its_photos(new_context, api):
+    ctx = new_context()
+    page = ctx.new_page()
+    sign_in(page, "inspector")
+    page.goto("/#/finding")
+    page.wait_for_selector("form.finding")
+    # Required fields are said in the app's own words (no browser bubble), and marked.
+    assert page.locator("label[for=f-enterprise] .required").inner_text() == "required"
+    page.click("form.finding button[type=submit]")
+    assert page.inner_text("#finding-message") == "Say which enterprise was inspected."
+    assert page.get_attribute("#f-enterprise", "aria-invalid") == "true"
+    page.fill("#f-enterprise", "ENT-NOBODY")
+    page.check("input[name=discrepancy][value=documents_missing]")
+    page.fill("#f-notes", "Invoice book missing.")
+    page.set_input_files("#finding-photo", files=[{"name": "desk.jpg", "mimeType": "image/jpeg", "buffer": PHOTO}])
+    page.wait_for_selector("ul.thumbs li img")
+    page.click("form.finding button[type=submit]")
+    page.wait_for_selector("ul.items .rejection", timeout=30000)
+
+    page.click(".rejection a:has-text('Fix and resend')")
+    page.wait_for_selector("form.finding .fix-note")
+    assert page.input_value("#f-enterprise") == "ENT-NOBODY"
+    assert page.input_value("#f-notes") == "Invoice book missing."
+    assert page.is_checked("input[name=discrepancy][value=documents_missing]")
+    assert page.locator("ul.thumbs li img").count() == 1, "the photo comes back with the finding"
+    page.fill("#f-enterprise", "ENT-GMT")
+    page.click("form.finding button[type=submit]")
+    page.wait_for_selector("ul.items li:has-text('Ganzhou Market Traders') .chip-status.sent", timeout=30000)
+    assert page.locator(".rejection").count() == 0, "the turned-down item was replaced"
+    assert page.locator("a.pending").is_hidden()
+    mine = api.call("GET", "/api/inspections?enterprise_id=ENT-GMT&page_size=50&sort=-received_at", user="supervisor")
+    sent = next(f for f in mine if f.get("notes") == "Invoice book missing.")
+    assert len(sent.get("attachments") or []) == 1, sent
+    assert not ctx.errors, ctx.errors
