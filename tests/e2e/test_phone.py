@@ -156,3 +156,98 @@ def test_a_turned_down_finding_is_fixed_and_resent_with_its_photos(new_context, 
     sent = next(f for f in mine if f.get("notes") == "Invoice book missing.")
     assert len(sent.get("attachments") or []) == 1, sent
     assert not ctx.errors, ctx.errors
+
+
+VIBRATE_SPY = "() => { window.__vibrations = []; navigator.vibrate = (p) => { window.__vibrations.push(p); return true; }; }"
+
+
+def queue_offline(page, code):
+    page.goto("/#/scan")
+    page.wait_for_selector("#code-input")
+    page.fill("#code-input", code)
+    page.click("form.manual button[type=submit]")
+    page.wait_for_selector("section.verdict.pending")
+
+
+def test_a_queued_scan_that_comes_back_fail_alerts_the_inspector(new_context, demo_cases):
+    ctx = new_context()
+    page = ctx.new_page()
+    sign_in(page, "inspector")
+    page.evaluate(VIBRATE_SPY)
+    ctx.set_offline(True)
+    page.wait_for_selector(".net.offline")
+    fail = case_with(demo_cases, reason="producer_not_approved")
+    queue_offline(page, fail["code"])
+    assert page.get_attribute("a.pending", "aria-label") == "1 item waiting to be sent. Open history."
+    page.click("nav.tabs a[href='#/settings']")
+    page.wait_for_selector("input[name=language]")
+    ctx.set_offline(False)
+    # Judged after sync, away from its screen: a banner, a vibration and a badge on History.
+    page.wait_for_selector(".alert-banner.fail", timeout=30000)
+    assert "FAIL" in page.inner_text(".alert-banner")
+    badge = page.locator("nav.tabs a[href='#/history'] .tab-badge")
+    assert badge.inner_text() == "1"
+    assert badge.get_attribute("aria-label") == "1 new result with a problem"
+    assert len(page.evaluate("() => window.__vibrations")) == 1
+    page.click(".alert-banner a:has-text('Open the verdict')")
+    page.wait_for_selector("section.verdict.fail")
+    assert page.locator(".alert-banner").is_hidden() and badge.count() == 0
+
+    # Vibration turned off in settings: the next one still shows, silently.
+    page.goto("/#/settings")
+    page.uncheck("input[name=vibrate]")
+    ctx.set_offline(True)
+    page.wait_for_selector(".net.offline")
+    queue_offline(page, case_with(demo_cases, reason="late_reporting")["code"])
+    page.goto("/#/settings")
+    page.wait_for_selector("input[name=vibrate]")
+    assert not page.is_checked("input[name=vibrate]")
+    ctx.set_offline(False)
+    page.wait_for_selector(".alert-banner.warning", timeout=30000)
+    assert len(page.evaluate("() => window.__vibrations")) == 1, "no second vibration"
+    page.click("nav.tabs a[href='#/history']")
+    page.wait_for_selector("ul.items li")
+    assert badge.count() == 0 and page.locator(".alert-banner").is_hidden(), "opening History clears the alert"
+    assert not ctx.errors, ctx.errors
+
+
+NO_FIX = "navigator.geolocation.getCurrentPosition = () => {}; navigator.geolocation.watchPosition = () => 0;"
+
+
+def test_a_scan_never_waits_for_a_gps_fix(new_context, demo_cases):
+    ctx = new_context()
+    ctx.add_init_script(NO_FIX)  # a phone indoors: the fix never comes
+    page = ctx.new_page()
+    sign_in(page, "inspector")
+    page.fill("#code-input", case_with(demo_cases, status="pass")["code"])
+    page.evaluate("""() => { window.__t0 = performance.now();
+        addEventListener('hashchange', () => { window.__t1 = performance.now(); }, { once: true });
+        document.querySelector('form.manual').requestSubmit(); }""")
+    page.wait_for_selector("section.verdict.pass")
+    held = page.evaluate("() => window.__t1 - window.__t0")
+    assert held < 1000, f"the scan was held {held:.0f} ms"
+    assert page.inner_text(".scan-location") == "Sent without a location: the phone had no position yet."
+
+    # With a fix kept from three minutes ago: sent with it, its age and accuracy said.
+    page.evaluate("""async () => { const s = await import('/app/state.js');
+        await s.saveSetting('location', { lat: 25.83, lon: 114.93, accuracy_m: 12, at: Date.now() - 180000 }); }""")
+    page.goto("/#/scan")
+    page.fill("#code-input", case_with(demo_cases, reason="late_reporting")["code"])
+    page.click("form.manual button[type=submit]")
+    page.wait_for_selector("section.verdict.warning")
+    assert page.inner_text(".scan-location") == "Location from 3 minutes ago, ± 12 m"
+    assert not ctx.errors, ctx.errors
+
+
+def test_the_demo_cases_are_fetched_once(new_context):
+    ctx = new_context()
+    page = ctx.new_page()
+    fetched = []
+    page.on("request", lambda r: fetched.append(r.url) if r.url.endswith("/api/demo/cases") else None)
+    sign_in(page, "inspector")
+    for _ in range(3):
+        page.goto("/#/settings")
+        page.wait_for_selector("input[name=language]")
+        page.goto("/#/scan?demo=1")
+        page.wait_for_selector("dialog.sheet[open] button.demo-case")
+    assert len(fetched) == 1, fetched

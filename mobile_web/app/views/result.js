@@ -135,6 +135,15 @@ export function resultBody(result, { asOf = null, record = null } = {}) {
   ];
 }
 
+/** Where the scan was made: the fix it carried with its age and accuracy, or that it went without one. */
+function locationLine(record) {
+  if (!record || record.remote) return null;
+  const loc = record.location;
+  return h("p.scan-location.muted", { role: "note" }, icon("location"), h("span", loc
+    ? t("phone.location_kept", { ago: ago(record.location_at || record.scanned_at), acc: loc.accuracy_m == null ? "?" : num(Math.round(loc.accuracy_m)) })
+    : t("phone.location_none")));
+}
+
 function actions(record) {
   return h("div.sticky-actions" + (canLogFindings(state.session.role) ? ".two" : ""),
     canLogFindings(state.session.role) ? h("button.primary.big", { type: "button", onclick: () => go("#/finding?scan=" + encodeURIComponent(record.client_id)) }, icon("flag"), t("result.log_finding")) : null,
@@ -158,7 +167,7 @@ export default async function resultView(ctx) {
 
   const wrap = h("div.screen.result");
   if (record.state === "sent" && record.result) {
-    mount(wrap, h("h1.visually-hidden", t("result.title")), resultBody(record.result), actions(record));
+    mount(wrap, h("h1.visually-hidden", t("result.title")), resultBody(record.result), locationLine(record), actions(record));
     return wrap;
   }
   if (record.state === "rejected") {
@@ -178,7 +187,7 @@ export default async function resultView(ctx) {
     mount(wrap, h("h1.visually-hidden", t("result.title")), queued, resultBody(cached.result, { asOf: cached.as_of, record }), actions(record));
   } else {
     mount(wrap, h("h1.visually-hidden", t("result.title")), verdictBanner("pending", t("verdict.pending_sub")),
-      h("p.scanned-code", h("code", record.code ? display(record.code) : t("result.photo_only"))), queued, actions(record));
+      h("p.scanned-code", h("code", record.code ? display(record.code) : t("result.photo_only"))), queued, locationLine(record), actions(record));
   }
   // Re-render when the outbox sends this scan in the background.
   // The verdict that has just come in opens at the top, with its banner on screen.
