@@ -251,3 +251,28 @@ def test_the_demo_cases_are_fetched_once(new_context):
         page.goto("/#/scan?demo=1")
         page.wait_for_selector("dialog.sheet[open] button.demo-case")
     assert len(fetched) == 1, fetched
+
+
+def test_the_verdict_screen_tells_the_truth(new_context, demo_cases):
+    page = new_context().new_page()
+    sign_in(page, "inspector")
+    page.fill("#code-input", case_with(demo_cases, reason="producer_not_approved")["code"])
+    page.click("form.manual button[type=submit]")
+    page.wait_for_selector("section.verdict.fail")
+    own = page.locator("ol.timeline li.step:has(.tag:text-is('this batch'))")
+    assert "bad" in own.get_attribute("class"), "the batch's own step shows its producer was not approved"
+    assert page.locator(".empty-why").inner_text().startswith("No quota:")
+    assert "not on the whitelist" in page.inner_text(".empty-why")
+    lead = page.inner_text("section[aria-labelledby=prov-h] > p.muted")
+    assert "0 generations" not in lead and "0 mines" not in lead, lead
+
+    page.goto("/#/scan")
+    page.fill("#code-input", case_with(demo_cases, reason="over_quota")["code"])
+    page.click("form.manual button[type=submit]")
+    page.wait_for_selector("section.verdict.fail")
+    own = page.locator("ol.timeline li.step:has(.tag:text-is('this batch'))")
+    assert "bad" in own.get_attribute("class"), "an over-quota batch's own step is not green"
+    # The reason's figure (use when the batch was produced) differs from the gauge's (use now): both explained.
+    explain = page.inner_text(".quota-explain")
+    assert "when this batch was produced" in explain and "used now" in explain, explain
+    assert not page.context.errors, page.context.errors

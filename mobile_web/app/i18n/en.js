@@ -705,4 +705,9 @@ export default {
   "phone.open_history": "Open history.",
   "phone.sync_done": "Sent {n} items.",
   "phone.sync_done.one": "Sent {n} item.",
+  "phone.quota_not_whitelisted": "No quota: {name} is not on the whitelist, so it holds no allocation for {year}.",
+  "phone.quota_none": "No allocation is recorded for {name} in {year}.",
+  "phone.quota_explain": "The reason counts {at} t used when this batch was produced; the gauge shows {now} t of {allocated} t used now, with everything produced since.",
+  "phone.provenance_ore": "Ore as mined: the start of the chain, there is nothing further back.",
+  "phone.provenance_none": "No earlier batches are recorded for this one.",
 };

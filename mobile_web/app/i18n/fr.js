@@ -705,4 +705,9 @@ export default {
   "phone.open_history": "Ouvrir l’historique.",
   "phone.sync_done": "{n} éléments envoyés.",
   "phone.sync_done.one": "{n} élément envoyé.",
+  "phone.quota_not_whitelisted": "Pas de quota : {name} n’est pas sur la liste blanche et n’a donc aucune allocation pour {year}.",
+  "phone.quota_none": "Aucune allocation enregistrée pour {name} en {year}.",
+  "phone.quota_explain": "Le motif compte {at} t utilisées à la production de ce lot ; la jauge montre {now} t sur {allocated} t utilisées aujourd’hui, avec tout ce qui a été produit depuis.",
+  "phone.provenance_ore": "Minerai tel qu’extrait : le début de la chaîne, rien en amont.",
+  "phone.provenance_none": "Aucun lot antérieur n’est enregistré pour celui-ci.",
 };

@@ -679,4 +679,9 @@ export default {
   "phone.rejected_items": "{n} ditolak",
   "phone.open_history": "Buka riwayat.",
   "phone.sync_done": "{n} item terkirim.",
+  "phone.quota_not_whitelisted": "Tidak ada kuota: {name} tidak masuk daftar putih, jadi tidak punya alokasi untuk {year}.",
+  "phone.quota_none": "Tidak ada alokasi tercatat untuk {name} pada {year}.",
+  "phone.quota_explain": "Alasan menghitung {at} t terpakai saat batch ini diproduksi; pengukur menunjukkan {now} t dari {allocated} t terpakai sekarang, termasuk semua produksi sesudahnya.",
+  "phone.provenance_ore": "Bijih hasil tambang: awal rantai, tidak ada yang lebih awal.",
+  "phone.provenance_none": "Tidak ada batch sebelumnya yang tercatat untuk batch ini.",
 };

@@ -679,4 +679,9 @@ export default {
   "phone.rejected_items": "{n} 项被拒绝",
   "phone.open_history": "打开记录。",
   "phone.sync_done": "已发送 {n} 项。",
+  "phone.quota_not_whitelisted": "无配额：{name} 不在白名单内，{year} 年没有配额。",
+  "phone.quota_none": "{name} 在 {year} 年没有登记配额。",
+  "phone.quota_explain": "原因中的 {at} 吨是本批次生产时的已用量；配额条显示当前已用 {now} 吨（共 {allocated} 吨），包含其后的全部生产。",
+  "phone.provenance_ore": "原矿：溯源链的起点，没有更早的批次。",
+  "phone.provenance_none": "没有登记此批次的上游批次。",
 };
