@@ -276,3 +276,19 @@ def test_the_verdict_screen_tells_the_truth(new_context, demo_cases):
     explain = page.inner_text(".quota-explain")
     assert "when this batch was produced" in explain and "used now" in explain, explain
     assert not page.context.errors, page.context.errors
+
+
+def test_compliance_opens_on_the_latest_month_whose_deadline_has_passed(new_context):
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone(timedelta(hours=8)))
+    back = 1 if now.day > 10 else 2
+    index = now.year * 12 + now.month - 1 - back
+    expected = f"{index // 12}-{index % 12 + 1:02d}"
+    page = new_context().new_page()
+    sign_in(page, "supervisor")
+    page.click("nav.tabs a[href='#/reporting']")
+    page.wait_for_selector(".compliance-table tbody tr")
+    assert page.input_value("#rep-period") == expected
+    assert "were due by" in page.inner_text(".deadline-line"), "its deadline is said to have passed"
+    assert page.locator(".compliance-table tr.standing-row.open").count() == 0, "a closed month has no 'not due yet' rows"

@@ -102,10 +102,17 @@ async function enterpriseRecord(id) {
   return node;
 }
 
+/** The latest month whose deadline (the 10th of the next month, end of day in China) has passed. */
+export function lastClosedPeriod(now = new Date()) {
+  const day = Number(new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", day: "numeric" }).format(now));
+  return shiftPeriod(chinaPeriod(now), day > 10 ? -1 : -2);
+}
+
 export default async function reportingView(ctx) {
   if (ctx.route.parts[0]) return enterpriseRecord(ctx.route.parts[0]);
   const params = ctx.route.params;
-  const wanted = isPeriod(params.get("period")) ? params.get("period") : null;
+  // Opened without a month: the latest one whose deadline has passed, where "late" and "missing" mean something.
+  const wanted = isPeriod(params.get("period")) ? params.get("period") : lastClosedPeriod();
   const status = STANDINGS.includes(params.get("status")) ? params.get("status") : null;
   const node = h("div.screen.wide.reporting", h("h1", t("reporting.title")), oversightTabs("reporting"));
   if (!online()) {
