@@ -73,7 +73,7 @@ export default async function findingView(ctx) {
 
   const fromScan = REASON_CODES.filter((c) => reasons.includes(c));
   const otherReasons = REASON_CODES.filter((c) => !reasons.includes(c));
-  const discrepancies = h("fieldset.discrepancies", { "aria-required": "true" }, h("legend", t("finding.discrepancies"), " ", h("span.required", t("phone.required"))),
+  const discrepancies = h("fieldset.discrepancies", h("legend", t("finding.discrepancies"), " ", h("span.required", t("phone.required"))),
     fromScan.length ? h("div.chips", fromScan.map((c) => chip("discrepancy", c, t(`reason.${c}.title`), true))) : null,
     h("p.group-label", t("finding.field_types")),
     h("div.chips", FIELD_TYPES.map((c) => chip("discrepancy", c, t("discrepancy." + c), false))),
