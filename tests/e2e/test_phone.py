@@ -292,3 +292,17 @@ def test_compliance_opens_on_the_latest_month_whose_deadline_has_passed(new_cont
     assert page.input_value("#rep-period") == expected
     assert "were due by" in page.inner_text(".deadline-line"), "its deadline is said to have passed"
     assert page.locator(".compliance-table tr.standing-row.open").count() == 0, "a closed month has no 'not due yet' rows"
+
+
+def test_empty_required_fields_are_said_in_the_apps_language(new_context):
+    from .helpers import open_app
+
+    page = new_context(locale="fr-FR").new_page()
+    open_app(page, "/#/login")
+    page.wait_for_selector("html[lang=fr] form.login")
+    assert page.evaluate("() => document.querySelector('form.login').noValidate"), "no browser bubble"
+    page.click("form.login button[type=submit]")
+    label = page.inner_text("label[for=" + page.get_attribute("input[name=username]", "id") + "]")
+    assert page.inner_text("form.login .form-error") == f"À remplir : {label}."
+    assert page.get_attribute("input[name=username]", "aria-invalid") == "true"
+    assert page.evaluate("() => document.activeElement.name") == "username"

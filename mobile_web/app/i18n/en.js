@@ -710,4 +710,6 @@ export default {
   "phone.quota_explain": "The reason counts {at} t used when this batch was produced; the gauge shows {now} t of {allocated} t used now, with everything produced since.",
   "phone.provenance_ore": "Ore as mined: the start of the chain, there is nothing further back.",
   "phone.provenance_none": "No earlier batches are recorded for this one.",
+  "phone.fill_in": "Fill in: {field}.",
+  "phone.pick_month": "Choose a month, as year and month.",
 };

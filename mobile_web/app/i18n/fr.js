@@ -710,4 +710,6 @@ export default {
   "phone.quota_explain": "Le motif compte {at} t utilisées à la production de ce lot ; la jauge montre {now} t sur {allocated} t utilisées aujourd’hui, avec tout ce qui a été produit depuis.",
   "phone.provenance_ore": "Minerai tel qu’extrait : le début de la chaîne, rien en amont.",
   "phone.provenance_none": "Aucun lot antérieur n’est enregistré pour celui-ci.",
+  "phone.fill_in": "À remplir : {field}.",
+  "phone.pick_month": "Choisissez un mois (année et mois).",
 };

@@ -684,4 +684,6 @@ export default {
   "phone.quota_explain": "Alasan menghitung {at} t terpakai saat batch ini diproduksi; pengukur menunjukkan {now} t dari {allocated} t terpakai sekarang, termasuk semua produksi sesudahnya.",
   "phone.provenance_ore": "Bijih hasil tambang: awal rantai, tidak ada yang lebih awal.",
   "phone.provenance_none": "Tidak ada batch sebelumnya yang tercatat untuk batch ini.",
+  "phone.fill_in": "Isi dulu: {field}.",
+  "phone.pick_month": "Pilih bulan, berupa tahun dan bulan.",
 };

@@ -684,4 +684,6 @@ export default {
   "phone.quota_explain": "原因中的 {at} 吨是本批次生产时的已用量；配额条显示当前已用 {now} 吨（共 {allocated} 吨），包含其后的全部生产。",
   "phone.provenance_ore": "原矿：溯源链的起点，没有更早的批次。",
   "phone.provenance_none": "没有登记此批次的上游批次。",
+  "phone.fill_in": "请填写：{field}。",
+  "phone.pick_month": "请选择年份和月份。",
 };

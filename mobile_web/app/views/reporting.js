@@ -22,19 +22,23 @@ function periodForm(period, status) {
     if (status) q.set("status", status);
     return "#/reporting?" + q;
   };
+  const problem = h("p.form-error", { role: "alert", id: "rep-period-error" });
   const form = h("form.period-form", {
+    novalidate: true,
     onsubmit: (e) => {
       e.preventDefault();
       const value = input.value.trim();
       if (!isPeriod(value)) {
         input.setAttribute("aria-invalid", "true");
+        input.setAttribute("aria-describedby", problem.id);
+        problem.textContent = t("phone.pick_month");
         input.focus();
         return;
       }
       go(link(value));
     },
   },
-  h("div.field", h("label", { for: input.id }, t("reporting.period")), input),
+  h("div.field", h("label", { for: input.id }, t("reporting.period")), input, problem),
   h("div.period-buttons",
     h("a.button.secondary.period-step", { href: link(shiftPeriod(period, -1)), "aria-label": t("reporting.previous_month", { month: month(shiftPeriod(period, -1)) }) },
       icon("back"), h("span.step-label", t("reporting.previous"))),
