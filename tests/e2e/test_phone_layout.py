@@ -259,6 +259,7 @@ def test_inspector_screens_fit(new_context, demo_cases, axe):
     page.fill("#f-enterprise", "ENT-NOBODY")
     page.click("form.finding button[type=submit]")
     page.wait_for_selector("ul.items .rejection", timeout=30000)
+    fix = page.get_attribute(".rejection a[href^='#/finding?edit=']", "href")
 
     def provenance():
         page.goto("/" + verdicts["result-lineage"])
@@ -270,6 +271,7 @@ def test_inspector_screens_fit(new_context, demo_cases, axe):
     screens += [(name, nav(page, hash), "section.verdict") for name, hash in verdicts.items()]
     screens += [("finding-form", nav(page, "#/finding?scan=" + verdicts["result-over-quota"].rsplit("/", 1)[1]), "form.finding"),
                 ("history-findings-rejected", nav(page, "#/history?tab=findings"), "ul.items .rejection"),
+                ("finding-fix", nav(page, fix), "form.finding .fix-note"),
                 ("history-scans", nav(page, "#/history"), "ul.items li"),
                 ("settings", nav(page, "#/settings"), "input[name=language]"),
                 ("password", nav(page, "#/password"), "form input[type=password]")]
@@ -281,12 +283,16 @@ def test_inspector_screens_fit(new_context, demo_cases, axe):
 
     # Offline: the scan is kept for later, with its "not checked yet" banner and the pending count.
     def queued():
-        hash = scan(page, "RE2V5EXLBKA", "section.verdict.pending")
+        hash = scan(page, case_with(demo_cases, reason="unknown_code")["code"], "section.verdict.pending")
         return [("scan-offline", nav(page, "#/scan"), "#code-input"),
                 ("result-queued-offline", nav(page, hash), "section.verdict.pending"),
                 ("history-offline", nav(page, "#/history"), "ul.items li")]
 
     offline(walk, None, first=queued)
+    # Back online the queued scan is judged (an unknown code: FAIL) away from its screen: the alert and the badge.
+    page.goto("/#/settings")
+    page.wait_for_selector(".alert-banner.fail", timeout=30000)
+    walk.each_language([("alert-after-sync", nav(page, "#/settings"), ".alert-banner.fail")])
     walk.done()
 
 
