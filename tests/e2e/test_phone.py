@@ -62,11 +62,11 @@ def test_supervisor_filters_and_cases_open_at_the_top(new_context, api):
     page.click("form.filters button[type=submit]")
     page.wait_for_function("() => location.hash.includes('status=submitted')")
     page.wait_for_selector("table.log-table tbody tr")
-    assert page.evaluate("() => scrollY") == 0
+    page.wait_for_function("() => scrollY === 0", timeout=5000)  # once the filtered list is up, at the top
     page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
     page.locator("table.log-table tbody tr a").last.click()
     page.wait_for_selector("form[data-action=confirm]")
-    assert page.evaluate("() => scrollY") == 0
+    page.wait_for_function("() => scrollY === 0", timeout=5000)
     assert page.evaluate(FOCUSED)["tag"] == "H1"
     assert page.get_attribute("nav.tabs a.active", "href") == "#/log", "a case belongs to the log tab"
     assert not page.context.errors, page.context.errors
@@ -151,7 +151,7 @@ def test_a_turned_down_finding_is_fixed_and_resent_with_its_photos(new_context, 
     page.click("form.finding button[type=submit]")
     page.wait_for_selector("ul.items li:has-text('Ganzhou Market Traders') .chip-status.sent", timeout=30000)
     assert page.locator(".rejection").count() == 0, "the turned-down item was replaced"
-    assert page.locator("a.pending").is_hidden()
+    page.wait_for_selector("a.pending", state="hidden", timeout=15000)
     mine = api.call("GET", "/api/inspections?enterprise_id=ENT-GMT&page_size=50&sort=-received_at", user="supervisor")
     sent = next(f for f in mine if f.get("notes") == "Invoice book missing.")
     assert len(sent.get("attachments") or []) == 1, sent
