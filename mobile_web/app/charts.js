@@ -3,14 +3,29 @@ import { h } from "./dom.js";
 import { num } from "./i18n.js";
 
 function dataTable(caption, rows, labelHead, valueHead) {
-  return h("table.visually-hidden", h("caption", caption),
+  // Hidden by a wrapper: a table ignores the 1-px box of .visually-hidden and would widen the page.
+  return h("div.visually-hidden", h("table", h("caption", caption),
     h("thead", h("tr", h("th", { scope: "col" }, labelHead), h("th", { scope: "col" }, valueHead))),
-    h("tbody", rows.map((r) => h("tr", h("th", { scope: "row" }, r.label), h("td", num(r.value))))));
+    h("tbody", rows.map((r) => h("tr", h("th", { scope: "row" }, r.label), h("td", num(r.value)))))));
 }
 
 /** The drawing width: the screen's, so text in the SVG stays at its CSS size on a phone. */
 function fitWidth() {
   return Math.round(Math.max(300, Math.min(640, (document.documentElement.clientWidth || 640) - 72)));
+}
+
+let measure = null;
+
+/** The label cut (with "…") to what fits in px at the chart's 13 px type, measured in the page's own font. */
+function fitLabel(label, px) {
+  if (!measure) {
+    measure = document.createElement("canvas").getContext("2d");
+    measure.font = `600 13px ${getComputedStyle(document.body).fontFamily}`;
+  }
+  if (measure.measureText(label).width <= px) return label;
+  let cut = label;
+  while (cut.length > 1 && measure.measureText(cut + "…").width > px) cut = cut.slice(0, -1);
+  return cut.trimEnd() + "…";
 }
 
 /** Horizontal bars, one row per label, longest first. */
@@ -19,14 +34,13 @@ export function barChart(caption, rows, { labelHead = "", valueHead = "" } = {})
   const rowH = 30;
   const width = fitWidth();
   const labelW = Math.round(width * 0.42);
-  const maxChars = Math.floor(labelW / 7.2);
   const barW = width - labelW - 40;
   const svg = h("svg", { viewBox: `0 0 ${width} ${rows.length * rowH + 4}`, class: "chart bars", role: "img", "aria-hidden": "true", focusable: "false" },
     rows.map((r, i) => {
       const y = i * rowH + 2;
       const w = Math.max(2, (r.value / max) * barW);
       return h("g", h("title", `${r.label}: ${num(r.value)}`),
-        h("text", { x: labelW - 8, y: y + rowH / 2 + 5, "text-anchor": "end", class: "chart-label" }, r.label.length > maxChars ? r.label.slice(0, maxChars - 1) + "…" : r.label),
+        h("text", { x: labelW - 8, y: y + rowH / 2 + 5, "text-anchor": "end", class: "chart-label" }, fitLabel(r.label, labelW - 12)),
         h("rect", { x: labelW, y: y + 4, width: w, height: rowH - 8, rx: 3, class: "chart-bar " + (r.kind || "") }),
         h("text", { x: labelW + w + 6, y: y + rowH / 2 + 5, class: "chart-value" }, num(r.value)));
     }));

@@ -49,6 +49,27 @@ export function field(label, control, hint) {
   return h("div.field", h("label", { for: id }, label), control, hintEl);
 }
 
+/** The first empty required control of a form, each empty one marked aria-invalid: forms say what is missing in
+ *  the app's own words (novalidate), never with the browser's bubble in the browser's language. */
+export function firstMissing(form) {
+  let first = null;
+  for (const el of form.querySelectorAll("[required]")) {
+    if (!String(el.value || "").trim()) {
+      el.setAttribute("aria-invalid", "true");
+      first = first || el;
+    } else {
+      el.removeAttribute("aria-invalid");
+    }
+  }
+  return first;
+}
+
+/** The text of a control's label. */
+export function labelOf(el) {
+  const label = el.id && el.ownerDocument.querySelector(`label[for="${el.id}"]`);
+  return label ? label.textContent.trim() : el.name;
+}
+
 let toastTimer = null;
 
 /** Show a short message in the polite live region. */

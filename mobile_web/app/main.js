@@ -1,7 +1,8 @@
 // Boot, layout and routing. Screens live in views/*.js and are loaded when first opened.
+import { display as displayCode } from "./batchcode.js";
 import { h, icon, mount, toast } from "./dom.js";
-import { preferredLanguage, setLanguage, t } from "./i18n.js";
-import { REFI, canLogFindings, changed, isReviewer, loadMeta, loadSetting, refreshCounts, roleCanScan, state, subscribe } from "./state.js";
+import { preferredLanguage, setLanguage, t, tn } from "./i18n.js";
+import { REFI, canLogFindings, changed, isReviewer, loadMeta, loadSetting, refreshCounts, roleCanScan, saveSetting, state, subscribe } from "./state.js";
 
 const SYNC_EVERY_MS = 30000;
 
@@ -28,7 +29,9 @@ const ALLOWED = {
   ledger: (r) => r === "enterprise", reporting: isReviewer, risk: isReviewer,
 };
 // Screens reached through another screen's tab: the monthly reports and the risk ranking share one.
-const TAB_OF = { risk: "reporting" };
+const TAB_OF = { risk: "reporting", result: "scan", finding: "scan" };
+// A case is reached from the role's own list.
+const CASE_TAB = { enterprise: "cases", inspector: "history" };
 // Icons the tabs need beyond dom.js's set.
 const EXTRA_ICONS = {
   upload: "M9 16h6v-6h4l-7-7-7 7h4v6zm-4 2h14v2H5v-2z",
@@ -67,7 +70,7 @@ export function currentRoute() {
 }
 
 export function go(hash) {
-  if (location.hash === hash) render();
+  if (location.hash === hash) render({ fresh: true });
   else location.hash = hash;
 }
 
@@ -78,6 +81,7 @@ const els = {};
 function layout() {
   els.demo = h("div.demo-banner", { role: "note", hidden: true });
   els.update = h("div.update-banner", { role: "status", hidden: true });
+  els.alert = h("div.alert-banner", { role: "alert", hidden: true });
   els.net = h("span.net", { role: "status" });
   els.pending = h("a.pending", { href: "#/history" });
   els.title = h("a.brand", { href: "#/" }, h("img", { src: "/icons/icon-192.png", alt: "", width: 32, height: 32 }), h("span.brand-name"), h("span.brand-short"));
@@ -85,15 +89,18 @@ function layout() {
   els.main = h("main#view", { tabindex: "-1" });
   els.nav = h("nav.tabs", { "aria-label": "" });
   els.toast = h("div#toast.toast", { role: "status", "aria-live": "polite" });
-  mount(document.body, h("a.skip", { href: "#view" }, ""), els.demo, els.update, els.header, els.nav, els.main, els.toast);
+  mount(document.body, h("a.skip", { href: "#view" }, ""), els.demo, els.update, els.alert, els.header, els.nav, els.main, els.toast);
   els.skip = document.body.firstChild;
   els.skip.addEventListener("click", (e) => { e.preventDefault(); els.main.focus(); });
 }
 
 function paintChrome() {
   const role = state.session && state.session.role;
+  paintAlert();
   els.title.querySelector(".brand-name").textContent = t("app.name");
   els.title.querySelector(".brand-short").textContent = t("app.short_name");
+  // The link keeps its name when a narrow screen hides both texts (offline, with items waiting).
+  els.title.setAttribute("aria-label", t("app.name"));
   els.skip.textContent = t("a11y.skip");
   document.title = t("app.name");
   const demo = state.meta && state.meta.demo;
@@ -109,27 +116,81 @@ function paintChrome() {
   if (showPending) {
     mount(els.pending, icon("sync"), h("span", t("outbox.pending_count", { n: state.pending })),
       state.rejected ? h("span.rejected-count", t("outbox.rejected_count", { n: state.rejected })) : null);
-    els.pending.setAttribute("aria-label", t("outbox.pending_label", { n: state.pending, r: state.rejected }));
+    // The chip's name says what its text says, with "1 item" in the singular.
+    els.pending.setAttribute("aria-label", [tn("phone.pending_items", state.pending), state.rejected ? tn("phone.rejected_items", state.rejected) : null]
+      .filter(Boolean).join(", ") + ". " + t("phone.open_history"));
   }
   const route = currentRoute().name;
-  const tab = TAB_OF[route] || route;
+  const tab = route === "case" ? CASE_TAB[role] || "log" : TAB_OF[route] || route;
   els.nav.hidden = !role;
   els.nav.setAttribute("aria-label", t("nav.label"));
   if (role) {
+    const unseen = name => (name === "history" && alerts.length ? h("span.tab-badge", { "aria-label": tn("phone.history_badge", alerts.length) }, String(alerts.length)) : null);
     mount(els.nav, tabsFor(role).map(([name, ic, key]) => h("a", {
       href: "#/" + name, class: tab === name ? "active" : null, "aria-current": tab === name ? "page" : null,
-    }, appIcon(ic), h("span", t(key)))));
+    }, appIcon(ic), h("span", t(key)), unseen(name))));
   }
+}
+
+// ---- alerts: a queued scan judged after sync came back FAIL or WARNING ----------------------------
+
+let alerts = [];
+
+function paintAlert() {
+  const last = alerts[alerts.length - 1];
+  els.alert.hidden = !last || !state.session;
+  if (els.alert.hidden) return;
+  els.alert.className = "alert-banner " + last.status;
+  mount(els.alert, icon(last.status === "fail" ? "fail" : "warning"),
+    h("span.alert-text", t(last.status === "fail" ? "phone.alert_fail" : "phone.alert_warning", { code: last.code })),
+    h("a.button.small", { href: "#/result/" + encodeURIComponent(last.client_id) }, t("phone.alert_open")),
+    h("button.small.alert-dismiss", { type: "button", onclick: () => forgetAlerts(() => false) }, t("phone.alert_dismiss")));
+}
+
+async function forgetAlerts(keep) {
+  const before = alerts.length;
+  alerts = alerts.filter(keep);
+  if (alerts.length !== before) {
+    await saveSetting("alerts:" + ((state.session && state.session.username) || ""), alerts);
+    paintChrome();
+  }
+}
+
+async function onScanJudged(detail) {
+  const id = detail && detail.client_id;
+  if (!id || !state.session) return;
+  const route = currentRoute();
+  if (route.name === "result" && route.parts[0] === id) return; // judged while its own screen is open: seen there
+  const record = await REFI.idb.get("scans", id);
+  const status = record && record.result && record.result.verdict && record.result.verdict.status;
+  if (!record || record.username !== state.session.username || !["fail", "warning"].includes(status)) return;
+  if (alerts.some((a) => a.client_id === id)) return;
+  const code = (record.result.batch && record.result.batch.code) || record.code || "";
+  alerts = alerts.concat([{ client_id: id, status, code: code ? displayCode(code) : "" }]);
+  await saveSetting("alerts:" + state.session.username, alerts);
+  paintChrome();
+  // A distinct pattern per verdict, where the device allows it and the inspector has not turned it off.
+  if (navigator.vibrate && (await loadSetting("vibrate", true))) {
+    try { navigator.vibrate(status === "fail" ? [300, 120, 300, 120, 300] : [200]); } catch (err) { /* not allowed now */ }
+  }
+}
+
+async function loadAlerts() {
+  alerts = state.session ? await loadSetting("alerts:" + state.session.username, []) : [];
 }
 
 // ---- routing ------------------------------------------------------------------------------------
 
 let renderToken = 0;
 let cleanup = null;
+let shownHash = null;
 
-export async function render() {
+/** Paint the current route. A new route (or an explicit go()) starts at the top with its heading focused; a
+ *  screen painting itself again (language, sync) keeps the reader's place. */
+export async function render(options = {}) {
   const token = ++renderToken;
   const route = currentRoute();
+  const fresh = options.fresh || location.hash !== shownHash;
   const role = state.session && state.session.role;
   if (!role && !PUBLIC.has(route.name)) {
     location.replace("#/login");
@@ -147,6 +208,8 @@ export async function render() {
     try { cleanup(); } catch (err) { /* a screen's own teardown */ }
     cleanup = null;
   }
+  if (route.name === "history") await forgetAlerts(() => false);
+  else if (route.name === "result") await forgetAlerts((a) => a.client_id !== route.parts[0]);
   paintChrome();
   let view;
   try {
@@ -162,10 +225,15 @@ export async function render() {
     if (token !== renderToken) return;
     mount(els.main, node);
     document.body.dataset.route = route.name;
-    const heading = els.main.querySelector("h1");
-    if (heading) {
-      heading.setAttribute("tabindex", "-1");
-      if (document.activeElement === document.body || !els.main.contains(document.activeElement)) heading.focus({ preventScroll: true });
+    if (fresh) {
+      shownHash = location.hash;
+      window.scrollTo(0, 0);
+      // The heading a sighted reader sees, else the verdict banner (the verdict screen's heading is for screen
+      // readers only), else the screen itself: never a hidden heading.
+      const target = [...els.main.querySelectorAll("h1")].find((el) => !el.closest(".visually-hidden") && !el.classList.contains("visually-hidden"))
+        || els.main.querySelector("section.verdict") || els.main;
+      if (target !== els.main) target.setAttribute("tabindex", "-1");
+      target.focus({ preventScroll: true });
     }
   } catch (err) {
     console.error(err);
@@ -291,6 +359,7 @@ async function boot() {
   await setLanguage(preferredLanguage(await loadSetting("language", null)));
   layout();
   state.session = (await REFI.getSession()) || null;
+  await loadAlerts();
   subscribe(paintChrome);
   paintChrome();
   // The login screen's demo hint and the banner depend on it; a slow network must not hold the app back long.
@@ -304,13 +373,15 @@ async function boot() {
       if (!state.session) signedOut(Boolean(msg.expired));
     }
     if (["outbox", "scan-judged", "finding-sent", "rejected"].includes(msg.type)) refreshCounts();
+    if (msg.type === "scan-judged") onScanJudged(msg);
   };
   // Messages from the service worker (or another tab) become the same window events as local ones.
   if (channel) channel.onmessage = (e) => self.dispatchEvent(new CustomEvent("refi:" + e.data.type, { detail: e.data }));
   for (const type of ["session", "outbox", "scan-judged", "finding-sent", "rejected"]) {
     self.addEventListener("refi:" + type, (e) => onMessage(e.detail));
   }
-  window.addEventListener("hashchange", render);
+  if ("scrollRestoration" in history) history.scrollRestoration = "manual";
+  window.addEventListener("hashchange", () => render({ fresh: true }));
   await refreshCounts();
   await render();
   registerWorker();
@@ -321,8 +392,9 @@ async function boot() {
   document.body.dataset.ready = "1";
 }
 
-export function onSignedIn(session) {
+export async function onSignedIn(session) {
   state.session = session;
+  await loadAlerts();
   changed();
   askPersistentStorage();
   refreshCounts();

@@ -53,17 +53,26 @@ export async function loadMeta() {
   return state.meta;
 }
 
-/** The planted demo cases (demo mode only), cached for offline use. */
-export async function demoCases() {
-  try {
-    const res = await fetch("/api/demo/cases", { cache: "no-store" });
-    if (res.ok) {
-      const cases = await res.json();
-      await REFI.idb.put("kv", cases, "demo_cases");
-      return cases;
-    }
-  } catch (err) { /* offline */ }
-  return (await REFI.idb.get("kv", "demo_cases")) || [];
+let demoFetch = null;
+
+/** The planted demo cases (demo mode only): fetched once per app start (they change only with the dataset),
+ *  and kept for offline use. */
+export function demoCases() {
+  if (!demoFetch) {
+    demoFetch = (async () => {
+      try {
+        const res = await fetch("/api/demo/cases", { cache: "no-store" });
+        if (res.ok) {
+          const cases = await res.json();
+          await REFI.idb.put("kv", cases, "demo_cases");
+          return cases;
+        }
+      } catch (err) { /* offline */ }
+      demoFetch = null; // not fetched: try again next time, and show what was kept meanwhile
+      return (await REFI.idb.get("kv", "demo_cases")) || [];
+    })();
+  }
+  return demoFetch;
 }
 
 export async function refreshCounts() {

@@ -1,7 +1,7 @@
 // The finding form: prefilled from a scan, saved to the outbox first, sent when the network allows.
 import { h, icon, mount, toast } from "../dom.js";
 import { num, t, term } from "../i18n.js";
-import { afterQueue, go } from "../main.js";
+import { afterQueue, go, rejectionText } from "../main.js";
 import { downscale, locate } from "../media.js";
 import { REFI, state } from "../state.js";
 import { SITE_TYPES, currentSite } from "./scan.js";
@@ -29,9 +29,21 @@ function chip(name, value, label, checked) {
   return h("label.check-chip", input, h("span", label));
 }
 
+/** Where a half-filled form is kept (IndexedDB, photos as Blobs): per user, and per scan or the turned-down item. */
+function draftKey(username, scanId, editId) {
+  return `draft:finding:${username}:${editId ? "edit:" + editId : scanId || "none"}`;
+}
+
 export default async function findingView(ctx) {
-  const scanId = ctx.route.params.get("scan");
+  // A turned-down finding opened to be fixed: its fields and photos fill the form, and it is sent as a new one.
+  const editId = ctx.route.params.get("edit");
+  const editing = editId ? await REFI.idb.get("findings", editId) : null;
+  const editScanRef = editing && (editing.scan_refs || [])[0];
+  const scanId = ctx.route.params.get("scan") || (editScanRef && editScanRef.client_id) || null;
   const scan = scanId ? await REFI.idb.get("scans", scanId) : null;
+  const key = draftKey(state.session.username, scanId, editing && editId);
+  const draft = await REFI.idb.get("kv", key);
+  const from = draft || (editing ? Object.assign({}, editing.payload, { photos: editing.photos || [] }) : null);
   const result = scan && scan.result;
   const site = scan ? scan.site : await currentSite();
   const reasons = result ? (result.verdict.reasons || []).map((r) => r.code) : [];
@@ -40,7 +52,7 @@ export default async function findingView(ctx) {
   const code = batch ? batch.code : scan && scan.code;
 
   const enterprise = h("input", {
-    name: "enterprise_id", list: "enterprise-list", autocomplete: "off", autocapitalize: "characters", required: true,
+    name: "enterprise_id", list: "enterprise-list", autocomplete: "off", autocapitalize: "characters", "aria-required": "true",
     value: (scan && scan.holder_enterprise_id) || (batch && batch.holder_id) || "",
   });
   const known = new Map(await knownEnterprises());
@@ -55,13 +67,13 @@ export default async function findingView(ctx) {
   const mass = h("input", { name: "observed_mass_kg", type: "number", inputmode: "decimal", min: "0", step: "0.1", value: scan && scan.observed_mass_kg != null ? scan.observed_mass_kg : "" });
   const codes = h("input", { name: "batch_codes", value: code || "", autocomplete: "off", autocapitalize: "characters", spellcheck: "false" });
   const notes = h("textarea", { name: "notes", rows: 4, maxlength: 4000 });
-  const defaultSeverity = status === "fail" ? "high" : "medium";
+  const defaultSeverity = (from && from.severity) || (status === "fail" ? "high" : "medium");
   const severity = h("fieldset.segmented", h("legend", t("finding.severity")),
     SEVERITIES.map((s) => h("label", h("input", { type: "radio", name: "severity", value: s, checked: s === defaultSeverity }), h("span", t("severity_level." + s)))));
 
   const fromScan = REASON_CODES.filter((c) => reasons.includes(c));
   const otherReasons = REASON_CODES.filter((c) => !reasons.includes(c));
-  const discrepancies = h("fieldset.discrepancies", h("legend", t("finding.discrepancies")),
+  const discrepancies = h("fieldset.discrepancies", h("legend", t("finding.discrepancies"), " ", h("span.required", t("phone.required"))),
     fromScan.length ? h("div.chips", fromScan.map((c) => chip("discrepancy", c, t(`reason.${c}.title`), true))) : null,
     h("p.group-label", t("finding.field_types")),
     h("div.chips", FIELD_TYPES.map((c) => chip("discrepancy", c, t("discrepancy." + c), false))),
@@ -69,12 +81,12 @@ export default async function findingView(ctx) {
       h("div.chips", otherReasons.map((c) => chip("discrepancy", c, t(`reason.${c}.title`), false)))));
 
   // Photos: downscaled on the phone, kept as Blobs in the outbox until uploaded.
-  const photos = [];
+  const photos = from && from.photos ? from.photos.filter((p) => p && p.blob) : [];
   const thumbs = h("ul.thumbs", { "aria-live": "polite" });
   const paintThumbs = () => mount(thumbs, photos.map((p, i) => {
     const url = URL.createObjectURL(p.blob);
     return h("li", h("img", { src: url, alt: t("finding.photo_n", { n: i + 1 }), onload: () => URL.revokeObjectURL(url) }),
-      h("button.icon-button", { type: "button", "aria-label": t("finding.remove_photo", { n: i + 1 }), onclick: () => { photos.splice(i, 1); paintThumbs(); } }, icon("close")));
+      h("button.icon-button", { type: "button", "aria-label": t("finding.remove_photo", { n: i + 1 }), onclick: () => { photos.splice(i, 1); paintThumbs(); saveDraft(); } }, icon("close")));
   }));
   const photoInput = h("input.visually-hidden", { type: "file", accept: "image/*", capture: "environment", multiple: true, id: "finding-photo" });
   photoInput.addEventListener("change", async () => {
@@ -84,6 +96,7 @@ export default async function findingView(ctx) {
     }
     photoInput.value = "";
     paintThumbs();
+    saveDraft();
   });
 
   // Location, with its accuracy; the scan's own reading when there is one.
@@ -105,18 +118,32 @@ export default async function findingView(ctx) {
   paintLocation();
   if (!position) updateLocation();
 
-  const message = h("p.form-error", { role: "alert" });
+  const message = h("p.form-error", { role: "alert", id: "finding-message" });
   const save = h("button.primary.big", { type: "submit" }, icon("flag"), t("finding.save"));
 
   const form = h("form.screen.finding", {
     novalidate: true,
     onsubmit: async (e) => {
       e.preventDefault();
+      clearTimeout(saving);
       const chosen = [...form.querySelectorAll('input[name="discrepancy"]:checked')].map((i) => i.value);
       const enterpriseId = enterprise.value.trim().toUpperCase();
       message.textContent = "";
-      if (!enterpriseId) { message.textContent = t("finding.need_enterprise"); enterprise.focus(); return; }
-      if (!chosen.length) { message.textContent = t("finding.need_discrepancy"); discrepancies.querySelector("input").focus(); return; }
+      enterprise.removeAttribute("aria-invalid");
+      discrepancies.removeAttribute("aria-invalid");
+      if (!enterpriseId) {
+        message.textContent = t("finding.need_enterprise");
+        enterprise.setAttribute("aria-invalid", "true");
+        enterprise.setAttribute("aria-describedby", "f-enterprise-name finding-message");
+        enterprise.focus();
+        return;
+      }
+      if (!chosen.length) {
+        message.textContent = t("finding.need_discrepancy");
+        discrepancies.setAttribute("aria-invalid", "true");
+        discrepancies.querySelector("input").focus();
+        return;
+      }
       save.disabled = true;
       const clientId = REFI.uuid();
       const payload = {
@@ -135,20 +162,27 @@ export default async function findingView(ctx) {
         client_id: clientId,
         username: state.session.username,
         payload,
-        scan_refs: scan ? [{ client_id: scan.client_id, server_id: scan.server_id || null }] : [],
+        scan_refs: scan ? [{ client_id: scan.client_id, server_id: scan.server_id || null }] : (editing && editing.scan_refs) || [],
         photos,
         uploaded: [],
         summary: { code: payload.batch_codes[0] || null, enterprise_id: enterpriseId, discrepancies: chosen },
       });
+      // The fixed finding replaces the turned-down one; the draft has become an outbox item.
+      if (editing) await REFI.idb.del("findings", editId);
+      await REFI.idb.del("kv", key);
       await afterQueue();
       toast(state.online ? t("finding.saved_sending") : t("finding.saved_offline"), "ok");
       go("#/history?tab=findings");
     },
   },
-  h("h1", t("finding.title")),
+  h("h1", t(editing ? "phone.fix_title" : "finding.title")),
   code ? h("p.muted", t("finding.for_code", { code })) : null,
+  editing ? h("div.card.error.fix-note", { role: "note" }, h("p", h("strong", t("outbox.rejected_because")), " ", rejectionText(editing.error))) : null,
+  draft ? h("p.draft-note", { role: "status" }, icon("pending"), h("span", t("phone.draft_restored")), " ",
+    h("button.link", { type: "button", onclick: async () => { await REFI.idb.del("kv", key); ctx.render({ fresh: true }); } }, t("phone.draft_discard"))) : null,
   h("div.card",
-    h("div.field", h("label", { for: "f-enterprise" }, t("finding.enterprise")), Object.assign(enterprise, { id: "f-enterprise" }), enterpriseName, enterpriseList),
+    h("div.field", h("label", { for: "f-enterprise" }, t("finding.enterprise"), " ", h("span.required", t("phone.required"))),
+      Object.assign(enterprise, { id: "f-enterprise" }), enterpriseName, enterpriseList),
     h("div.row.wrap", h("div.field", h("label", { for: "f-site-type" }, t("site.type")), Object.assign(siteType, { id: "f-site-type" })),
       h("div.field.grow", h("label", { for: "f-site-name" }, t("site.name")), Object.assign(siteName, { id: "f-site-name" })))),
   h("div.card", discrepancies, severity),
@@ -165,5 +199,41 @@ export default async function findingView(ctx) {
     h("button.secondary", { type: "button", onclick: updateLocation }, icon("location"), t("finding.update_location"))),
   message,
   h("div.sticky-actions", save));
+
+  // Put back what the draft (or the turned-down finding) held, then keep every change in IndexedDB.
+  if (from) {
+    if (from.enterprise_id) enterprise.value = from.enterprise_id;
+    if (from.site) { siteType.value = from.site.type || siteType.value; siteName.value = from.site.name || ""; }
+    if (from.observed_mass_kg != null) mass.value = from.observed_mass_kg;
+    if (from.batch_codes) codes.value = [].concat(from.batch_codes).join(" ");
+    if (from.notes) notes.value = from.notes;
+    if (from.discrepancies) {
+      for (const box of form.querySelectorAll('input[name="discrepancy"]')) box.checked = from.discrepancies.includes(box.value);
+      const other = discrepancies.querySelector("details");
+      if (other && [...other.querySelectorAll("input:checked")].length) other.open = true;
+    }
+    if (from.location) position = from.location;
+    paintName();
+    paintThumbs();
+    paintLocation();
+  }
+  let saving = null;
+  function saveDraft() {
+    clearTimeout(saving);
+    saving = setTimeout(() => REFI.idb.put("kv", {
+      enterprise_id: enterprise.value.trim(),
+      site: { type: siteType.value, name: siteName.value },
+      observed_mass_kg: mass.value === "" ? null : Number(mass.value),
+      batch_codes: codes.value,
+      notes: notes.value,
+      discrepancies: [...form.querySelectorAll('input[name="discrepancy"]:checked')].map((i) => i.value),
+      severity: (form.querySelector('input[name="severity"]:checked') || {}).value,
+      location: position,
+      photos: photos.slice(),
+      saved_at: new Date().toISOString(),
+    }, key).catch(() => {}), 250);
+  }
+  form.addEventListener("input", saveDraft);
+  form.addEventListener("change", saveDraft);
   return form;
 }

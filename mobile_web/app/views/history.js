@@ -31,7 +31,8 @@ function rejectedBlock(store, item) {
   if (item.state !== "rejected") return null;
   return h("div.rejection", { role: "note" },
     h("p", h("strong", t("outbox.rejected_because")), " ", rejectionText(item.error)),
-    h("div.row", h("button.secondary.small", { type: "button", onclick: () => retry(store, item) }, t("outbox.retry")),
+    h("div.row", store === "findings" ? h("a.button.primary.small", { href: "#/finding?edit=" + encodeURIComponent(item.client_id) }, t("phone.fix")) : null,
+      h("button.secondary.small", { type: "button", onclick: () => retry(store, item) }, t("outbox.retry")),
       h("button.danger.small", { type: "button", onclick: () => discard(store, item) }, t("outbox.discard"))));
 }
 
@@ -85,6 +86,11 @@ async function serverLists() {
 export default async function historyView(ctx) {
   const user = state.session.username;
   const tab = ctx.route.params.get("tab") === "findings" ? "findings" : "scans";
+  // An answer that lands while this screen loads is not lost: the screen paints again once it is up.
+  let missed = false;
+  const early = () => { missed = true; };
+  self.addEventListener("refi:finding-sent", early);
+  self.addEventListener("refi:rejected", early);
   const [localScans, localFindings, server] = await Promise.all([REFI.idb.all("scans"), REFI.idb.all("findings"), serverLists()]);
   const byNewest = (key) => (a, b) => ((a[key] || "") < (b[key] || "") ? 1 : -1);
   const scans = localScans.filter((s) => s.username === user).sort(byNewest("created_at"));
@@ -113,7 +119,7 @@ export default async function historyView(ctx) {
       type: "button", disabled: !state.online,
       onclick: async () => {
         const r = await syncNow();
-        toast(r && r.stopped ? t("outbox.sync_stopped") : t("outbox.sync_done", { n: (r && r.sent) || 0 }), r && r.stopped ? "warn" : "ok");
+        toast(r && r.stopped ? t("outbox.sync_stopped") : tn("phone.sync_done", (r && r.sent) || 0), r && r.stopped ? "warn" : "ok");
         render();
       },
     }, icon("sync"), t("outbox.sync_now")));
@@ -130,6 +136,9 @@ export default async function historyView(ctx) {
 
   const node = h("div.screen.history", h("h1", t("history.title")), header, tabs, list);
   const onChange = () => { if (ctx.token()) render(); };
+  self.removeEventListener("refi:finding-sent", early);
+  self.removeEventListener("refi:rejected", early);
+  if (missed) setTimeout(onChange, 0);
   self.addEventListener("refi:finding-sent", onChange);
   self.addEventListener("refi:rejected", onChange);
   ctx.onCleanup(() => { self.removeEventListener("refi:finding-sent", onChange); self.removeEventListener("refi:rejected", onChange); });

@@ -1,5 +1,5 @@
 // Sign in once per device; the session is kept in IndexedDB and refreshed as needed.
-import { field, h } from "../dom.js";
+import { field, firstMissing, h, labelOf } from "../dom.js";
 import { LANGUAGES, currentLanguage, setLanguage, t } from "../i18n.js";
 import { errorText, onSignedIn, render } from "../main.js";
 import { REFI, saveSetting, state } from "../state.js";
@@ -11,9 +11,16 @@ export default async function login() {
   const submit = h("button.primary.big", { type: "submit" }, t("login.submit"));
 
   const form = h("form.card.login", {
+    novalidate: true,
     onsubmit: async (e) => {
       e.preventDefault();
       message.textContent = "";
+      const missing = firstMissing(form);
+      if (missing) {
+        message.textContent = t("phone.fill_in", { field: labelOf(missing) });
+        missing.focus();
+        return;
+      }
       submit.disabled = true;
       try {
         const session = await REFI.login(username.value.trim(), password.value);

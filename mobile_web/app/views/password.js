@@ -1,5 +1,5 @@
 // Choose a new password: required after an administrator reset it, and available from settings.
-import { field, h, toast } from "../dom.js";
+import { field, firstMissing, h, labelOf, toast } from "../dom.js";
 import { t } from "../i18n.js";
 import { errorText, go, homeFor } from "../main.js";
 import { REFI, changed, state } from "../state.js";
@@ -11,10 +11,17 @@ export default async function passwordView() {
   const again = h("input", { type: "password", name: "repeat_password", autocomplete: "new-password", required: true });
   const message = h("p.form-error", { role: "alert" });
   const submit = h("button.primary.big", { type: "submit" }, t("password.save"));
-  return h("form.card.narrow.password", {
+  const form = h("form.card.narrow.password", {
+    novalidate: true,
     onsubmit: async (e) => {
       e.preventDefault();
       message.textContent = "";
+      const missing = firstMissing(form);
+      if (missing) {
+        message.textContent = t("phone.fill_in", { field: labelOf(missing) });
+        missing.focus();
+        return;
+      }
       if (next.value !== again.value) {
         message.textContent = t("password.mismatch");
         again.focus();
@@ -43,4 +50,5 @@ export default async function passwordView() {
   field(t("password.repeat"), again),
   message,
   submit);
+  return form;
 }

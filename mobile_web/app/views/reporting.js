@@ -22,19 +22,23 @@ function periodForm(period, status) {
     if (status) q.set("status", status);
     return "#/reporting?" + q;
   };
+  const problem = h("p.form-error", { role: "alert", id: "rep-period-error" });
   const form = h("form.period-form", {
+    novalidate: true,
     onsubmit: (e) => {
       e.preventDefault();
       const value = input.value.trim();
       if (!isPeriod(value)) {
         input.setAttribute("aria-invalid", "true");
+        input.setAttribute("aria-describedby", problem.id);
+        problem.textContent = t("phone.pick_month");
         input.focus();
         return;
       }
       go(link(value));
     },
   },
-  h("div.field", h("label", { for: input.id }, t("reporting.period")), input),
+  h("div.field", h("label", { for: input.id }, t("reporting.period")), input, problem),
   h("div.period-buttons",
     h("a.button.secondary.period-step", { href: link(shiftPeriod(period, -1)), "aria-label": t("reporting.previous_month", { month: month(shiftPeriod(period, -1)) }) },
       icon("back"), h("span.step-label", t("reporting.previous"))),
@@ -56,7 +60,7 @@ function statusTiles(body, status) {
   };
   const tile = (s, value, label) => h("a.tile.standing-tile", {
     href: href(s), class: s || "all", "aria-current": (status || "") === (s || "") ? "true" : null,
-  }, h("span.tile-value", num(value)), h("span.tile-label", s ? icon({ on_time: "pass", late: "warning", missing: "fail", open: "pending" }[s]) : null, label));
+  }, h("span.tile-value", num(value)), h("span.tile-label", s ? icon({ on_time: "pass", late: "warning", missing: "fail", open: "pending" }[s]) : null, " ", label));
   return h("nav.tiles.standing-tiles", { "aria-label": t("reporting.filter") },
     tile(null, all, t("reporting.all")),
     STANDINGS.map((s) => tile(s, counts[s] || 0, t("standing." + s))));
@@ -102,10 +106,17 @@ async function enterpriseRecord(id) {
   return node;
 }
 
+/** The latest month whose deadline (the 10th of the next month, end of day in China) has passed. */
+export function lastClosedPeriod(now = new Date()) {
+  const day = Number(new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", day: "numeric" }).format(now));
+  return shiftPeriod(chinaPeriod(now), day > 10 ? -1 : -2);
+}
+
 export default async function reportingView(ctx) {
   if (ctx.route.parts[0]) return enterpriseRecord(ctx.route.parts[0]);
   const params = ctx.route.params;
-  const wanted = isPeriod(params.get("period")) ? params.get("period") : null;
+  // Opened without a month: the latest one whose deadline has passed, where "late" and "missing" mean something.
+  const wanted = isPeriod(params.get("period")) ? params.get("period") : lastClosedPeriod();
   const status = STANDINGS.includes(params.get("status")) ? params.get("status") : null;
   const node = h("div.screen.wide.reporting", h("h1", t("reporting.title")), oversightTabs("reporting"));
   if (!online()) {

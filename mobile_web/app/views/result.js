@@ -57,20 +57,34 @@ function gauge(cat) {
     h("p.gauge-figures", t("quota.figures", { used: num(cat.used_t), allocated: num(cat.allocated_t), remaining: num(cat.remaining_t) })));
 }
 
-function quotaCard(quota) {
+/** A card with nothing to show says why; the reason's figure (use when the batch was made) is told apart
+ *  from the gauge's (use now). */
+function quotaCard(quota, reasons = []) {
   if (!quota) return null;
   const within = quota.batch_within_quota;
+  const cats = quota.categories || [];
+  const notApproved = reasons.some((r) => r.code === "producer_not_approved");
+  const own = cats.find((c) => c.category === quota.batch_category);
+  const atProduction = quota.used_at_production_t;
+  const explain = own && atProduction != null && Math.round(atProduction) !== Math.round(own.used_t)
+    ? h("p.quota-explain", { role: "note" }, t("phone.quota_explain", { at: num(atProduction), now: num(own.used_t), allocated: num(own.allocated_t) })) : null;
   return h("section.card", { "aria-labelledby": "quota-h" },
     h("h2#quota-h", t("result.quota")),
     h("p", t("quota.lead", { name: quota.enterprise_name || "", year: quota.year || "" })),
     quota.applies === false ? h("p.muted", t("quota.not_applicable")) : null,
-    (quota.categories || []).map(gauge),
+    quota.applies !== false && !cats.length
+      ? h("p.empty-why", t(notApproved ? "phone.quota_not_whitelisted" : "phone.quota_none", { name: quota.enterprise_name || quota.enterprise_id || "", year: quota.year || "" })) : null,
+    cats.map(gauge),
+    explain,
     within === true ? h("p.ok-line", icon("pass"), t("quota.batch_within"))
       : within === false ? h("p.bad-line", icon("fail"), t("quota.batch_over")) : null);
 }
 
-function provenanceCard(provenance, batch) {
+function provenanceCard(provenance, batch, reasons = [], quota = null) {
   if (!provenance) return null;
+  // The batch's own step shows what the verdict found about it, never an assumed green check.
+  const selfApproved = !reasons.some((r) => r.code === "producer_not_approved");
+  const selfWithin = reasons.some((r) => r.code === "over_quota") || (quota && quota.batch_within_quota === false) ? false : null;
   const ancestors = [...(provenance.ancestors || [])].sort((a, b) => (a.generation ?? 0) - (b.generation ?? 0));
   const node = (a, isSelf) => {
     const approved = a.approved_on_production_date;
@@ -91,8 +105,10 @@ function provenanceCard(provenance, batch) {
   return [
     h("section.card", { "aria-labelledby": "prov-h" },
       h("h2#prov-h", t("result.provenance")),
-      h("p.muted", t("provenance.lead", { generations: tn("unit.generations", provenance.depth ?? ancestors.length), mines: tn("unit.mines", mines.length) })),
-      h("ol.timeline", batch ? node(Object.assign({ approved_on_production_date: true }, batch), true) : null,
+      h("p.muted", !ancestors.length && (!batch || batch.stage === "ore" || !(batch.parents || []).length)
+        ? t(batch && batch.stage === "ore" ? "phone.provenance_ore" : "phone.provenance_none")
+        : t("provenance.lead", { generations: tn("unit.generations", provenance.depth ?? ancestors.length), mines: tn("unit.mines", mines.length) })),
+      h("ol.timeline", batch ? node(Object.assign({}, batch, { approved_on_production_date: selfApproved, within_quota: selfWithin }), true) : null,
         ancestors.map((a) => node(a, false)))),
     holders.length ? h("section.card", { "aria-labelledby": "holders-h" },
       h("h2#holders-h", t("result.holders")),
@@ -130,9 +146,18 @@ export function resultBody(result, { asOf = null, record = null } = {}) {
       h("div", h("section.card", { "aria-labelledby": "reasons-h" }, h("h2#reasons-h", t("result.reasons")), reasonList(reasons),
         checksNotDone(notDone)),
         result.batch ? batchCard(result.batch) : null,
-        quotaCard(result.quota)),
-      h("div", provenanceCard(result.provenance, result.batch))),
+        quotaCard(result.quota, reasons)),
+      h("div", provenanceCard(result.provenance, result.batch, reasons, result.quota))),
   ];
+}
+
+/** Where the scan was made: the fix it carried with its age and accuracy, or that it went without one. */
+function locationLine(record) {
+  if (!record || record.remote) return null;
+  const loc = record.location;
+  return h("p.scan-location.muted", { role: "note" }, icon("location"), h("span", loc
+    ? t("phone.location_kept", { ago: ago(record.location_at || record.scanned_at), acc: loc.accuracy_m == null ? "?" : num(Math.round(loc.accuracy_m)) })
+    : t("phone.location_none")));
 }
 
 function actions(record) {
@@ -158,7 +183,7 @@ export default async function resultView(ctx) {
 
   const wrap = h("div.screen.result");
   if (record.state === "sent" && record.result) {
-    mount(wrap, h("h1.visually-hidden", t("result.title")), resultBody(record.result), actions(record));
+    mount(wrap, h("h1.visually-hidden", t("result.title")), resultBody(record.result), locationLine(record), actions(record));
     return wrap;
   }
   if (record.state === "rejected") {
@@ -173,15 +198,16 @@ export default async function resultView(ctx) {
   const queued = h("div.card.queued", { role: "status" },
     h("p.queued-title", icon("pending"), h("strong", t(cached ? "result.queued_rejudge" : "result.queued"))),
     h("p", t("result.queued_text")),
-    h("button.secondary", { type: "button", onclick: () => render() }, icon("sync"), t("outbox.sync_now")));
+    h("button.secondary", { type: "button", onclick: () => render({ fresh: true }) }, icon("sync"), t("outbox.sync_now")));
   if (cached) {
     mount(wrap, h("h1.visually-hidden", t("result.title")), queued, resultBody(cached.result, { asOf: cached.as_of, record }), actions(record));
   } else {
     mount(wrap, h("h1.visually-hidden", t("result.title")), verdictBanner("pending", t("verdict.pending_sub")),
-      h("p.scanned-code", h("code", record.code ? display(record.code) : t("result.photo_only"))), queued, actions(record));
+      h("p.scanned-code", h("code", record.code ? display(record.code) : t("result.photo_only"))), queued, locationLine(record), actions(record));
   }
   // Re-render when the outbox sends this scan in the background.
-  const onJudged = (e) => { if (e.detail && e.detail.client_id === clientId && ctx.token()) render(); };
+  // The verdict that has just come in opens at the top, with its banner on screen.
+  const onJudged = (e) => { if (e.detail && e.detail.client_id === clientId && ctx.token()) render({ fresh: true }); };
   self.addEventListener("refi:scan-judged", onJudged);
   ctx.onCleanup(() => self.removeEventListener("refi:scan-judged", onJudged));
   return wrap;

@@ -8,6 +8,8 @@ import { REFI, demoCases, loadSetting, saveSetting, state } from "../state.js";
 
 export const SITE_TYPES = ["market", "port", "warehouse", "factory", "other"];
 const LOCATION_FRESH_MS = 5 * 60 * 1000;
+// A scan never waits for a GPS fix: it takes the last one kept, up to this old, with its age and accuracy.
+const LOCATION_USABLE_MS = 30 * 60 * 1000;
 
 export async function currentSite() {
   return loadSetting("site", { type: "market", name: "" });
@@ -25,10 +27,19 @@ export async function recentLocation({ wait = 0 } = {}) {
   return null;
 }
 
+/** The last fix kept (not waiting for a new one, which starts in the background), if not too old. */
+async function lastFix() {
+  recentLocation();
+  const kept = await loadSetting("location", null);
+  if (!kept || Date.now() - kept.at > LOCATION_USABLE_MS) return null;
+  return { location: { lat: kept.lat, lon: kept.lon, accuracy_m: kept.accuracy_m ?? null }, at: kept.at };
+}
+
 /** Save a scan in the outbox and open its result; the result screen sends it (or shows it queued). */
 export async function startScan({ code = null, photo = null, context = {} }) {
   const site = context.site || (await currentSite());
-  const location = context.location || (await recentLocation({ wait: 1500 }));
+  const fix = context.location ? { location: context.location, at: Date.now() } : await lastFix();
+  const location = fix && fix.location;
   const record = {
     client_id: REFI.uuid(),
     username: state.session.username,
@@ -37,6 +48,7 @@ export async function startScan({ code = null, photo = null, context = {} }) {
     scanned_at: new Date().toISOString(),
     site: { type: site.type, name: site.name || null },
     location: location || null,
+    location_at: fix ? new Date(fix.at).toISOString() : null, // kept on the phone only: the age the result screen shows
     observed_mass_kg: context.observed_mass_kg ?? null,
     holder_enterprise_id: context.holder_enterprise_id || null,
   };

@@ -2,7 +2,7 @@
 import { h, icon, toast } from "../dom.js";
 import { LANGUAGES, ago, currentLanguage, num, setLanguage, t } from "../i18n.js";
 import { errorText, go, render } from "../main.js";
-import { REFI, changed, saveSetting, state } from "../state.js";
+import { REFI, changed, loadSetting, roleCanScan, saveSetting, state } from "../state.js";
 
 async function storageLine() {
   const line = h("p.muted");
@@ -77,9 +77,17 @@ export default async function settingsView() {
     },
   }, t("settings.signout"));
 
+  // Scanners are told when a queued scan comes back FAIL or WARNING; the vibration can be turned off.
+  const vibrate = roleCanScan(s.role) ? h("section.card.alerts-card", h("h2.small", t("phone.alerts")),
+    h("label.check-inline", h("input", {
+      type: "checkbox", name: "vibrate", checked: await loadSetting("vibrate", true),
+      onchange: (e) => saveSetting("vibrate", e.target.checked),
+    }), h("span", t("phone.vibrate")))) : null;
+
   return h("div.screen.settings",
     h("h1", t("settings.title")),
     h("section.card", languages),
+    vibrate,
     h("section.card", h("h2.small", t("settings.account")),
       h("dl.facts",
         h("div.fact", h("dt", t("settings.user")), h("dd", s.username)),
