@@ -8,7 +8,7 @@ from inspector.findings import records
 from inspector.oversight import recall, recall_exports, trace
 
 from .auth import BEARER, principal, require
-from .context import db
+from .context import db, now
 from .downloads import content_disposition
 from .errors import error_docs, fail
 from .schemas.recall import RecallExportQuerySchema, RecallQuerySchema, RecallSchema, TraceListSchema, TraceSchema
@@ -108,17 +108,19 @@ class Recall(MethodView):
 class RecallExport(MethodView):
     @blp.doc(security=BEARER, responses={"200": {"description": "The whole recall list (filters apply).", "content": {
         "text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
-        "application/geo+json": {}}}})
+        "application/geo+json": {}, "application/ld+json": {}}}})
     @blp.arguments(RecallExportQuerySchema, location="query")
     @errors(401, 403, 404, 422)
     @require("supervisor", "admin", "enterprise")
     def get(self, query, code):
-        """The recall list as one CSV or XLSX spreadsheet, or GeoJSON for a map (holders' registered places)."""
+        """The recall list as one CSV or XLSX spreadsheet, GeoJSON for a map (holders' registered places), or the
+        EPCIS 2.0 document of the ledger events of the source and every listed batch."""
         found = _recall_or_404(code)
         rows = _selected(found, query)
         audit.record(db(), principal(), "recall.export", f"batch:{found['source']['code']}",
                      {"format": query["format"], "rows": len(rows)})
-        mimetype, extension, chunks = recall_exports.export_chunks(query["format"], found["source"], rows)
+        mimetype, extension, chunks = recall_exports.export_chunks(query["format"], found["source"], rows, db(),
+                                                                    now())
         response = Response(chunks, content_type=mimetype)
         response.headers["Content-Disposition"] = content_disposition("attachment",
                                                                       f"recall-{found['source']['code']}.{extension}")

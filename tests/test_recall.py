@@ -3,6 +3,7 @@ share (checked against hand-computed figures), the holders; exports; and the sco
 import csv
 import io
 import json
+from datetime import datetime, timezone
 
 import pytest
 from hypothesis import given, settings as hyp_settings, strategies as st
@@ -88,7 +89,7 @@ def test_recall_filters_sorts_and_pages(client, planted):
 
 def test_recall_shows_where_each_batch_was_last_scanned(client, planted):
     scan = {"code": CODES["MIX"], "client_id": "0b5c1a8e-8f77-4c4e-9a43-4f4c5b7e2d11",
-            "scanned_at": __import__("datetime").datetime.now(__import__("datetime").timezone.utc).isoformat(),
+            "scanned_at": datetime.now(timezone.utc).isoformat(),
             "site": {"type": "market", "name": "Ganzhou market"}, "location": {"lat": 25.8, "lon": 114.9}}
     assert client.post("/api/scans", json=scan, headers=planted["inspector"]).status_code == 201
     rows = {r["code"]: r for r in client.get(f"/api/recall/{CODES['BAD']}", headers=planted["admin"]).json["items"]}
@@ -117,6 +118,23 @@ def test_recall_exports_as_csv_xlsx_and_geojson(client, planted):
     assert len(features) == 3
     mag = next(f for f in features if f["id"] == CODES["MAG"])
     assert mag["geometry"] == {"type": "Point", "coordinates": [109.85, 40.65]}
+    r = client.get(f"/api/recall/{CODES['BAD']}/export?format=epcis", headers=h)
+    assert r.status_code == 200 and r.mimetype == "application/ld+json"
+    assert json.loads(r.data)["type"] == "EPCISDocument"
+
+
+def test_the_epcis_export_carries_the_ledger_events_of_the_reached_batches(client, db, planted):
+    for n, code in enumerate((CODES["OX"], CODES["MAG"], CODES["CLEAN"])):
+        db.ledger_events.insert_one({"_id": f"EV{n}", "enterprise_id": "ENT-RRS", "event_id": f"E{n}",
+                                     "type": "shipment", "occurred_at": datetime(2026, 11, n + 1),
+                                     "recorded_at": datetime(2026, 11, n + 1), "codes": [code],
+                                     "payload": {"type": "shipment", "event_id": f"E{n}", "enterprise_id": "ENT-RRS",
+                                                 "occurred_at": "2026-11-0%d" % (n + 1), "code": code,
+                                                 "mass_kg": 10.0, "to_id": "ENT-GMT", "doc_no": f"WB-{n}"}})
+    r = client.get(f"/api/recall/{CODES['BAD']}/export?format=epcis", headers=planted["supervisor"])
+    assert r.status_code == 200, r.data[:500]
+    events = json.loads(r.data)["epcisBody"]["eventList"]
+    assert len(events) == 2  # the clean metal is not in the recall
 
 
 # -- scope: every attack a clear 4xx in the error shape ---------------------------------------------------------------

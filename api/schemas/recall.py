@@ -6,7 +6,7 @@ from inspector.oversight.recall import SORTS
 from .scans import ReasonSchema
 
 BATCH_STATUSES = ("active", "consumed", "transformed", "exported", "seized", "recalled")
-EXPORT_FORMATS = ("csv", "xlsx", "geojson")
+EXPORT_FORMATS = ("csv", "xlsx", "geojson", "epcis")
 
 
 class TraceNodeSchema(ma.Schema):

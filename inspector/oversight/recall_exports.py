@@ -13,6 +13,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from inspector.ledger.epcis.export import to_epcis
 from inspector.findings.exports import (DATE_WIDTH, FILE_CHUNK, FORMATS, _china, _json_value, _utc, csv_cell,
                                         xlsx_cell)
 
@@ -104,9 +105,21 @@ def geojson_chunks(source, rows):
 
 
 WRITERS = {"csv": csv_chunks, "xlsx": xlsx_chunks, "geojson": geojson_chunks}
+EPCIS = ("application/ld+json", "jsonld")
 
 
-def export_chunks(fmt, source, rows):
+def epcis_chunks(db, source, rows, now):
+    """The ledger events of the source and every listed batch as one EPCIS 2.0 document (one read, on the
+    (codes, occurred_at) index), each event once, oldest first: the recall's history for a partner's system."""
+    codes = sorted({source["code"], *(r["code"] for r in rows)})
+    events = db.ledger_events.find({"codes": {"$in": codes}}, {"accounting": 0}).sort([("occurred_at", 1),
+                                                                                      ("recorded_at", 1)])
+    yield json.dumps(to_epcis(list(events), source["code"], now), ensure_ascii=False).encode("utf-8")
+
+
+def export_chunks(fmt, source, rows, db=None, now=None):
     """(content type, extension, chunks) of the recall list in the format asked for."""
+    if fmt == "epcis":
+        return (*EPCIS, epcis_chunks(db, source, rows, now))
     mimetype, extension = FORMATS[fmt]
     return mimetype, extension, WRITERS[fmt](source, rows)
