@@ -98,8 +98,7 @@ class Findings(MethodView):
     def post(self, body):
         """Log a finding (idempotent per client_id); fields left out are filled from the cited scans."""
         finding, created = records.create(db(), principal(), body)
-        if created:
-            tasks.link_finding(db(), principal(), finding)  # kept on the tasks whose batches it cites
+        tasks.link_finding(db(), principal(), finding)  # kept on the tasks whose batches it cites (idempotent)
         return _with_etag(finding, 201 if created else 200)
 
 

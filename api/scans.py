@@ -126,8 +126,7 @@ class Scans(MethodView):
         """Scan a code (JSON) or a label photo (multipart 'image') and get the verdict in one request."""
         req, now = _scan_request()
         scan, created = record_scan(db(), principal(), req, settings(), now)
-        if created:
-            tasks.link_scan(db(), principal(), scan, now)  # completes the open task items this scan checks
+        tasks.link_scan(db(), principal(), scan, now)  # completes the open task items it checks (again on a replay)
         return scan, 201 if created else 200
 
     @blp.doc(security=BEARER)

@@ -171,3 +171,23 @@ def test_bad_requests_are_422s_not_500s(client, planted):
     _error(_make(client, h, {"type": "finding", "ref": "nope"}), 404, "finding_not_found")
     _error(_make(client, h, {"type": "nonsense", "ref": "x"}), 422)
     _error(client.get("/api/tasks/nope", headers=h), 404, "task_not_found")
+
+
+def test_a_retried_scan_links_what_an_interrupted_first_try_did_not(client, db, planted):
+    task = _make(client, planted["supervisor"], {"type": "batches", "ref": "ENT-GMT",
+                                                  "batch_codes": [CODES["MIX"]]}).json["tasks"][0]
+    body = {"code": CODES["MIX"], "client_id": str(uuid.uuid4()), "scanned_at": datetime.now(timezone.utc).isoformat(),
+            "site": {"type": "market", "name": "Ganzhou"}}
+    first = client.post("/api/scans", json=body, headers=planted["inspector"])
+    assert first.status_code == 201
+    # As if the process stopped between storing the scan and linking it.
+    db.tasks.update_one({"_id": task["id"]}, {"$set": {"status": "open", "items.0.status": "open",
+                                                       "items.0.scan_ids": []}})
+    again = client.post("/api/scans", json=body, headers=planted["inspector"])
+    assert again.status_code == 200
+    stored = client.get(f"/api/tasks/{task['id']}", headers=planted["supervisor"]).json
+    assert stored["status"] == "done" and stored["items"][0]["scan_ids"] == [first.json["id"]]
+    # A third replay changes nothing: no new ETag, no new audit entry.
+    before = db.tasks.find_one({"_id": task["id"]})["_etag"]
+    client.post("/api/scans", json=body, headers=planted["inspector"])
+    assert db.tasks.find_one({"_id": task["id"]})["_etag"] == before

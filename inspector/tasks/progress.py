@@ -1,6 +1,7 @@
 """A task's progress: scans and findings by its inspectors complete its items; the view says what is open, done, due.
 
-A scan of a task's batch by an inspector the task is assigned to (or by any inspector, for a pool task) marks the
+Linking is idempotent, so a retried scan or finding (answered as a replay) links what an interrupted first try did
+not. A scan of a task's batch by an inspector the task is assigned to (or by any inspector, for a pool task) marks the
 item done and keeps the scan id; a finding citing a task's batch is kept on the item and the task, and completes the
 item too. When the last item is done the task is done; a recurring one then gets its next round, due
 `repeat_every_days` after this one. Each step is audited and replaces the task's ETag.
@@ -24,17 +25,21 @@ def _open_tasks_for(db, actor, codes):
 
 def _complete(db, actor, task, codes, now, scan_id=None, finding_id=None):
     items = task["items"]
-    touched = []
+    touched, linked = [], False
     for item in items:
         if item["batch_code"] not in codes:
             continue
         if scan_id and scan_id not in item["scan_ids"]:
             item["scan_ids"].append(scan_id)
+            linked = True
         if finding_id and finding_id not in item["finding_ids"]:
             item["finding_ids"].append(finding_id)
+            linked = True
         if item["status"] == OPEN:
             item.update(status=DONE, done_at=now, done_by=actor["user_id"])
             touched.append(item["batch_code"])
+    if not touched and not linked:
+        return True  # a retry of a scan or finding already linked: nothing to write
     changes = {"items": items, "_etag": new_etag(), "updated_at": now}
     if finding_id and finding_id not in task["finding_ids"]:
         changes["finding_ids"] = task["finding_ids"] + [finding_id]
