@@ -231,3 +231,14 @@ def test_shares_stay_within_100_percent_and_add_up(batches):
         expected = sum(p["mass_kg"] * (1.0 if p["code"] == "S" else found.get(p["code"], (0.0, 0))[0])
                        for p in child["parents"]) / fed
         assert found[child["_id"]][0] == pytest.approx(min(expected, 1.0), rel=1e-9, abs=1e-12)
+
+
+def test_a_finding_traces_each_batch_it_names(client, planted):
+    from finding_helpers import finding_body
+    finding = client.post("/api/inspections", headers=planted["inspector"], json=finding_body(
+        enterprise_id="ENT-BMM", batch_codes=[CODES["MAG"], "RE000000000"])).json
+    r = client.get(f"/api/trace/findings/{finding['id']}", headers=planted["supervisor"])
+    assert r.status_code == 200, r.json
+    assert [t["code"] for t in r.json["traces"]] == [CODES["MAG"]]
+    assert r.json["traces"][0]["sources"][0]["code"] == CODES["BAD"]
+    assert r.json["traces"][0]["tainted_pct"] == pytest.approx(10.0)
