@@ -109,6 +109,7 @@ def _groups_from(db, actor, origin):
         if finding is None:
             raise TaskError("No finding with this id is visible to you.", code="finding_not_found", kind="not_found")
         return [(finding["enterprise_id"], list(finding.get("batch_codes") or []))]
+    _enterprise(db, actor, origin["ref"])  # outside the caller's scope answers as an unknown enterprise, first
     if kind == "risk":  # a row of the risk ranking: the enterprise's batches in circulation
         held = db.batches.find({"holder_id": origin["ref"], "status": "active"}, {"_id": 1}).sort("_id", 1)
         return [(origin["ref"], [b["_id"] for b in held.limit(MAX_ITEMS)])]
