@@ -242,3 +242,15 @@ def test_a_finding_traces_each_batch_it_names(client, planted):
     assert [t["code"] for t in r.json["traces"]] == [CODES["MAG"]]
     assert r.json["traces"][0]["sources"][0]["code"] == CODES["BAD"]
     assert r.json["traces"][0]["tainted_pct"] == pytest.approx(10.0)
+
+
+def test_a_recall_is_four_reads_and_a_trace_two_whatever_the_lineage(db, planted):
+    from bench.roundtrips import CountingDatabase, Counter
+    from inspector.oversight import recall, trace
+    counter = Counter()
+    counting = CountingDatabase(db, counter)
+    assert len(recall.reach(counting, CODES["BAD"])["rows"]) == 6
+    assert counter.count == 4, counter.calls
+    counter.reset()
+    assert trace.trace(counting, CODES["MIX"])["sources"][0]["code"] == CODES["BAD"]
+    assert counter.count == 2, counter.calls
