@@ -16,6 +16,7 @@ SUPERVISORS = ("supervisor", "admin")
 ERROR_ANSWERS = {
     401: "No valid access token: sign in.",
     403: "Your role may not do this, or the pool's province is outside your scope (province_out_of_scope).",
+    409: "The task is not an open pool task, so it cannot be claimed (error_code not_a_pool_task).",
     404: "No such task (or origin batch, finding, enterprise) within your scope; the same whether it exists or not.",
     412: "If-Match holds an old ETag: the task changed since you read it.",
     422: "A bad field: unknown inspectors, a due date in the past, nothing to check, unknown batch codes.",
@@ -90,3 +91,17 @@ class Task(MethodView):
         tags = if_match_tags("task")
         expected = task["_etag"] if task["_etag"] in tags else tags[0]
         return _with_etag(records.change(db(), principal(), task, body, expected, now()))
+
+
+@blp.route("/<task_id>/claim")
+class Claim(MethodView):
+    @blp.doc(security=BEARER, parameters=[IF_MATCH])
+    @blp.response(200, TaskSchema)
+    @errors(401, 403, 404, 409, 412, 428)
+    @require("inspector")
+    def post(self, task_id):
+        """Take a pool task as yours (If-Match the ETag read): two inspectors claiming at once cannot both win."""
+        task = records.find_visible(db(), principal(), task_id)
+        tags = if_match_tags("task")
+        expected = task["_etag"] if task["_etag"] in tags else tags[0]
+        return _with_etag(records.claim(db(), principal(), task, expected, now()))

@@ -94,6 +94,23 @@ def test_a_finding_and_a_risk_row_become_tasks(client, db, planted):
     assert client.get(f"/api/tasks/{pool_task['id']}", headers=planted["admin"]).json["status"] == "done"
 
 
+def test_an_inspector_claims_a_pool_task_and_only_one_claim_wins(client, db, planted):
+    task = _make(client, planted["supervisor"], {"type": "risk", "ref": "ENT-BMM"}, pool_province="Inner Mongolia",
+                 assignees=[]).json["tasks"][0]
+    url = f"/api/tasks/{task['id']}/claim"
+    etag = client.get(f"/api/tasks/{task['id']}", headers=planted["inspector"]).headers["ETag"]
+    _error(client.post(url, headers=planted["inspector"]), 428, "if_match_required")
+    won = client.post(url, headers={**planted["inspector"], "If-Match": etag})
+    assert won.status_code == 200, won.json
+    lost = client.post(url, headers={**planted["inspector2"], "If-Match": etag})
+    assert lost.status_code == 404  # no longer in the pool, so no longer theirs to see
+    assert [t["id"] for t in client.get("/api/tasks/mine", headers=planted["inspector"]).json] == [task["id"]]
+    assert client.get("/api/tasks/mine", headers=planted["inspector2"]).json == []
+    _error(client.post(url, headers={**planted["inspector"], "If-Match": won.headers["ETag"]}), 409,
+           "not_a_pool_task")
+    assert db.audit_log.count_documents({"action": "task.claim"}) == 1
+
+
 def test_overdue_tasks_and_a_weekly_round(client, db, planted):
     task = _make(client, planted["supervisor"], {"type": "batches", "ref": "ENT-GMT", "batch_codes": [CODES["MIX"]]},
                  repeat_every_days=7).json["tasks"][0]

@@ -95,6 +95,8 @@ class TaskSchema(ma.Schema):
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
     done_at = ma.fields.DateTime(allow_none=True)
+    claimed_by = ma.fields.String(allow_none=True, metadata={"description": "The inspector who took a pool task."})
+    claimed_at = ma.fields.DateTime(allow_none=True)
 
 
 class TaskBatchSchema(ma.Schema):

@@ -230,3 +230,20 @@ def change(db, actor, task, body, expected_etag, now=None):
                  {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in changes.items()
                   if k not in ("_etag", "updated_at")}, now=now)
     return db.tasks.find_one({"_id": task["_id"]})
+
+
+def claim(db, actor, task, expected_etag, now=None):
+    """An inspector takes a pool task: it becomes theirs (and leaves the other inspectors' lists); audited."""
+    now = now or datetime.now(timezone.utc)
+    if not task.get("pool") or task["status"] != OPEN:
+        raise TaskError("Only an open pool task can be claimed.", code="not_a_pool_task", kind="conflict")
+    if expected_etag != task["_etag"]:
+        raise StaleTask()
+    changes = {"assignees": [actor["user_id"]], "pool": False, "claimed_by": actor["user_id"], "claimed_at": now,
+               "_etag": new_etag(), "updated_at": now}
+    result = db.tasks.update_one({"_id": task["_id"], "_etag": expected_etag, "pool": True}, {"$set": changes})
+    if result.matched_count != 1:
+        raise StaleTask()
+    audit.record(db, actor, "task.claim", f"task:{task['_id']}", {"pool_province": task.get("pool_province")},
+                 now=now)
+    return db.tasks.find_one({"_id": task["_id"]})
