@@ -11,6 +11,7 @@ from inspector.findings import attachments
 from inspector.findings import exports
 from inspector.findings import records
 from inspector.findings import workflow
+from inspector.tasks import progress as tasks
 
 from .auth import BEARER, principal, require
 from .context import db, settings
@@ -97,6 +98,7 @@ class Findings(MethodView):
     def post(self, body):
         """Log a finding (idempotent per client_id); fields left out are filled from the cited scans."""
         finding, created = records.create(db(), principal(), body)
+        tasks.link_finding(db(), principal(), finding)  # kept on the tasks whose batches it cites (idempotent)
         return _with_etag(finding, 201 if created else 200)
 
 

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from inspector.codes.labels import read_code
 from inspector.codes.photos import decode_photo
+from inspector.tasks import progress as tasks
 from inspector.verdict.scans import ScanRequest, find_scan, list_scans, record_scan
 
 from . import examples
@@ -125,6 +126,7 @@ class Scans(MethodView):
         """Scan a code (JSON) or a label photo (multipart 'image') and get the verdict in one request."""
         req, now = _scan_request()
         scan, created = record_scan(db(), principal(), req, settings(), now)
+        tasks.link_scan(db(), principal(), scan, now)  # completes the open task items it checks (again on a replay)
         return scan, 201 if created else 200
 
     @blp.doc(security=BEARER)

@@ -93,4 +93,6 @@ def load_demo(db, scale="small"):
     ensure_demo_users(db)
     from .findings import load_demo_findings
     summary["findings"] = load_demo_findings(db)
+    from .recall_case import plant
+    plant(db)  # the planted recall: a source 10% of a feed, reaching four holders in three provinces
     return summary

@@ -207,6 +207,7 @@ class _Known:
         ("username",): lambda db: [u["username"] for u in db.users.find({}, {"username": 1}).sort("username", 1)],
         ("password", "current_password"): lambda db: [demo_users.DEMO_PASSWORD],
         ("province",): lambda db: ["Jiangxi", "Inner Mongolia"],
+        ("task_id",): lambda db: [t["_id"] for t in db.tasks.find({}, {"_id": 1}).sort([("due_at", 1), ("_id", 1)])],
     }
     KEYS = {key for keys in QUERIES for key in keys}
 
@@ -286,8 +287,11 @@ def flatmap_headers(context, headers):
     return st.just(headers)
 
 
-def _current_etag(app, finding_id):
+def _current_etag(app, finding_id, task_id=None):
     with app.app_context():
+        if task_id is not None:
+            task = current_db().tasks.find_one({"_id": task_id}, {"_etag": 1})
+            return f'"{task["_etag"]}"' if task else '"no-such-task"'
         finding = current_db().findings.find_one({"_id": finding_id}, {"_etag": 1})
     return f'"{finding["_etag"]}"' if finding else '"no-such-finding"'
 
@@ -346,7 +350,8 @@ def _send(case, app, identities, username):
         # schemathesis's WSGI transport asks for gzip but never decodes it; compression has its own tests.
         headers["Accept-Encoding"] = "identity"
         if case.headers and case.headers.get("If-Match") == CURRENT_ETAG:
-            headers["If-Match"] = _current_etag(app, case.path_parameters.get("finding_id"))
+            headers["If-Match"] = _current_etag(app, case.path_parameters.get("finding_id"),
+                                                case.path_parameters.get("task_id"))
         try:
             response = case.call(headers=headers, app=app)
         except Exception as exc:  # the app raised: Flask would have answered 500

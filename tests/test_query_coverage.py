@@ -410,6 +410,51 @@ def _descendants(client, staff, db):
     return client.get(f"/api/batches/{mine}/descendants", headers=staff["inspector"]), 200
 
 
+def _a_mine_with_descendants(staff, db, producers=None):
+    query = {"stage": "ore", **({"producer_id": {"$in": producers}} if producers else {})}
+    mine = next(b["_id"] for b in db.batches.find(query, {"_id": 1}) if
+                db.batches.count_documents({"parent_codes": b["_id"]}, limit=1))
+    staff.log.ops.clear()
+    return mine
+
+
+def _recall(who):
+    def run(client, staff, db):
+        jiangxi = [e["_id"] for e in db.enterprises.find({"province": "Jiangxi"}, {"_id": 1})]
+        code = _a_mine_with_descendants(staff, db, jiangxi if who == "province_supervisor" else None)
+        return client.get(f"/api/recall/{code}", headers=staff[who]), 200
+    run.__name__ = f"recall_{who}"
+    return run
+
+
+def _trace(client, staff, db):
+    return client.get(f"/api/trace/batches/{_deep_case()['code']}", headers=staff["supervisor"]), 200
+
+
+def _task_of(client, staff, db):
+    code = _clean_native()["code"]
+    holder = db.batches.find_one({"_id": code})["holder_id"]
+    r = client.post("/api/tasks", headers=staff["supervisor"], json={
+        "origin": {"type": "batches", "ref": holder, "batch_codes": [code]}, "assignees": ["inspector"]})
+    assert r.status_code == 201, r.json
+    return code
+
+
+def _scan_for_task(client, staff, db):
+    code = _task_of(client, staff, db)
+    staff.log.ops.clear()
+    return client.post("/api/scans", json=_scan_body(code), headers=staff["inspector"]), 201
+
+
+def _task_listing(who, path):
+    def run(client, staff, db):
+        _task_of(client, staff, db)
+        staff.log.ops.clear()
+        return client.get(path, headers=staff[who]), 200
+    run.__name__ = f"tasks_{who}"
+    return run
+
+
 def _listing(who, path):
     def run(client, staff, db):
         return client.get(path, headers=staff[who]), 200
@@ -481,6 +526,14 @@ HOT_PATHS = {
     "held-batches-clerk-active-ore": _listing("ENT-NSM", "/api/batches?status=active&stage=ore&after=RE2"),
     "held-batches-supervisor-prefix": _listing("supervisor", "/api/batches?enterprise_id=ENT-NSM&code_prefix=RE3"),
     "quota-update-production": _production,
+    "recall-supervisor": _recall("supervisor"),
+    "recall-province-supervisor": _recall("province_supervisor"),
+    "trace": _trace,
+    "tasks-supervisor": _task_listing("supervisor", "/api/tasks"),
+    "tasks-supervisor-overdue": _task_listing("supervisor", "/api/tasks?overdue=true"),
+    "tasks-province-supervisor": _task_listing("province_supervisor", "/api/tasks"),
+    "tasks-inspector-mine": _task_listing("inspector", "/api/tasks/mine"),
+    "tasks-scan-completes-item": _scan_for_task,
     "intake-prefetch-receipt": _ship_and_receive,
 }
 
@@ -495,6 +548,10 @@ EXPECTED = {
     "held-batches": [("batches", "find")],
     "scans": [("scans", "find")],
     "quota-update": [("quota_usage", "find_one_and_update"), ("ledger_events", "find")],
+    "recall": [("batches", "$graphLookup connectToField parent_codes"), ("scans", "aggregate $match")],
+    "trace": [("batches", "$graphLookup connectToField _id")],
+    "tasks-scan": [("tasks", "find")],
+    "tasks": [("tasks", "find")],
     "intake-prefetch": [("movements", "find"), ("ledger_events", "find"), ("batches", "find"),
                         ("enterprises", "find")],
 }

@@ -191,3 +191,9 @@ WRITERS = {"csv": csv_chunks, "xlsx": xlsx_chunks, "geojson": geojson_chunks}
 def export_chunks(fmt, docs, now=None, lang=None):
     """Yield the export in the format asked for; spreadsheet headers in lang when given (else the field names)."""
     return WRITERS[fmt](docs, now or datetime.now(timezone.utc), lang)
+
+
+# The cell writers, shared by the other exports (inspector/oversight/recall_exports.py) so every spreadsheet the
+# service writes has the same dates, China time and formula guard.
+csv_cell = _csv_cell
+xlsx_cell = _xlsx_cell

@@ -144,6 +144,16 @@ INDEXES = {
         # Promises no request came back to settle, found by the sweep at process start (few, so sparse).
         IndexModel([("audit_pending.at", ASC)], name="audit_pending_at", sparse=True),
     ],
+    "tasks": [
+        # Inspection tasks (inspector.tasks): a supervisor's list soonest due first, whole or by province; an
+        # inspector's own and the pools'; the open tasks a scan or finding of a batch completes.
+        IndexModel([("due_at", ASC), ("_id", ASC)], name="due_at_id"),
+        IndexModel([("province", ASC), ("due_at", ASC), ("_id", ASC)], name="province_due_at_id"),
+        IndexModel([("assignees", ASC), ("status", ASC), ("due_at", ASC), ("_id", ASC)],
+                   name="assignees_status_due_at_id"),
+        IndexModel([("pool", ASC), ("status", ASC), ("due_at", ASC), ("_id", ASC)], name="pool_status_due_at_id"),
+        IndexModel([("items.batch_code", ASC), ("status", ASC)], name="item_batch_status"),
+    ],
     "audit_log": [
         # An entry written for a promise carries its key: a second try at the same promise cannot write it again.
         IndexModel([("key", ASC)], name="promise_key", unique=True, sparse=True),
