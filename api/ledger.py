@@ -14,7 +14,9 @@ from flask_smorest import Blueprint
 from inspector.accounts import scope
 from inspector.clock import aware
 from inspector.ledger import submission, transfers
-from inspector.ledger.files import LedgerFile, events_from_rows, file_columns, template_csv, template_xlsx
+from inspector.ledger.files import events_from_rows, file_columns
+from inspector.ledger.upload import LedgerFile
+from inspector.ledger.template import template_csv, template_parties, template_xlsx
 
 from .auth import BEARER, principal, require
 from .context import db, now, settings
@@ -220,11 +222,7 @@ class Uploads(MethodView):
 
 def _template_parties():
     """The clerk's own enterprise for the example lines, and a registered other one to ship to (none for staff)."""
-    mine = principal().get("enterprise_id")
-    if not mine:
-        return None, None
-    other = db().enterprises.find_one({"_id": {"$ne": mine}}, {"_id": 1}, sort=[("_id", 1)])
-    return mine, other["_id"] if other else None
+    return template_parties(db(), principal().get("enterprise_id"))
 
 
 @blp.route("/template.csv")

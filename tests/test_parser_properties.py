@@ -22,7 +22,8 @@ from inspector.codes.batch_code import ALPHABET, BatchCodeError
 from inspector.codes.labels import read_code
 from inspector.ledger.epcis.capture import DocumentError, event_list, read_document
 from inspector.ledger.events import Event, LineError, read_event
-from inspector.ledger.files import COLUMNS, FileError, csv_rows, events_from_rows, template_xlsx, xlsx_rows
+from inspector.ledger.files import COLUMNS, FileError, csv_rows, events_from_rows, xlsx_rows
+from inspector.ledger.template import template_xlsx
 
 SLOW = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 issued_codes = st.randoms(use_true_random=False).map(batch_code.issue)

@@ -1,47 +1,22 @@
-"""Ledger files: CSV and XLSX uploads read line by line into canonical events, and the template to fill in."""
+"""Ledger files: CSV, XLSX and ODS uploads read line by line into canonical events (the template: template.py)."""
 import codecs
 import csv
-import hashlib
 import io
 import re
 import unicodedata
 import zipfile
 from datetime import date, datetime, timedelta
 
-from inspector.codes.batch_code import ALPHABET, BODY_LENGTH, PREFIX, check_character
 from inspector.errors import DomainError
-from inspector.ledger.events import FileItem, LineError, Unreadable
+from inspector.ledger.events import LineError, Unreadable
+from inspector.ledger.lines import events_from_rows  # noqa: F401 (read from here by the API and tests)
 
 COLUMNS = ("event_id", "event_type", "occurred_at", "enterprise_id", "line_role", "batch_code", "mass_kg", "stage",
            "product_type", "reo_pct", "quota_category", "counterparty_id", "doc_no", "port", "country", "status")
-EVENT_FIELDS = ("event_type", "occurred_at", "enterprise_id", "counterparty_id", "doc_no", "port", "country", "status")
-MULTI_LINE = ("production", "import", "split", "merge")
 SNIFF_BYTES = 64 * 1024
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 MAX_PACK_RATIO = 150
 MAX_CELL_CHARS = 1000
-
-_ORE = "RE2345678A" + check_character("RE2345678A")
-_OXIDE = "RE3456789B" + check_character("RE3456789B")
-TEMPLATE_ROWS = [
-    ("EV-2026-10-0001", "production", "2026-10-03", "ENT-NSM", "output", _ORE, "25000", "ore",
-     "bastnaesite_concentrate", "55.5", "mining_light", "", "", "", "", ""),
-    ("EV-2026-10-0002", "shipment", "2026-10-04", "ENT-NSM", "", _ORE, "25000", "", "", "", "", "ENT-BPS",
-     "WB-202610-0001", "", "", ""),
-    ("EV-2026-10-0003", "receipt", "2026-10-06", "ENT-BPS", "", _ORE, "25000", "", "", "", "", "ENT-NSM",
-     "WB-202610-0001", "", "", ""),
-    ("EV-2026-10-0004", "production", "2026-10-20", "ENT-BPS", "input", _ORE, "25000", "", "", "", "", "", "",
-     "", "", ""),
-    ("EV-2026-10-0004", "production", "2026-10-20", "ENT-BPS", "output", _OXIDE, "13200", "compound", "prnd_oxide",
-     "99.1", "", "", "", "", "", ""),
-    ("EV-2026-10-0005", "shipment", "2026-10-24", "ENT-BPS", "", _OXIDE, "13200", "", "", "", "", "ENT-TPE",
-     "WB-202610-0002", "", "", ""),
-    ("EV-2026-10-0006", "receipt", "2026-10-26", "ENT-TPE", "", _OXIDE, "13200", "", "", "", "", "ENT-BPS",
-     "WB-202610-0002", "", "", ""),
-    ("EV-2026-10-0007", "export", "2026-10-28", "ENT-TPE", "", _OXIDE, "", "", "", "", "", "", "EL-2026-000123",
-     "Tianjin", "DE", ""),
-]
-
 
 class FileError(DomainError):
     """A whole file that cannot be read as a ledger submission: invalid, or too_large (too many lines, a zip bomb)."""
@@ -53,97 +28,6 @@ class FileError(DomainError):
     def status(self):
         """The HTTP status this refusal is answered with (api/errors.py maps the kind), for callers outside the API."""
         return 413 if self.kind == "too_large" else 422
-
-
-# -- rows -> canonical events ---------------------------------------------------------------------------------------
-def events_from_rows(rows):
-    """Group consecutive rows of one event_id into canonical event dicts; yield (line, event | LineError)."""
-    group, first_line, finished = [], None, {}
-    for line, row in rows:
-        if isinstance(row, LineError):
-            if group:
-                yield first_line, _finish(group, finished)
-                group = []
-            yield line, row
-            continue
-        if group and row.get("event_id") != group[0][1].get("event_id"):
-            yield first_line, _finish(group, finished)
-            group = []
-        if not group:
-            first_line = line
-            earlier = finished.get(row.get("event_id"))
-            if earlier:
-                yield line, LineError("bad_field", f"The lines of event {row.get('event_id')!r} are not together: it "
-                                                   f"began on line {earlier}. Keep all the lines of one event "
-                                                   "consecutive.", "event_id", row.get("event_id"), line)
-                continue
-        group.append((line, row))
-    if group:
-        yield first_line, _finish(group, finished)
-
-
-def _finish(group, finished):
-    """The group's event; multi-line events are remembered so that a stray later line of one is caught."""
-    if (group[0][1].get("event_type") or "").strip().lower() in MULTI_LINE:
-        finished[group[0][1].get("event_id")] = group[0][0]
-    return _event(group)
-
-
-def _opt(value):
-    """The cell's value, None when empty; a refused cell stays itself so that its own error is listed."""
-    return value if isinstance(value, Unreadable) else (value or None)
-
-
-def _event(group):
-    first_line, first = group[0]
-    kind = (first.get("event_type") or "").strip().lower()
-    for line, row in group[1:]:
-        for name in EVENT_FIELDS:
-            if row.get(name) not in (None, "") and row.get(name) != first.get(name):
-                return LineError("bad_field", f"{name} differs from the event's first line ({first_line}); every "
-                                              "line of one event carries the same event fields.", name,
-                                 first.get("event_id"), line)
-    if kind not in MULTI_LINE and len(group) > 1:
-        return LineError("bad_field", f"A {kind or 'line'} event takes one line; event_id {first.get('event_id')!r} "
-                                      f"repeats on line {group[1][0]}.", "event_id", first.get("event_id"), group[1][0])
-    event = {"event_id": first.get("event_id"), "type": _opt(first.get("event_type")) if kind == "" else kind, "enterprise_id": _opt(first.get("enterprise_id")),
-             "occurred_at": first.get("occurred_at")}
-    if kind in MULTI_LINE:
-        inputs, outputs = [], []
-        for line, row in group:
-            role = (row.get("line_role") or "").strip().lower()
-            if role not in ("input", "output"):
-                return LineError("bad_field", "line_role must be input or output for a " + kind + ".", "line_role",
-                                 first.get("event_id"), line)
-            item = FileItem({"code": _opt(row.get("batch_code")), "mass_kg": row.get("mass_kg")}, line)
-            if role == "output" and kind in ("production", "import"):
-                item.update(stage=row.get("stage"), product_type=row.get("product_type"), reo_pct=row.get("reo_pct"),
-                            quota_category=_opt(row.get("quota_category")))
-            (inputs if role == "input" else outputs).append(item)
-        event["outputs"] = outputs
-        if kind == "split":
-            if len(inputs) != 1:
-                return LineError("bad_field", "A split has exactly one input line.", "line_role", first.get("event_id"),
-                                 first_line)
-            event["code"] = inputs[0]["code"]
-        elif kind in ("production", "merge"):
-            event["inputs"] = inputs
-        if kind == "import":
-            event.update(declaration_no=first.get("doc_no"), port=first.get("port"),
-                         origin_country=first.get("country"))
-        return event
-    event["code"] = first.get("batch_code")
-    mass = _opt(first.get("mass_kg"))
-    if kind == "shipment":
-        event.update(mass_kg=mass, to_id=first.get("counterparty_id"), doc_no=first.get("doc_no"))
-    elif kind == "receipt":
-        event.update(mass_kg=mass, from_id=first.get("counterparty_id"), doc_no=first.get("doc_no"))
-    elif kind == "export":
-        event.update(mass_kg=mass, licence_no=first.get("doc_no"), port=first.get("port"),
-                     destination_country=_opt(first.get("country")))
-    else:
-        event.update(mass_kg=mass, status=_opt(first.get("status")))
-    return event
 
 
 # -- headers as offices write them -------------------------------------------------------------------------------
@@ -418,19 +302,6 @@ def file_columns(error):
     return {**error, "params": params}
 
 
-class LedgerFile:
-    """A CSV or XLSX upload read again on each pass; `warnings` holds what the last pass tolerated."""
-
-    def __init__(self, stream, kind, max_lines=None):
-        self.stream, self.kind, self.max_lines = stream, kind, max_lines
-        self.warnings = []
-
-    def rows(self):
-        self.warnings.clear()
-        read = {"csv": csv_rows, "xlsx": xlsx_rows, "ods": ods_rows}[self.kind]
-        return read(self.stream, self.max_lines, self.warnings)
-
-
 # -- CSV ----------------------------------------------------------------------------------------------------------
 def sniff_encoding(head: bytes):
     """UTF-8 (with or without BOM) or GBK/GB18030; anything else is refused with a hint."""
@@ -577,93 +448,6 @@ def xlsx_rows(stream, max_lines=None, warnings=None):
         book.close()
 
 
-# -- ODS (LibreOffice's own format) -------------------------------------------------------------------------------
-_ODS = {"table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
-        "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
-        "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0"}
-MAX_ODS_REPEAT = 1000  # LibreOffice writes the empty rest of a sheet as one cell repeated ~16,000 times
-
-
-def _q(prefix, name):
-    return f"{{{_ODS[prefix]}}}{name}"
-
-
-def _ods_value(cell):
-    kind = cell.get(_q("office", "value-type"))
-    if kind in ("float", "percentage", "currency"):
-        number = float(cell.get(_q("office", "value")))
-        return int(number) if number.is_integer() and abs(number) < 2 ** 53 else number
-    if kind == "date":
-        raw = cell.get(_q("office", "date-value"))
-        return datetime.fromisoformat(raw) if "T" in raw else date.fromisoformat(raw)
-    if kind == "boolean":
-        return cell.get(_q("office", "boolean-value")) == "true"
-    texts = ["".join(p.itertext()) for p in cell.iter(_q("text", "p"))]
-    return "\n".join(texts) if texts else None
-
-
-def _ods_records(stream, max_lines, formulas):
-    """(line, values) of the first sheet of an ODS document, read as a stream; other sheets must hold no ledger."""
-    from defusedxml.ElementTree import iterparse
-
-    with zipfile.ZipFile(stream) as z, z.open("content.xml") as content:
-        number, sheet = 0, 0
-        for event, element in iterparse(content, events=("start", "end")):
-            if event == "start" and element.tag == _q("table", "table"):
-                sheet += 1
-            if event != "end" or element.tag != _q("table", "table-row"):
-                continue
-            values = []
-            for cell in element:
-                if cell.tag not in (_q("table", "table-cell"), _q("table", "covered-table-cell")):
-                    continue
-                repeat = min(int(cell.get(_q("table", "number-columns-repeated"), "1")), MAX_ODS_REPEAT)
-                value = _ods_value(cell)
-                if cell.get(_q("table", "formula")) and sheet == 1:
-                    formulas.setdefault(number + 1, []).append(len(values))
-                values.extend([value] * repeat)
-            rows = min(int(element.get(_q("table", "number-rows-repeated"), "1")), MAX_ODS_REPEAT)
-            element.clear()
-            for _ in range(rows):
-                number += 1
-                if sheet > 1:
-                    if {"event_id", "event_type"} <= {column_of(v) for v in values if v is not None}:
-                        raise FileError("bad_xlsx", "Another sheet also holds ledger lines; only the first sheet is "
-                                                    "read. Put every line on the first sheet.")
-                    continue
-                _too_many(max_lines, number, "sheet")
-                if any(v is not None and str(v).strip() for v in values):
-                    yield number, values
-
-
-def ods_rows(stream, max_lines=None, warnings=None):
-    """Yield (line, row dict | LineError) from the first sheet of an ODS spreadsheet, as from an XLSX one."""
-    warnings = [] if warnings is None else warnings
-    check_workbook(stream)
-    formulas = {}
-    line = 0
-    try:
-        layout, rest = find_layout(_ods_records(stream, max_lines, formulas), warnings)
-        first = True
-        for line, values in rest:
-            if first and layout.second_header(values, line):
-                first = False
-                continue
-            first = False
-            row = layout.row(values + [None] * (len(layout.names) - len(values)), line)
-            for i in (formulas.pop(line, ()) if isinstance(row, dict) else ()):
-                column = layout._at(i)
-                if column:
-                    row[column] = _refuse("formula_cell", f"{column} holds a formula; enter plain values (paste as "
-                                                          "values).", column, line)
-            yield line, row
-    except FileError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a broken document fails in many ways while it is parsed
-        raise FileError("bad_xlsx", f"The spreadsheet cannot be read after row {line}: {type(exc).__name__}.") \
-            from None
-
-
 def _refuse_other_ledger_sheets(book):
     """Ledger lines on a second sheet would be silently left out: refuse the workbook instead."""
     for other in book.worksheets[1:]:
@@ -673,118 +457,3 @@ def _refuse_other_ledger_sheets(book):
                 raise FileError("bad_xlsx", f"Sheet {other.title!r} also holds ledger lines; only the first sheet is "
                                             "read. Put every line on the first sheet, or upload each sheet as its own "
                                             "file.")
-
-
-# -- template -------------------------------------------------------------------------------------------------------
-CHOICES = {"event_type": ("production", "shipment", "receipt", "export", "import", "consumption", "split", "merge"),
-           "line_role": ("input", "output"), "stage": ("ore", "compound", "metal", "magnet"),
-           "quota_category": ("mining_light", "mining_medium_heavy", "separation"), "status": ("consumed", "retired")}
-INSTRUCTIONS = [
-    ("填写说明 / How to fill in the ledger", ""),
-    ("每行一个事件项；生产、进口、拆分、合并每个投入和产出各占一行，用同一个事件编号并连续排列。",
-     "One line per event item; a production, import, split or merge takes one line per input and output, under one "
-     "event_id and consecutive."),
-    ("日期可写 2026-11-03、2026/11/3、2026.11.3 或 2026年11月3日（中国时间）；不接受 3/11/2026 这类先写日的日期。",
-     "Dates as 2026-11-03, 2026/11/3, 2026.11.3 or 2026年11月3日 (China time); day-first dates like 3/11/2026 are "
-     "refused as ambiguous."),
-    ("质量以千克填写，可用千位分隔符（2,821.9）；小数点用句点。", "Mass in kilograms; thousands separators (2,821.9) are "
-     "read; the decimal mark is a point."),
-    ("单据号、批次码、企业编号请设为文本格式，否则表格软件会把长数字改成 1.23457E+17，这样的行会被拒收。",
-     "Format document numbers, batch codes and enterprise ids as text: a spreadsheet turns long numbers into "
-     "1.23457E+17 and such lines are refused."),
-    ("表头可用中文名称：" + "；".join(f"{c} = {'/'.join(n[:3])}" for c, n in ALIASES.items()),
-     "Chinese header names are accepted (listed on the left)."),
-    ("表头上方可有一行标题；可以有第二行中文表头和“备注”等额外列（不读取，回执中提示）。",
-     "A title row above the header, a second (Chinese) header row and extra columns such as 备注 are tolerated "
-     "(not read; the receipt warns)."),
-    ("任何一行有问题，整个文件都不保存；回执列出每一行的每个问题。上传前请删除示例行。",
-     "If any line is refused nothing of the file is stored; the receipt lists every problem of every line. Delete "
-     "the example lines before you upload your own."),
-    ("可选值 / allowed values", ""),
-] + [(column, ", ".join(values)) for column, values in CHOICES.items()]
-
-
-def _example_code(enterprise_id, n):
-    body = hashlib.sha256(f"template|{enterprise_id}|{n}".encode()).digest()
-    payload = PREFIX + "".join(ALPHABET[b % len(ALPHABET)] for b in body[:BODY_LENGTH])
-    return payload + check_character(payload)
-
-
-def template_rows(enterprise_id=None, counterparty_id=None):
-    """Example lines: the signed-in clerk's own enterprise's (the demo chain when no enterprise is named)."""
-    if not enterprise_id:
-        return TEMPLATE_ROWS
-    me, other = enterprise_id, counterparty_id or "ENT-XXX"
-    k = [_example_code(me, n) for n in range(6)]
-    tag = re.sub(r"[^A-Z0-9]", "", me.upper())[-8:] or "ENT"
-    ev = [f"EX-{tag}-2026-10-{n:04d}" for n in range(1, 8)]
-    blank = [""] * 4
-    return [
-        (ev[0], "production", "2026-10-03", me, "output", k[0], "25000", "ore", "bastnaesite_concentrate", "55.5",
-         "mining_light", "", "", "", "", ""),
-        (ev[1], "split", "2026-10-04", me, "input", k[0], "25000", "", "", "", "", "", "", "", "", ""),
-        (ev[1], "split", "2026-10-04", me, "output", k[1], "20000", "", "", "", "", "", "", "", "", ""),
-        (ev[1], "split", "2026-10-04", me, "output", k[2], "5000", "", "", "", "", "", "", "", "", ""),
-        (ev[2], "shipment", "2026-10-05", me, "", k[1], "20000", "", "", "", "", other, f"WB-{tag}-0001", *blank[:3]),
-        (ev[3], "production", "2026-10-20", me, "input", k[2], "5000", "", "", "", "", "", "", "", "", ""),
-        (ev[3], "production", "2026-10-20", me, "output", k[3], "2600", "compound", "prnd_oxide", "99.1", "", "", "",
-         "", "", ""),
-        (ev[4], "split", "2026-10-22", me, "input", k[3], "2600", "", "", "", "", "", "", "", "", ""),
-        (ev[4], "split", "2026-10-22", me, "output", k[4], "2000", "", "", "", "", "", "", "", "", ""),
-        (ev[4], "split", "2026-10-22", me, "output", k[5], "600", "", "", "", "", "", "", "", "", ""),
-        (ev[5], "export", "2026-10-28", me, "", k[4], "2000", "", "", "", "", "", f"EL-{tag}-000123", "Tianjin", "DE",
-         ""),
-        (ev[6], "consumption", "2026-10-30", me, "", k[5], "600", "", "", "", "", "", "", "", "", "consumed"),
-    ]
-
-
-def template_csv(enterprise_id=None, counterparty_id=None):
-    """The CSV template: the header and one example of each common event, as the clerk's own enterprise."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    writer.writerows(template_rows(enterprise_id, counterparty_id))
-    return "\ufeff" + out.getvalue()  # the BOM makes spreadsheet programs read it as UTF-8
-
-
-def template_xlsx(enterprise_id=None, counterparty_id=None):
-    """The XLSX template: the ledger sheet (codes and numbers of documents as text cells, lists for the fixed words)
-    and an instructions sheet in Chinese and English."""
-    from openpyxl import Workbook
-    from openpyxl.comments import Comment
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "ledger"
-    sheet.append(COLUMNS)
-    for i, column in enumerate(COLUMNS, start=1):
-        letter = get_column_letter(i)
-        names = ALIASES.get(column)
-        if names:
-            sheet.cell(row=1, column=i).comment = Comment("中文表头 / Chinese header: " + " / ".join(names[:4]),
-                                                          "template")
-        sheet.column_dimensions[letter].width = max(12, len(column) + 4)
-        if column in CHOICES:
-            rule = DataValidation(type="list", formula1='"' + ",".join(CHOICES[column]) + '"', allow_blank=True,
-                                  showErrorMessage=True, errorTitle=column,
-                                  error="可选值 / allowed: " + ", ".join(CHOICES[column]))
-            sheet.add_data_validation(rule)
-            rule.add(f"{letter}2:{letter}5000")
-    for row in template_rows(enterprise_id, counterparty_id):
-        sheet.append(list(row))
-    for i, column in enumerate(COLUMNS, start=1):
-        if column in TEXT_COLUMNS or column == "occurred_at":
-            for (cell,) in sheet.iter_rows(min_row=2, max_row=sheet.max_row, min_col=i, max_col=i):
-                cell.number_format = "@"
-            for r in range(sheet.max_row + 1, 501):
-                sheet.cell(row=r, column=i).number_format = "@"
-    help_sheet = book.create_sheet("说明 instructions")
-    for zh, en in INSTRUCTIONS:
-        help_sheet.append([zh, en])
-    help_sheet.column_dimensions["A"].width = 80
-    help_sheet.column_dimensions["B"].width = 80
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
