@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from playwright.sync_api import expect
 
 from .helpers import DESKTOP, PHONE, audit_a11y, open_app, shoot, sign_in, wait_for_worker
 
@@ -197,9 +198,9 @@ def test_clerk_files_a_nil_report(new_context, api):
     after = {p["period"]: p for p in api.call("GET", f"/api/reporting/enterprises/{me}?months=12", user="enterprise")["periods"]}
     assert after[period]["submissions"] == before[period]["submissions"] + 1
     assert after[period]["status"] in ("on_time", "late")
-    page.wait_for_selector(f".ledger-record li.record-month[data-period='{period}']")
-    shown = page.locator(f".ledger-record li.record-month[data-period='{period}']").inner_text()
-    assert f"{after[period]['submissions']} submission" in shown
+    # The record is drawn again once the receipt is in: wait for the new count rather than read the old list.
+    expect(page.locator(f".ledger-record li.record-month[data-period='{period}']")).to_contain_text(
+        f"{after[period]['submissions']} submission", timeout=15000)
     assert "Nil report" in page.locator(".submissions li.submission").first.inner_text()
 
     # Declining the question sends nothing.
