@@ -379,6 +379,25 @@ def csv_rows(stream, max_lines=None, warnings=None):
 
 
 # -- XLSX ---------------------------------------------------------------------------------------------------------
+def sheet_rows(layout, rest, formulas):
+    """A spreadsheet's lines under its header as rows: blank lines and a second header skipped, formula cells refused."""
+    first = True
+    for line, values in rest:
+        if not any(str(v).strip() for v in values if v is not None):
+            continue
+        if first and layout.second_header(values, line):
+            first = False
+            continue
+        first = False
+        row = layout.row(values + [None] * (len(layout.names) - len(values)), line)
+        for i in (formulas.pop(line, ()) if isinstance(row, dict) else ()):
+            column = layout._at(i)
+            if column:
+                row[column] = _refuse("formula_cell", f"{column} holds a formula; enter plain values (paste as "
+                                                      "values).", column, line)
+        yield line, row
+
+
 def check_workbook(stream):
     """Refuse workbooks that are not zip files or that unpack far beyond their size (zip bombs)."""
     stream.seek(0, io.SEEK_END)
@@ -425,21 +444,7 @@ def xlsx_rows(stream, max_lines=None, warnings=None):
                 yield number, values
 
         layout, rest = find_layout(records(), warnings)
-        first = True
-        for line, values in rest:
-            if not any(str(v).strip() for v in values if v is not None):
-                continue
-            if first and layout.second_header(values, line):
-                first = False
-                continue
-            first = False
-            row = layout.row(values + [None] * (len(layout.names) - len(values)), line)
-            for i in (formulas.pop(line, ()) if isinstance(row, dict) else ()):
-                column = layout._at(i)
-                if column:
-                    row[column] = _refuse("formula_cell", f"{column} holds a formula; enter plain values (paste as "
-                                                          "values).", column, line)
-            yield line, row
+        yield from sheet_rows(layout, rest, formulas)
     except FileError:
         raise
     except Exception as exc:  # noqa: BLE001 - read-only sheets are parsed while rows are read

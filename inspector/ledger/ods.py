@@ -2,7 +2,7 @@
 import zipfile
 from datetime import date, datetime
 
-from inspector.ledger.files import FileError, _refuse, _too_many, check_workbook, column_of, find_layout
+from inspector.ledger.files import FileError, _too_many, check_workbook, column_of, find_layout, sheet_rows
 
 # -- ODS (LibreOffice's own format) -------------------------------------------------------------------------------
 _ODS = {"table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
@@ -71,19 +71,7 @@ def ods_rows(stream, max_lines=None, warnings=None):
     line = 0
     try:
         layout, rest = find_layout(_ods_records(stream, max_lines, formulas), warnings)
-        first = True
-        for line, values in rest:
-            if first and layout.second_header(values, line):
-                first = False
-                continue
-            first = False
-            row = layout.row(values + [None] * (len(layout.names) - len(values)), line)
-            for i in (formulas.pop(line, ()) if isinstance(row, dict) else ()):
-                column = layout._at(i)
-                if column:
-                    row[column] = _refuse("formula_cell", f"{column} holds a formula; enter plain values (paste as "
-                                                          "values).", column, line)
-            yield line, row
+        yield from sheet_rows(layout, rest, formulas)
     except FileError:
         raise
     except Exception as exc:  # noqa: BLE001 - a broken document fails in many ways while it is parsed
