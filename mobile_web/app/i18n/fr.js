@@ -616,7 +616,7 @@ export default {
   "ledger.accepted_lead": "Toutes les lignes ont passé les contrôles et le fichier entier est enregistré.",
   "ledger.accepted": "Acceptés",
   "ledger.duplicates": "Doublons",
-  "ledger.flags": "Signalements",
+  "ledger.flags": "Alertes",
   "ledger.duplicates_note": "{n} événements avaient déjà été envoyés et ne sont enregistrés qu'une fois.",
   "ledger.duplicates_note.one": "{n} événement avait déjà été envoyé et n'est enregistré qu'une fois.",
   "ledger.flags_title": "{n} signalements",
