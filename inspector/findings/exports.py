@@ -148,6 +148,11 @@ def xlsx_chunks(docs, now, lang=None):
     for count, doc in enumerate(docs, 1):
         sheet.append([_xlsx_cell(sheet, v) for v in row(doc, now)])
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(HEADER))}{count + 1}"
+    yield from workbook_chunks(workbook)
+
+
+def workbook_chunks(workbook):
+    """Yield a saved workbook in pieces from a temporary file (write-only rows went to disk as they were added)."""
     with tempfile.TemporaryFile() as out:
         workbook.save(out)
         out.seek(0)

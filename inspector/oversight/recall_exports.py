@@ -6,7 +6,6 @@ stays text, and the XLSX has a bold, frozen, filtered header (inspector/findings
 import csv
 import io
 import json
-import tempfile
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -14,8 +13,8 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from inspector.ledger.epcis.export import to_epcis
-from inspector.findings.exports import (DATE_WIDTH, FILE_CHUNK, FORMATS, _china, _json_value, _utc, csv_cell,
-                                        xlsx_cell)
+from inspector.findings.exports import (DATE_WIDTH, FORMATS, _china, _json_value, _utc, csv_cell,
+                                        workbook_chunks, xlsx_cell)
 
 COLUMNS = (
     ("code", lambda r: r["code"]),
@@ -80,11 +79,7 @@ def xlsx_chunks(source, rows):
     for row in rows:
         sheet.append([xlsx_cell(sheet, v) for v in _values(row)])
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(HEADER))}{len(rows) + 1}"
-    with tempfile.TemporaryFile() as out:
-        workbook.save(out)
-        out.seek(0)
-        while chunk := out.read(FILE_CHUNK):
-            yield chunk
+    yield from workbook_chunks(workbook)
 
 
 def feature(row):
