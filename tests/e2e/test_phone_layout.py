@@ -4,9 +4,10 @@ One browser context per role, signed in once; the language is switched in place 
 and between widths only the viewport changes (what a screen shows is prepared once, in English, then opened again
 in each language). At each width a screen fails on: sideways scroll of the page; a visible element whose box
 extends past the viewport; content wider than its own box (clipped or spilling); chart labels outside their chart;
-a short label (tab, tile, chip, button) broken inside a word; overlapping siblings in rows; the tab bar off screen.
+a short label (tab, tile, chip, button) broken inside a word; overlapping siblings in rows; the tab bar off screen;
+in zh-CN, id and fr, text that is only in the English catalog.
 At 390 px axe-core runs on the same state and fails on serious or critical violations. Screenshots:
-artifacts/screenshots/layout-<role>-<language>-<screen>-<width>.png (every language at 320, English at 390 and 1366).
+artifacts/screenshots/layout-<role>-<language>-<screen>-<width>.png (every language at 320, English at 360, 390 and 1366).
 """
 import os
 import re
@@ -25,7 +26,7 @@ AXE_WIDTH = 390
 HEIGHT = {320: 640, 360: 740, 390: 844, 1366: 900}
 LANGUAGES = ["en", "zh-CN", "id", "fr"]
 # Screenshots: every language at 320 px, where the languages break first, and English at every width kept here.
-SHOT_WIDTHS = {320, 390, 1366}
+SHOT_WIDTHS = {320, 360, 390, 1366}
 
 
 def axe_source():
@@ -119,6 +120,41 @@ LAYOUT_CHECK = r"""
 }
 """
 
+# Text on a zh-CN, id or fr screen that is a message of the English catalog the language says differently (or
+# lacks): a hard-coded or untranslated string. Plural forms a language does not have (".one") are not messages.
+ENGLISH_LEFT = r"""
+async (lang) => {
+  const en = (await import('/app/i18n/en.js')).default;
+  const other = (await import(`/app/i18n/${lang}.js`)).default;
+  const theirs = new Set(Object.values(other));
+  const exact = new Set(), patterns = [];
+  for (const [key, text] of Object.entries(en)) {
+    if (key.endsWith('.one') || other[key] === text || theirs.has(text) || !/[A-Za-z]{3}/.test(text)) continue;
+    if (!text.includes('{')) { exact.add(text.trim()); continue; }
+    const parts = text.split(/\{[a-z_]+\}/).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    if (parts.join('').replace(/[^A-Za-z]/g, '').length >= 6) patterns.push([key, new RegExp('^' + parts.join('.+?') + '$', 's')]);
+  }
+  const seen = (el) => el.getClientRects().length && !el.closest('.visually-hidden, .toast:not(.show), [hidden], dialog:not([open]), code, .code, script, style, noscript, .lang-switch');
+  const found = [];
+  const test = (text, where) => {
+    const s = text.trim().replace(/\s+/g, ' ');
+    if (s.length < 3) return;
+    if (exact.has(s)) { found.push(`English text "${s.slice(0, 60)}" in ${where}`); return; }
+    for (const [key, re] of patterns) if (re.test(s)) { found.push(`English text "${s.slice(0, 60)}" (${key}) in ${where}`); return; }
+  };
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    if (node.parentElement && seen(node.parentElement)) test(node.textContent, node.parentElement.tagName.toLowerCase());
+  }
+  for (const el of document.querySelectorAll('[aria-label], [placeholder], [title]')) {
+    if (!el.closest('[hidden], dialog:not([open]), .lang-switch'))
+      for (const a of ['aria-label', 'placeholder', 'title']) if (el.hasAttribute(a)) test(el.getAttribute(a), `${el.tagName.toLowerCase()}[${a}]`);
+  }
+  return [...new Set(found)];
+}
+"""
+
 # The toast is left out: it fades in and out, and axe would measure its contrast half-transparent. Colour
 # contrast (axe's slowest rule) does not change with the language: it runs in English, every other rule everywhere.
 AXE_RUN = """
@@ -152,6 +188,9 @@ class Walk:
         started = time.monotonic()
         page.evaluate("() => { const t = document.getElementById('toast'); if (t) t.classList.remove('show'); }")  # a toast fades on its own
         # Widths in the order that starts at the current one (the walk goes 320 to 1366, then back), saving a resize.
+        if self.lang != "en":
+            for p in page.evaluate(ENGLISH_LEFT, self.lang):
+                self.problems.append(f"{self.role}/{self.lang}/{screen}: {p}")
         current = page.viewport_size["width"]
         widths = WIDTHS if current != WIDTHS[-1] else WIDTHS[::-1]
         for width in widths:
@@ -377,3 +416,14 @@ def test_the_check_sees_sideways_scroll(new_context):
     found = page.evaluate(LAYOUT_CHECK)
     assert any(re.match(r"page scrolls sideways", p) for p in found), found
     assert any("sticking out: div \"wide\"" in p for p in found), found
+
+
+def test_the_check_sees_english_left_over(new_context):
+    """The walk's check notices an English catalog message on a screen in another language."""
+    page = new_context(viewport={"width": 390, "height": 844}).new_page()
+    open_app(page, "/#/login")
+    page.click(".lang-switch button[lang=zh-CN]")
+    page.wait_for_selector("html[lang=zh-CN] form.login")
+    assert page.evaluate(ENGLISH_LEFT, "zh-CN") == []
+    page.evaluate("() => { const d = document.createElement('p'); d.textContent = 'Demo data, not saved'; document.querySelector('main').append(d); }")
+    assert any('"Demo data, not saved"' in p for p in page.evaluate(ENGLISH_LEFT, "zh-CN"))

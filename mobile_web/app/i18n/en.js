@@ -178,6 +178,7 @@ export default {
   "event.produced": "Produced",
   "event.transfer": "Transfer",
   "event.export": "Export",
+  "event.import": "Import",
   "late.entered_late": "entered late",
   "late.never_entered": "never entered",
   "unit.minutes": "{n} minutes",

@@ -178,6 +178,7 @@ export default {
   "event.produced": "Production",
   "event.transfer": "Transfert",
   "event.export": "Exportation",
+  "event.import": "Importation",
   "late.entered_late": "saisi en retard",
   "late.never_entered": "jamais saisi",
   "unit.minutes": "{n} minutes",

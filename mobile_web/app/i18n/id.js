@@ -178,6 +178,7 @@ export default {
   "event.produced": "Diproduksi",
   "event.transfer": "Pemindahan",
   "event.export": "Ekspor",
+  "event.import": "Impor",
   "late.entered_late": "dilaporkan terlambat",
   "late.never_entered": "tidak pernah dilaporkan",
   "unit.minutes": "{n} menit",

@@ -178,6 +178,7 @@ export default {
   "event.produced": "生产",
   "event.transfer": "转移",
   "event.export": "出口",
+  "event.import": "进口",
   "late.entered_late": "逾期填报",
   "late.never_entered": "未填报",
   "unit.minutes": "{n} 分钟",
