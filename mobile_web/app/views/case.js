@@ -168,7 +168,7 @@ export default async function caseView(ctx) {
         h("section.card", h("h2", t("case.facts")),
           h("dl.facts",
             h("div.fact", h("dt", t("case.discrepancies")), h("dd", (f.discrepancies || []).map(discrepancyName).join(", "))),
-            h("div.fact", h("dt", t("case.enterprise")), h("dd", `${f.enterprise_name || ""} (${f.enterprise_id})`, f.province ? " · " + f.province : "")),
+            h("div.fact", h("dt", t("case.enterprise")), h("dd", `${f.enterprise_name || ""} (${f.enterprise_id})`, f.province ? " · " + term("province", f.province) : "")),
             h("div.fact", h("dt", t("case.site")), h("dd", [term("site", f.site && f.site.type), f.site && f.site.name].filter(Boolean).join(" · "))),
             h("div.fact", h("dt", t("case.observed")), h("dd", dateTime(f.observed_at))),
             f.location ? h("div.fact", h("dt", t("case.location")), h("dd", t("finding.location_value", { lat: num(f.location.lat, 5), lon: num(f.location.lon, 5), acc: num(f.location.accuracy_m) }))) : null,

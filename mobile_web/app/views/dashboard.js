@@ -1,7 +1,7 @@
 // The supervisor's dashboard: counts by status, findings by reason and by week, and the overdue responses.
 import { barChart, columnChart } from "../charts.js";
 import { h, icon } from "../dom.js";
-import { date, num, t } from "../i18n.js";
+import { date, num, t, term } from "../i18n.js";
 import { deadlineText, discrepancyName, exportButtons, statusChip } from "../findings-ui.js";
 import { REFI } from "../state.js";
 
@@ -44,7 +44,7 @@ export default async function dashboardView() {
   const reasons = Object.entries(stats.by_reason || {}).map(([code, value]) => ({ label: discrepancyName(code), value }))
     .sort((a, b) => b.value - a.value);
   const weeks = continuousWeeks(stats.by_week || []).map((w) => ({ label: w.week, short: w.week.replace(/^\d{4}-/, ""), value: w.count }));
-  const provinces = Object.entries(stats.by_province || {}).map(([label, value]) => ({ label, value })).sort((a, b) => b.value - a.value);
+  const provinces = Object.entries(stats.by_province || {}).map(([label, value]) => ({ label: term("province", label), value })).sort((a, b) => b.value - a.value);
 
   return h("div.screen.wide.dashboard",
     h("div.row.between.wrap", h("h1", t("dashboard.title")), exportButtons(new URLSearchParams())),

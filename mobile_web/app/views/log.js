@@ -73,7 +73,7 @@ function table(items, reviewer) {
     h("tbody", items.map((f) => {
       const cells = reviewer ? [
         ["log.observed", h("a", { href: "#/case/" + encodeURIComponent(f.id) }, date(f.observed_at))],
-        ["log.enterprise", h("span", f.enterprise_name || f.enterprise_id, f.province ? h("span.muted", " · " + f.province) : null)],
+        ["log.enterprise", h("span", f.enterprise_name || f.enterprise_id, f.province ? h("span.muted", " · " + term("province", f.province)) : null)],
         ["log.discrepancies", (f.discrepancies || []).map(discrepancyName).join(", ")],
         ["log.severity", severityChip(f.severity)],
         ["log.status", statusChip(f.status)],

@@ -1,7 +1,7 @@
 // Supervisors: who entered a month's ledger on time, late or not at all (worst first), and one enterprise's
 // record over the last twelve months. The period and the status filter live in the URL.
 import { h, icon, mount } from "../dom.js";
-import { month, num, t } from "../i18n.js";
+import { month, num, t, term } from "../i18n.js";
 import { appIcon, errorText, go } from "../main.js";
 import { REFI } from "../state.js";
 import { STANDINGS, chinaDateTime, chinaPeriod, countChips, isPeriod, lateness, offlineNote, online, recordList, shiftPeriod, standingChip } from "./standing.js";
@@ -73,7 +73,7 @@ function complianceTable(items) {
     h("tbody", items.map((r) => h("tr", { class: "standing-row " + r.status, dataset: { enterprise: r.enterprise_id } },
       h("td.who", { "data-label": t("reporting.enterprise") }, h("div",
         h("a", { href: "#/reporting/" + encodeURIComponent(r.enterprise_id) }, r.enterprise_name || r.enterprise_id),
-        h("span.muted.small.block-line", [r.enterprise_id, r.province].filter(Boolean).join(" · ")))),
+        h("span.muted.small.block-line", [r.enterprise_id, r.province && term("province", r.province)].filter(Boolean).join(" · ")))),
       h("td.status", { "data-label": t("reporting.status") }, standingChip(r.status)),
       h("td.when", { "data-label": t("reporting.submitted") }, r.submitted_at ? chinaDateTime(r.submitted_at) : h("span.muted", t("standing.not_entered"))),
       lateness(r)
@@ -98,7 +98,7 @@ async function enterpriseRecord(id) {
   }
   node.append(
     h("h1", t("reporting.record_title", { enterprise: body.enterprise_name || body.enterprise_id })),
-    h("p.lead", [body.enterprise_id, body.province].filter(Boolean).join(" · ")),
+    h("p.lead", [body.enterprise_id, body.province && term("province", body.province)].filter(Boolean).join(" · ")),
     countChips(body.counts),
     h("p.muted.small", t("reporting.china_time")),
     recordList(body.periods),

@@ -94,7 +94,7 @@ function provenanceCard(provenance, batch, reasons = [], quota = null) {
       h("div.step-body",
         h("p.step-title", h("strong", term("stage", a.stage)), h("span", term("product", a.product_type)),
           isSelf ? h("span.tag", t("provenance.this_batch")) : a.generation ? h("span.tag", t("provenance.generation", { n: a.generation })) : null),
-        h("p", h("code", a.code), " · ", a.producer_name || a.producer_id, a.province ? ` (${a.province})` : ""),
+        h("p", h("code", a.code), " · ", a.producer_name || a.producer_id, a.province ? ` (${term("province", a.province)})` : ""),
         h("p.muted", t("provenance.produced", { date: date(a.produced_on) }),
           a.mass_share_pct != null ? " · " + t("provenance.share", { pct: num(a.mass_share_pct, 1) }) : ""),
         approved === false ? h("p.bad-line", t("provenance.not_approved")) : null,

@@ -1,7 +1,7 @@
 // Supervisors: where to inspect next. Enterprises ranked by weighted recent evidence, each with the factor that
 // drove its score in a sentence and every factor behind it on demand.
 import { h, icon, mount } from "../dom.js";
-import { has, num, t, tn } from "../i18n.js";
+import { has, num, t, term, tn } from "../i18n.js";
 import { errorText } from "../main.js";
 import { REFI } from "../state.js";
 import { oversightTabs } from "./reporting.js";
@@ -41,7 +41,7 @@ function rankItem(row, windowDays, dueMonths) {
       h("span.risk-rank", { "aria-label": t("risk.rank", { n: row.rank }) }, num(row.rank)),
       h("div.risk-name",
         h("strong", row.enterprise_name || row.enterprise_id),
-        h("span.small.muted", [row.enterprise_id, row.province].filter(Boolean).join(" · "))),
+        h("span.small.muted", [row.enterprise_id, row.province && term("province", row.province)].filter(Boolean).join(" · "))),
       h("div.risk-score", h("span.risk-score-value", num(row.score)), h("span.small", t("risk.score")))),
     h("p.risk-top", sentence ? [icon("flag"), h("span", sentence)] : h("span.muted", t("risk.nothing"))),
     row.factors.length ? h("details.risk-factors",

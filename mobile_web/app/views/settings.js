@@ -1,6 +1,6 @@
 // Language, account and device, storage, and signing out (which revokes this device's tokens).
 import { h, icon, toast } from "../dom.js";
-import { LANGUAGES, ago, currentLanguage, num, setLanguage, t } from "../i18n.js";
+import { ago, currentLanguage, LANGUAGES, num, setLanguage, t, term } from "../i18n.js";
 import { errorText, go, render } from "../main.js";
 import { REFI, changed, loadSetting, roleCanScan, saveSetting, state } from "../state.js";
 
@@ -93,7 +93,7 @@ export default async function settingsView() {
         h("div.fact", h("dt", t("settings.user")), h("dd", s.username)),
         h("div.fact", h("dt", t("settings.role")), h("dd", t("role." + s.role))),
         s.enterprise_id ? h("div.fact", h("dt", t("settings.enterprise")), h("dd", s.enterprise_id)) : null,
-        s.provinces && s.provinces.length ? h("div.fact", h("dt", t("settings.provinces")), h("dd", s.provinces.join(", "))) : null,
+        s.provinces && s.provinces.length ? h("div.fact", h("dt", t("settings.provinces")), h("dd", s.provinces.map((p) => term("province", p)).join(", "))) : null,
         h("div.fact", h("dt", t("settings.device")), h("dd", h("code", (s.device_id || "").slice(0, 8))))),
       h("div.settings-actions", h("a.button.secondary.big", { href: "#/password" }, t("settings.change_password")), signOut)),
     await devicesCard(s),
