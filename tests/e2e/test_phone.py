@@ -72,6 +72,26 @@ def test_supervisor_filters_and_cases_open_at_the_top(new_context, api):
     assert not page.context.errors, page.context.errors
 
 
+
+def test_supervisor_log_opens_on_what_needs_their_action(new_context, api):
+    """The supervisor's log opens on what waits for them, oldest first, in compact rows; "All" is one tap away."""
+    waiting = api.call("GET", "/api/inspections?status=submitted&status=responded&sort=observed_at&page_size=20", user="supervisor")
+    everything = api.call("GET", "/api/inspections?page_size=100", user="supervisor")
+    assert waiting and len(everything) > len(waiting), "the demo log has work to do and other findings"
+    page = new_context(viewport=SMALL).new_page()
+    sign_in(page, "supervisor")
+    page.wait_for_selector("table.log-table tbody tr")
+    shown = page.eval_on_selector_all("table.log-table tbody tr td[data-col=observed] a", "as => as.map((a) => a.hash.split('/').pop())")
+    assert shown == [f["id"] for f in waiting]
+    assert page.get_attribute(".log-views a.active", "aria-current") == "page"
+    heights = page.eval_on_selector_all("table.log-table tbody tr", "rs => rs.map((r) => r.getBoundingClientRect().height)")
+    assert max(heights) < 190, f"log rows are cards again (they were 290 px): {max(heights)} px tall at 320 px"
+    page.click(".log-views a:not(.active)")
+    page.wait_for_function("() => location.hash.includes('view=all')")
+    page.wait_for_function("(n) => document.querySelectorAll('table.log-table tbody tr').length > 0 && "
+                           "document.querySelector('.results p.muted').textContent.match(/\\d+/)[0] == n", arg=len(everything))
+    assert not page.context.errors, page.context.errors
+
 def photo():
     """A small real JPEG, as a phone camera would give (the app downscales and keeps it as a Blob)."""
     import io

@@ -9,6 +9,28 @@ import { SITE_TYPES } from "./scan.js";
 
 const PAGE_SIZE = 20;
 const FILTERS = ["status", "severity", "reason", "site_type", "enterprise_id", "overdue", "observed_from", "observed_to", "sort"];
+// What waits on this role: a supervisor reviews what inspectors submitted and closes what enterprises answered;
+// an enterprise answers what was sent to it.
+const ACTION_STATUSES = { reviewer: ["submitted", "responded"], enterprise: ["awaiting_response"] };
+
+/** "action" (what needs this user, the default) or "all"; a status or overdue filter means the whole log. */
+function viewOf(params) {
+  const v = params.get("view");
+  if (v === "all" || v === "action") return v;
+  return params.get("status") || params.get("overdue") ? "all" : "action";
+}
+
+function viewTabs(params, route, view) {
+  const link = (v) => {
+    const q = new URLSearchParams(params);
+    q.delete("page");
+    q.set("view", v);
+    if (v === "action") q.delete("status");
+    return h("a", { href: `#/${route}?${q}`, class: view === v ? "active" : null, "aria-current": view === v ? "page" : null },
+      icon(v === "action" ? "warning" : "list"), h("span", t("log.view_" + v)));
+  };
+  return h("nav.segmented.tabs-local.log-views", { "aria-label": t("log.views") }, link("action"), link("all"));
+}
 
 function select(name, value, options, anyLabel) {
   return h("select", { name, id: "flt-" + name },
@@ -34,6 +56,7 @@ function filterForm(params, reviewer, route) {
     onsubmit: (e) => {
       e.preventDefault();
       const next = new URLSearchParams();
+      if (params.get("view")) next.set("view", params.get("view"));
       for (const el of form.elements) {
         if (!el.name || !FILTERS.includes(el.name)) continue;
         if (el.type === "checkbox" ? el.checked : el.value) next.set(el.name, el.type === "checkbox" ? "true" : el.value.trim());
@@ -46,8 +69,9 @@ function filterForm(params, reviewer, route) {
   return form;
 }
 
-function apiQuery(params) {
+function apiQuery(params, actionStatuses) {
   const q = new URLSearchParams();
+  if (actionStatuses && !params.get("status")) for (const st of actionStatuses) q.append("status", st);
   for (const k of FILTERS) {
     const v = params.get(k);
     if (!v) continue;
@@ -60,7 +84,8 @@ function apiQuery(params) {
     }
     else q.set(k, v);
   }
-  if (!q.get("sort")) q.set("sort", "-observed_at");
+  // What has waited longest comes first when it is work to do.
+  if (!q.get("sort")) q.set("sort", actionStatuses ? "observed_at" : "-observed_at");
   return q;
 }
 
@@ -86,7 +111,7 @@ function table(items, reviewer) {
         ["log.deadline", deadlineText(f) || "–"],
         ["log.site", [term("site", f.site && f.site.type), f.site && f.site.name].filter(Boolean).join(" · ")],
       ];
-      return h("tr", { class: f.overdue ? "overdue" : null }, cells.map(([k, v]) => h("td", { "data-label": t(k) }, v)));
+      return h("tr", { class: f.overdue ? "overdue" : null }, cells.map(([k, v]) => h("td", { "data-label": t(k), dataset: { col: k.split(".")[1] } }, v)));
     })));
 }
 
@@ -109,7 +134,8 @@ export default async function logView(ctx) {
   const route = ctx.route.name;
   const params = ctx.route.params;
   const page = Math.max(1, Number(params.get("page")) || 1);
-  const query = apiQuery(params);
+  const view = viewOf(params);
+  const query = apiQuery(params, view === "action" ? ACTION_STATUSES[reviewer ? "reviewer" : "enterprise"] : null);
   const listQuery = new URLSearchParams(query);
   listQuery.set("page", page);
   listQuery.set("page_size", PAGE_SIZE);
@@ -119,6 +145,7 @@ export default async function logView(ctx) {
     h("div.row.between.wrap", h("h1", t(reviewer ? "log.title" : "cases.title")),
       reviewer ? exportButtons(query) : null),
     !reviewer ? h("p.lead", t("cases.lead", { enterprise: state.session.enterprise_id || "" })) : null,
+    viewTabs(params, route, view),
     h("details.filter-box", { open: reviewer && window.matchMedia("(min-width: 900px)").matches ? true : null },
       h("summary", t("filter.title")), filterForm(params, reviewer, route)),
     results);
@@ -128,7 +155,9 @@ export default async function logView(ctx) {
     let pagination = null;
     try { pagination = JSON.parse(res.headers.get("X-Pagination") || "null"); } catch (err) { /* no pages */ }
     if (!body.length) {
-      mount(results, h("p.empty", t(reviewer ? "log.empty" : "cases.empty")));
+      mount(results, view === "action"
+        ? h("p.empty", t(reviewer ? "log.nothing_to_do" : "cases.nothing_to_do"))
+        : h("p.empty", t(reviewer ? "log.empty" : "cases.empty")));
     } else {
       mount(results,
         h("p.muted", tn("log.count", pagination ? pagination.total : body.length)),
