@@ -19,8 +19,8 @@ from .auth import BEARER, principal, require
 from .context import db, now, settings
 from .errors import fail
 from .schemas.batches import HeldBatchPageSchema, HeldBatchQuery
-from .schemas.scans import (BatchViewSchema, DescendantsSchema, EnterpriseSchema, ProvenanceViewSchema, QuotaQuerySchema,
-                           QuotaStatusSchema)
+from .schemas.scans import (BatchViewSchema, DescendantsSchema, DirectoryEntrySchema, EnterpriseSchema,
+                           ProvenanceViewSchema, QuotaQuerySchema, QuotaStatusSchema)
 
 # The blueprint name is the OpenAPI tag integrators already use, so it keeps its old word.
 blp = Blueprint("ledger", __name__, url_prefix="/api", description="Batches, provenance, recalls, enterprises, quotas.")
@@ -121,6 +121,20 @@ def _visible_enterprise(enterprise_id):
     if not found or not scope.sees(principal(), found):
         fail(404, "enterprise_not_found", "No such enterprise among the ones you may see.")
     return found
+
+
+@blp.route("/enterprises")
+class EnterpriseDirectory(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.response(200, DirectoryEntrySchema(many=True))
+    @blp.paginate(max_page_size=1000)
+    @require("inspector", "supervisor", "admin", "enterprise")
+    def get(self, pagination_parameters):
+        """The enterprises the caller may see (own enterprise, provinces), by id: name, province, city; for pickers."""
+        docs, total = registry.directory(db(), scope.enterprise_filter(principal()), pagination_parameters.first_item,
+                                         pagination_parameters.page_size)
+        pagination_parameters.item_count = total
+        return docs
 
 
 @blp.route("/enterprises/<enterprise_id>")

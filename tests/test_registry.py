@@ -450,3 +450,20 @@ def test_bad_penalties_are_422(client, admin, body, code):
 def test_a_penalty_on_an_unknown_enterprise_is_404(client, admin):
     body = {"kind": "other", "cut_pct": 5, "year": 2024, "decided_on": "2025-01-10", "reason": "r", "decision_no": "D"}
     assert client.post("/api/registry/enterprises/ENT-NOPE/penalties", json=body, headers=admin).status_code == 404
+
+
+def test_the_enterprise_directory_lists_only_what_the_caller_may_see(client, db, auth, inspector, clerk):
+    """The finding form's offline picker: ids and names within the caller's scope, nothing more."""
+    from tests.conftest import gen_user
+    everyone = client.get("/api/enterprises?page_size=1000", headers=inspector)
+    assert everyone.status_code == 200
+    names = {e["id"]: e["name"] for e in everyone.json}
+    assert names["ENT-GMT"] and names["ENT-BMM"] and set(everyone.json[0]) == {"id", "name", "province", "city"}
+    gen_user(db, "north-supervisor", "supervisor", password="pw-north-1", provinces=["Inner Mongolia"])
+    north = client.get("/api/enterprises?page_size=1000", headers=auth.headers("north-supervisor", password="pw-north-1")).json
+    assert north and {e["province"] for e in north} == {"Inner Mongolia"}
+    assert "ENT-GMT" not in {e["id"] for e in north}
+    assert [e["id"] for e in client.get("/api/enterprises", headers=clerk).json] == ["ENT-GMT"]
+    assert client.get("/api/enterprises").status_code == 401
+    too_many = client.get("/api/enterprises?page_size=5000", headers=inspector)
+    assert too_many.status_code == 422 and "page_size" in json.dumps(too_many.json)

@@ -142,6 +142,13 @@ class DescendantsSchema(ma.Schema):
     descendants = ma.fields.List(ma.fields.Nested(DescendantSchema))
 
 
+class DirectoryEntrySchema(ma.Schema):
+    id = ma.fields.String(attribute="_id")
+    name = ma.fields.String()
+    province = ma.fields.String()
+    city = ma.fields.String(allow_none=True)
+
+
 class EnterpriseSchema(ma.Schema):
     id = ma.fields.String(attribute="_id")
     name = ma.fields.String()

@@ -184,6 +184,13 @@ def list_enterprises(db, filters, first, limit, scope=None):
     return list(db.enterprises.aggregate(pipeline)), total
 
 
+def directory(db, scope, first, limit):
+    """A page of (id, name, province, city) of the enterprises in a scope, by id, for pickers kept offline; (docs, total)."""
+    query = scope or {}
+    cursor = db.enterprises.find(query, {"name": 1, "province": 1, "city": 1}).sort("_id", 1).skip(first).limit(limit)
+    return list(cursor), db.enterprises.count_documents(query)
+
+
 # -- approvals -------------------------------------------------------------------------------------------------------
 def record_approval(db, enterprise_id, action, actor, now):
     """Append a grant, suspension, reinstatement or revocation to the enterprise's whitelist history."""

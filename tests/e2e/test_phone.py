@@ -161,13 +161,20 @@ def test_a_turned_down_finding_is_fixed_and_resent_with_its_photos(new_context, 
     page.click("form.finding button[type=submit]")
     page.wait_for_selector("ul.items .rejection", timeout=30000)
 
+    # Fixed with no signal: the enterprise is picked by part of its name from the directory the phone kept.
+    ctx.set_offline(True)
+    page.wait_for_selector(".net.offline")
     page.click(".rejection a:has-text('Fix and resend')")
     page.wait_for_selector("form.finding .fix-note")
     assert page.input_value("#f-enterprise") == "ENT-NOBODY"
     assert page.input_value("#f-notes") == "Invoice book missing."
     assert page.is_checked("input[name=discrepancy][value=documents_missing]")
     assert page.locator("ul.thumbs li img").count() == 1, "the photo comes back with the finding"
-    page.fill("#f-enterprise", "ENT-GMT")
+    assert page.locator("#enterprise-list option[value=ENT-BMM]").count() == 1, "the directory, not only scanned ones"
+    page.fill("#f-enterprise", "ganzhou market")
+    assert page.inner_text("#f-enterprise-name").endswith("(ENT-GMT)")
+    ctx.set_offline(False)
+    page.wait_for_selector(".net.online")
     page.click("form.finding button[type=submit]")
     page.wait_for_selector("ul.items li:has-text('Ganzhou Market Traders') .chip-status.sent", timeout=30000)
     assert page.locator(".rejection").count() == 0, "the turned-down item was replaced"

@@ -248,7 +248,7 @@ export default {
 
   "finding.title": "Log a finding",
   "finding.for_code": "For batch {code}",
-  "finding.enterprise": "Enterprise inspected (ID)",
+  "finding.enterprise": "Enterprise inspected (name or ID)",
   "finding.discrepancies": "What is wrong",
   "finding.field_types": "Seen on site",
   "finding.other_reasons": "Other verdict reasons",

@@ -248,7 +248,7 @@ export default {
 
   "finding.title": "Consigner un constat",
   "finding.for_code": "Pour le lot {code}",
-  "finding.enterprise": "Entreprise inspectée (identifiant)",
+  "finding.enterprise": "Entreprise inspectée (nom ou identifiant)",
   "finding.discrepancies": "Ce qui ne va pas",
   "finding.field_types": "Constaté sur place",
   "finding.other_reasons": "Autres motifs de verdict",

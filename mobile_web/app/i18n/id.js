@@ -248,7 +248,7 @@ export default {
 
   "finding.title": "Catat temuan",
   "finding.for_code": "Untuk batch {code}",
-  "finding.enterprise": "Perusahaan yang diperiksa (ID)",
+  "finding.enterprise": "Perusahaan yang diperiksa (nama atau ID)",
   "finding.discrepancies": "Apa yang salah",
   "finding.field_types": "Terlihat di lokasi",
   "finding.other_reasons": "Alasan putusan lainnya",

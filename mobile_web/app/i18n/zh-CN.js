@@ -248,7 +248,7 @@ export default {
 
   "finding.title": "登记问题",
   "finding.for_code": "批次 {code}",
-  "finding.enterprise": "被检查企业（编号）",
+  "finding.enterprise": "被检查企业（名称或编号）",
   "finding.discrepancies": "存在的问题",
   "finding.field_types": "现场发现",
   "finding.other_reasons": "其他判定原因",

@@ -12,16 +12,46 @@ const FIELD_TYPES = ["label_missing_or_damaged", "packaging_noncompliant", "docu
 const SEVERITIES = ["low", "medium", "high"];
 const MAX_PHOTOS = 8;
 
-/** Enterprises the phone has seen in judged scans, for the enterprise field's suggestions. */
+const DIRECTORY_KEY = "directory:enterprises";
+const DIRECTORY_PAGES = 10;
+const DIRECTORY_FRESH_MS = 12 * 3600 * 1000;
+
+/** Enterprises the phone knows: the directory kept for offline use (refreshed when older than half a day), then
+ * holders and producers of judged scans; id -> {name, province}. */
 async function knownEnterprises() {
   const seen = new Map();
+  let kept = await REFI.idb.get("kv", DIRECTORY_KEY);
+  if (state.online && (!kept || Date.now() - kept.at > DIRECTORY_FRESH_MS)) {
+    try {
+      const items = [];
+      for (let page = 1; page <= DIRECTORY_PAGES; page++) {
+        const { body, res } = await REFI.api(`/api/enterprises?page_size=1000&page=${page}`);
+        items.push(...body);
+        const pages = JSON.parse(res.headers.get("X-Pagination") || "{}").total_pages || 1;
+        if (page >= pages) break;
+      }
+      kept = { at: Date.now(), items };
+      await REFI.idb.put("kv", kept, DIRECTORY_KEY);
+    } catch (err) { /* offline or refused: the kept directory serves */ }
+  }
+  for (const e of (kept && kept.items) || []) seen.set(e.id, { name: e.name, province: e.province });
   for (const r of await REFI.idb.all("results")) {
     const b = r.result && r.result.batch;
     if (!b) continue;
-    if (b.holder_id) seen.set(b.holder_id, b.holder_name || b.holder_id);
-    if (b.producer_id) seen.set(b.producer_id, b.producer_name || b.producer_id);
+    if (b.holder_id && !seen.has(b.holder_id)) seen.set(b.holder_id, { name: b.holder_name || b.holder_id });
+    if (b.producer_id && !seen.has(b.producer_id)) seen.set(b.producer_id, { name: b.producer_name || b.producer_id });
   }
-  return [...seen.entries()];
+  return seen;
+}
+
+/** The enterprise id for what was typed: an id as it is, else the one enterprise whose name holds the text. */
+function resolveEnterprise(known, typed) {
+  const text = typed.trim();
+  if (!text || known.has(text.toUpperCase())) return text.toUpperCase();
+  const needle = text.toLocaleLowerCase();
+  const exact = [...known].filter(([, e]) => e.name.toLocaleLowerCase() === needle);
+  const near = exact.length ? exact : [...known].filter(([, e]) => e.name.toLocaleLowerCase().includes(needle));
+  return near.length === 1 ? near[0][0] : text.toUpperCase();
 }
 
 function chip(name, value, label, checked) {
@@ -52,13 +82,19 @@ export default async function findingView(ctx) {
   const code = batch ? batch.code : scan && scan.code;
 
   const enterprise = h("input", {
-    name: "enterprise_id", list: "enterprise-list", autocomplete: "off", autocapitalize: "characters", "aria-required": "true",
+    name: "enterprise_id", list: "enterprise-list", autocomplete: "off", autocapitalize: "words", "aria-required": "true",
     value: (scan && scan.holder_enterprise_id) || (batch && batch.holder_id) || "",
   });
-  const known = new Map(await knownEnterprises());
-  const enterpriseList = h("datalist#enterprise-list", [...known].map(([id, name]) => h("option", { value: id }, name)));
+  const known = await knownEnterprises();
+  // Each option's label is the name (and province), so typing part of a name offers the enterprise.
+  const enterpriseList = h("datalist#enterprise-list", [...known].map(([id, e]) =>
+    h("option", { value: id, label: e.province ? `${e.name} · ${term("province", e.province)}` : e.name })));
   const enterpriseName = h("p.hint", { id: "f-enterprise-name", "aria-live": "polite" });
-  const paintName = () => { enterpriseName.textContent = known.get(enterprise.value.trim().toUpperCase()) || ""; };
+  const paintName = () => {
+    const id = resolveEnterprise(known, enterprise.value);
+    const e = known.get(id);
+    enterpriseName.textContent = e ? (id === enterprise.value.trim().toUpperCase() ? e.name : `${e.name} (${id})`) : "";
+  };
   enterprise.addEventListener("input", paintName);
   enterprise.setAttribute("aria-describedby", "f-enterprise-name");
   paintName();
@@ -127,7 +163,8 @@ export default async function findingView(ctx) {
       e.preventDefault();
       clearTimeout(saving);
       const chosen = [...form.querySelectorAll('input[name="discrepancy"]:checked')].map((i) => i.value);
-      const enterpriseId = enterprise.value.trim().toUpperCase();
+      const enterpriseId = resolveEnterprise(known, enterprise.value);
+      if (enterpriseId && enterpriseId !== enterprise.value) enterprise.value = enterpriseId;
       message.textContent = "";
       enterprise.removeAttribute("aria-invalid");
       discrepancies.removeAttribute("aria-invalid");
