@@ -48,7 +48,7 @@ limit_request_field_size = _env_int("GUNICORN_LIMIT_REQUEST_FIELD_SIZE", 8190)
 # client cannot pick the address the sign-in limits count, nor claim HTTPS, by sending the headers itself.
 forwarded_allow_ips = ",".join(a.strip() for a in os.environ.get("FORWARDED_ALLOW_IPS", "").split(",") if a.strip())
 # The app writes one structured line per request (with its request id); gunicorn's access log would repeat it.
-from api.logs import GUNICORN_LOGCONFIG as logconfig_dict  # noqa: E402 - gunicorn's own lines as JSON, its access line dropped
+from api.logs import GUNICORN_LOGCONFIG as logconfig_dict  # noqa: E402,F401 - gunicorn's own lines as JSON, its access line dropped
 
 accesslog = None
 errorlog = "-"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import DESKTOP, PHONE, audit_a11y, open_app, shoot, sign_in, wait_for_worker
+from .helpers import DESKTOP, PHONE, audit_a11y, shoot, sign_in, wait_for_worker
 
 pytestmark = pytest.mark.browser
 

@@ -34,7 +34,6 @@ def act(page, action, fill=None):
 
 def test_supervisor_and_enterprise_work_a_case(new_context, api, tmp_path):
     finding = log_finding(api)
-    case = f"/#/case/{finding['id']}"
 
     boss = new_context(viewport=DESKTOP).new_page()
     sign_in(boss, "supervisor")
