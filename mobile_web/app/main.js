@@ -1,6 +1,7 @@
 // Boot, layout and routing. Screens live in views/*.js and are loaded when first opened.
 import { display as displayCode } from "./batchcode.js";
 import { h, icon, mount, toast } from "./dom.js";
+import { announce } from "./signal.js";
 import { preferredLanguage, setLanguage, t, tn } from "./i18n.js";
 import { REFI, canLogFindings, changed, isReviewer, loadMeta, loadSetting, refreshCounts, roleCanScan, saveSetting, state, subscribe } from "./state.js";
 
@@ -170,9 +171,7 @@ async function onScanJudged(detail) {
   await saveSetting("alerts:" + state.session.username, alerts);
   paintChrome();
   // A distinct pattern per verdict, where the device allows it and the inspector has not turned it off.
-  if (navigator.vibrate && (await loadSetting("vibrate", true))) {
-    try { navigator.vibrate(status === "fail" ? [300, 120, 300, 120, 300] : [200]); } catch (err) { /* not allowed now */ }
-  }
+  await announce(status);
 }
 
 async function loadAlerts() {

@@ -333,3 +333,45 @@ def test_empty_required_fields_are_said_in_the_apps_language(new_context):
     assert page.inner_text("form.login .form-error") == f"À remplir : {label}."
     assert page.get_attribute("input[name=username]", "aria-invalid") == "true"
     assert page.evaluate("() => document.activeElement.name") == "username"
+
+
+AUDIO_SPY = """() => { window.__tones = []; window.AudioContext = class {
+  constructor() { this.currentTime = 0; this.state = 'running'; this.destination = {}; }
+  createGain() { return { gain: {}, connect: (x) => x }; }
+  createOscillator() { const o = { frequency: {}, connect: (x) => x, start: () => window.__tones.push(o.frequency.value), stop: () => {} }; return o; }
+}; }"""
+
+
+def test_each_verdict_has_its_own_vibration_and_sound_which_settings_turn_off(new_context, demo_cases):
+    ctx = new_context()
+    page = ctx.new_page()
+    ctx.add_init_script(f"({VIBRATE_SPY})(); ({AUDIO_SPY})();")
+    sign_in(page, "inspector")
+
+    def signals(code, wait):
+        page.evaluate("() => { window.__vibrations = []; window.__tones = []; }")
+        page.goto("/#/scan")
+        page.fill("#code-input", code)
+        page.click("form.manual button[type=submit]")
+        page.wait_for_selector(wait)
+        page.wait_for_timeout(300)
+        return page.evaluate("() => [window.__vibrations, window.__tones, location.hash]")
+
+    passed = signals(case_with(demo_cases, status="pass")["code"], "section.verdict.pass")
+    warned = signals(case_with(demo_cases, reason="late_reporting")["code"], "section.verdict.warning")
+    failed = signals(case_with(demo_cases, reason="over_quota")["code"], "section.verdict.fail")
+    assert [len(p) for p in (passed[0][0], warned[0][0], failed[0][0])] == [1, 3, 5], "one, two and three pulses"
+    assert [len(p[1]) for p in (passed, warned, failed)] == [1, 2, 3], "one, two and three beeps"
+    assert passed[1][0] > warned[1][0] > failed[1][0], "worse news sounds lower"
+    # Opened again later, the verdict is not announced a second time.
+    page.evaluate("() => { window.__vibrations = []; window.__tones = []; }")
+    page.goto("/" + warned[2])
+    page.wait_for_selector("section.verdict.warning")
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => [window.__vibrations.length, window.__tones.length]") == [0, 0]
+    # Both turned off in Settings: the verdict comes silently.
+    page.goto("/#/settings")
+    page.uncheck("input[name=vibrate]")
+    page.uncheck("input[name=sound]")
+    assert signals(case_with(demo_cases, reason="over_quota")["code"], "section.verdict.fail")[:2] == [[], []]
+    assert not ctx.errors, ctx.errors

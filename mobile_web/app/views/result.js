@@ -4,6 +4,7 @@ import { display } from "../batchcode.js";
 import { h, icon, mount } from "../dom.js";
 import { ago, date, dateTime, num, reasonMessage, reasonTitle, t, term, tn } from "../i18n.js";
 import { go, rejectionText, render } from "../main.js";
+import { announce } from "../signal.js";
 import { REFI, canLogFindings, refreshCounts, state } from "../state.js";
 
 export function verdictBanner(status, sub) {
@@ -166,11 +167,15 @@ function actions(record) {
     h("button.secondary.big", { type: "button", onclick: () => go("#/scan") }, icon("scan"), t("result.scan_next")));
 }
 
+// Scans judged in the background while their own screen was open: their verdict is announced when it is painted.
+const judgedWhileOpen = new Set();
+
 export default async function resultView(ctx) {
   const clientId = ctx.route.parts[0];
   let record = await REFI.idb.get("scans", clientId);
   if (!record) return h("div.screen", h("h1", t("result.not_found")), h("a.button.secondary", { href: "#/scan" }, t("result.scan_next")));
 
+  const waiting = record.state === "pending";
   if (record.state === "pending" && state.online) {
     try {
       await REFI.syncScan(record);
@@ -183,6 +188,8 @@ export default async function resultView(ctx) {
 
   const wrap = h("div.screen.result");
   if (record.state === "sent" && record.result) {
+    // The verdict that has just come in is told by sound and vibration too; opened again later, it is not.
+    if (waiting || judgedWhileOpen.delete(clientId)) announce(record.result.verdict.status);
     mount(wrap, h("h1.visually-hidden", t("result.title")), resultBody(record.result), locationLine(record), actions(record));
     return wrap;
   }
@@ -207,7 +214,11 @@ export default async function resultView(ctx) {
   }
   // Re-render when the outbox sends this scan in the background.
   // The verdict that has just come in opens at the top, with its banner on screen.
-  const onJudged = (e) => { if (e.detail && e.detail.client_id === clientId && ctx.token()) render({ fresh: true }); };
+  const onJudged = (e) => {
+    if (!e.detail || e.detail.client_id !== clientId || !ctx.token()) return;
+    judgedWhileOpen.add(clientId);
+    render({ fresh: true });
+  };
   self.addEventListener("refi:scan-judged", onJudged);
   ctx.onCleanup(() => self.removeEventListener("refi:scan-judged", onJudged));
   return wrap;

@@ -77,12 +77,17 @@ export default async function settingsView() {
     },
   }, t("settings.signout"));
 
-  // Scanners are told when a queued scan comes back FAIL or WARNING; the vibration can be turned off.
+  // Scanners feel and hear each verdict (and a queued scan that comes back FAIL or WARNING); both can be turned off.
   const vibrate = roleCanScan(s.role) ? h("section.card.alerts-card", h("h2.small", t("phone.alerts")),
     h("label.check-inline", h("input", {
       type: "checkbox", name: "vibrate", checked: await loadSetting("vibrate", true),
       onchange: (e) => saveSetting("vibrate", e.target.checked),
-    }), h("span", t("phone.vibrate")))) : null;
+    }), h("span", t("phone.vibrate"))),
+    h("label.check-inline", h("input", {
+      type: "checkbox", name: "sound", checked: await loadSetting("sound", true),
+      onchange: (e) => saveSetting("sound", e.target.checked),
+    }), h("span", t("phone.sound"))),
+    h("p.muted.small", t("phone.signal_patterns"))) : null;
 
   return h("div.screen.settings",
     h("h1", t("settings.title")),
