@@ -346,8 +346,26 @@
   }
 
   async function pendingCount(username) {
-    const [scans, findings] = await Promise.all([idb.byState("scans", "pending"), idb.byState("findings", "pending")]);
-    return scans.concat(findings).filter((x) => !username || x.username === username).length;
+    const [scans, findings, editing] = await Promise.all([idb.byState("scans", "pending"), idb.byState("findings", "pending"),
+      idb.byState("findings", "editing")]);
+    return scans.concat(findings, editing).filter((x) => !username || x.username === username).length;
+  }
+
+  /** Hold a queued finding for editing: the outbox skips it until it is saved again or let go. False if already sent. */
+  async function holdForEdit(clientId) {
+    return withLock("refi-outbox", async () => {
+      const cur = await idb.get("findings", clientId);
+      if (!cur || cur.server_id || (cur.state !== "pending" && cur.state !== "editing")) return false;
+      await idb.put("findings", Object.assign(cur, { state: "editing" }));
+      return true;
+    }, { ifAvailable: false });
+  }
+
+  /** Let a held finding go back to the outbox unchanged (the edit was left, or the app was closed mid-edit). */
+  async function releaseEdits(clientId) {
+    for (const item of await idb.byState("findings", "editing")) {
+      if (!clientId || item.client_id === clientId) await idb.put("findings", Object.assign(item, { state: "pending" }));
+    }
   }
 
   async function queueScan(record) {
@@ -511,6 +529,6 @@
     idb, uuid, notify, withLock, ApiError, OfflineError, SignedOutError,
     deviceId, getSession, login, logout, refresh, finishPendingLogout,
     authFetch, api, readBody, codeKey, cacheResult, cachedResult,
-    pendingCount, queueScan, queueFinding, syncOutbox, syncScan, syncFinding, isPermanent, rejection,
+    pendingCount, holdForEdit, releaseEdits, queueScan, queueFinding, syncOutbox, syncScan, syncFinding, isPermanent, rejection,
   };
 })(typeof self !== "undefined" ? self : globalThis);

@@ -357,6 +357,7 @@ async function askPersistentStorage() {
 async function boot() {
   await setLanguage(preferredLanguage(await loadSetting("language", null)));
   layout();
+  await REFI.releaseEdits(); // an edit left open when the app closed goes back to the outbox as it was
   state.session = (await REFI.getSession()) || null;
   await loadAlerts();
   subscribe(paintChrome);

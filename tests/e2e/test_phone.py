@@ -375,3 +375,41 @@ def test_each_verdict_has_its_own_vibration_and_sound_which_settings_turn_off(ne
     page.uncheck("input[name=sound]")
     assert signals(case_with(demo_cases, reason="over_quota")["code"], "section.verdict.fail")[:2] == [[], []]
     assert not ctx.errors, ctx.errors
+
+
+def test_a_queued_finding_is_edited_before_it_is_sent(new_context, demo_cases, api):
+    ctx = new_context()
+    page = ctx.new_page()
+    sign_in(page, "inspector")
+    ctx.set_offline(True)
+    page.wait_for_selector(".net.offline")
+    page.goto("/#/finding")
+    page.wait_for_selector("form.finding")
+    page.fill("#f-enterprise", "ENT-GMT")
+    page.check("input[name=discrepancy][value=packaging_noncompliant]")
+    page.fill("#f-notes", "Sacks unmarked (first words).")
+    page.click("form.finding button[type=submit]")
+    page.wait_for_selector("ul.items .edit-queued a")
+    # Opened for editing and left: it goes back to the outbox unchanged.
+    page.click("ul.items .edit-queued a")
+    page.wait_for_selector("form.finding .edit-note")
+    held = page.evaluate("async () => (await (await import('/app/state.js')).REFI.idb.all('findings')).map((f) => f.state)")
+    assert held == ["editing"], held
+    page.click("nav.tabs a[href='#/settings']")
+    page.wait_for_selector("input[name=language]")
+    page.wait_for_function("async () => (await (await import('/app/state.js')).REFI.idb.all('findings')).every((f) => f.state === 'pending')")
+    # Edited and saved, still offline; sent once the network is back, with the new words only.
+    page.goto("/#/history?tab=findings")
+    page.click("ul.items .edit-queued a")
+    page.wait_for_selector("form.finding .edit-note")
+    assert page.input_value("#f-notes") == "Sacks unmarked (first words)."
+    page.fill("#f-notes", "Sacks unmarked, twelve of them (edited).")
+    page.click("form.finding button[type=submit]")
+    page.wait_for_selector("ul.items li")
+    ctx.set_offline(False)
+    page.wait_for_selector(".net.online")
+    page.wait_for_selector("ul.items li .chip-status.sent", timeout=30000)
+    mine = api.call("GET", "/api/inspections?enterprise_id=ENT-GMT&page_size=50&sort=-received_at", user="supervisor")
+    notes = [f.get("notes") for f in mine if (f.get("notes") or "").startswith("Sacks unmarked")]
+    assert notes == ["Sacks unmarked, twelve of them (edited)."], notes
+    assert not ctx.errors, ctx.errors

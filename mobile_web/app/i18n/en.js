@@ -292,6 +292,12 @@ export default {
   "sync.pending": "Pending",
   "sync.sent": "Sent",
   "sync.rejected": "Turned down",
+  "sync.editing": "Being edited",
+  "phone.edit": "Edit before sending",
+  "phone.edit_title": "Edit the finding",
+  "phone.edit_note": "Not sent yet: it waits while you edit it, and goes with your changes once saved.",
+  "phone.edit_gone_title": "Already sent",
+  "phone.edit_gone": "This finding was sent before it could be edited. Open it in History to see its case.",
 
   "history.title": "History",
   "history.scans": "Scans",

@@ -292,6 +292,12 @@ export default {
   "sync.pending": "En attente",
   "sync.sent": "Envoyé",
   "sync.rejected": "Refusé",
+  "sync.editing": "En cours de modification",
+  "phone.edit": "Modifier avant l’envoi",
+  "phone.edit_title": "Modifier le constat",
+  "phone.edit_note": "Pas encore envoyé : il attend pendant que vous le modifiez, et part avec vos changements une fois enregistré.",
+  "phone.edit_gone_title": "Déjà envoyé",
+  "phone.edit_gone": "Ce constat a été envoyé avant de pouvoir être modifié. Ouvrez-le dans l’historique pour voir son dossier.",
 
   "history.title": "Historique",
   "history.scans": "Scans",

@@ -292,6 +292,12 @@ export default {
   "sync.pending": "Tertunda",
   "sync.sent": "Terkirim",
   "sync.rejected": "Ditolak",
+  "sync.editing": "Sedang diedit",
+  "phone.edit": "Edit sebelum dikirim",
+  "phone.edit_title": "Edit temuan",
+  "phone.edit_note": "Belum dikirim: temuan menunggu selama Anda mengeditnya, lalu dikirim dengan perubahan Anda setelah disimpan.",
+  "phone.edit_gone_title": "Sudah dikirim",
+  "phone.edit_gone": "Temuan ini sudah dikirim sebelum sempat diedit. Buka di Riwayat untuk melihat kasusnya.",
 
   "history.title": "Riwayat",
   "history.scans": "Pindaian",

@@ -292,6 +292,12 @@ export default {
   "sync.pending": "待发送",
   "sync.sent": "已发送",
   "sync.rejected": "被拒绝",
+  "sync.editing": "编辑中",
+  "phone.edit": "发送前编辑",
+  "phone.edit_title": "编辑问题",
+  "phone.edit_note": "尚未发送：编辑期间暂不发送，保存后按修改后的内容发送。",
+  "phone.edit_gone_title": "已发送",
+  "phone.edit_gone": "该问题在编辑前已发送。请在记录中打开查看其案件。",
 
   "history.title": "记录",
   "history.scans": "扫描",

@@ -3,7 +3,7 @@ import { h, icon, mount, toast } from "../dom.js";
 import { num, t, term } from "../i18n.js";
 import { afterQueue, go, rejectionText } from "../main.js";
 import { downscale, locate } from "../media.js";
-import { REFI, state } from "../state.js";
+import { REFI, refreshCounts, state } from "../state.js";
 import { SITE_TYPES, currentSite } from "./scan.js";
 
 const REASON_CODES = ["unknown_code", "malformed_code", "producer_not_approved", "over_quota", "tainted_lineage",
@@ -67,7 +67,16 @@ function draftKey(username, scanId, editId) {
 export default async function findingView(ctx) {
   // A turned-down finding opened to be fixed: its fields and photos fill the form, and it is sent as a new one.
   const editId = ctx.route.params.get("edit");
-  const editing = editId ? await REFI.idb.get("findings", editId) : null;
+  let editing = editId ? await REFI.idb.get("findings", editId) : null;
+  // A queued finding not sent yet is held while it is edited, so the outbox cannot send the old version meanwhile.
+  const queuedEdit = !!editing && editing.state !== "rejected";
+  if (queuedEdit && !(await REFI.holdForEdit(editId))) editing = null;
+  if (editId && !editing) {
+    return h("div.screen", h("h1", t("phone.edit_gone_title")), h("p", t("phone.edit_gone")),
+      h("a.button.secondary", { href: "#/history?tab=findings" }, t("nav.history")));
+  }
+  let saved = false;
+  if (queuedEdit) ctx.onCleanup(() => { if (!saved) REFI.releaseEdits(editId).then(refreshCounts); });
   const editScanRef = editing && (editing.scan_refs || [])[0];
   const scanId = ctx.route.params.get("scan") || (editScanRef && editScanRef.client_id) || null;
   const scan = scanId ? await REFI.idb.get("scans", scanId) : null;
@@ -206,15 +215,17 @@ export default async function findingView(ctx) {
       });
       // The fixed finding replaces the turned-down one; the draft has become an outbox item.
       if (editing) await REFI.idb.del("findings", editId);
+      saved = true;
       await REFI.idb.del("kv", key);
       await afterQueue();
       toast(state.online ? t("finding.saved_sending") : t("finding.saved_offline"), "ok");
       go("#/history?tab=findings");
     },
   },
-  h("h1", t(editing ? "phone.fix_title" : "finding.title")),
+  h("h1", t(queuedEdit ? "phone.edit_title" : editing ? "phone.fix_title" : "finding.title")),
   code ? h("p.muted", t("finding.for_code", { code })) : null,
-  editing ? h("div.card.error.fix-note", { role: "note" }, h("p", h("strong", t("outbox.rejected_because")), " ", rejectionText(editing.error))) : null,
+  queuedEdit ? h("p.muted.edit-note", { role: "note" }, t("phone.edit_note")) : null,
+  editing && !queuedEdit ? h("div.card.error.fix-note", { role: "note" }, h("p", h("strong", t("outbox.rejected_because")), " ", rejectionText(editing.error))) : null,
   draft ? h("p.draft-note", { role: "status" }, icon("pending"), h("span", t("phone.draft_restored")), " ",
     h("button.link", { type: "button", onclick: async () => { await REFI.idb.del("kv", key); ctx.render({ fresh: true }); } }, t("phone.draft_discard"))) : null,
   h("div.card",

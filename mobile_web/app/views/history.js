@@ -64,7 +64,9 @@ function findingItem(item, server) {
   return h("li.item",
     target ? h("a.item-main", { href: "#/case/" + encodeURIComponent(target) }, main) : h("div.item-main", main),
     h("div.item-side", item.state ? syncChip(item) : syncChip({ state: "sent" })),
-    rejectedBlock("findings", item));
+    rejectedBlock("findings", item),
+    (item.state === "pending" || item.state === "editing") && !item.server_id
+      ? h("div.row.edit-queued", h("a.button.secondary.small", { href: "#/finding?edit=" + encodeURIComponent(item.client_id) }, icon("edit"), t("phone.edit"))) : null);
 }
 
 const REASON_SET = new Set(["unknown_code", "malformed_code", "producer_not_approved", "over_quota", "tainted_lineage",
