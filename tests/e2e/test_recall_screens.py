@@ -66,6 +66,13 @@ def test_supervisor_traces_recalls_and_sends_inspectors(new_context, api, axe): 
     assert page.inner_text(".recall-progress .tile[data-stat=open] .tile-value") == "3"
     _audit(walk, "recall-progress")
 
+    # From a row of the risk ranking: a task for the enterprise's batches, to its province's pool.
+    page.goto("/#/tasks?origin=risk&ref=ENT-BMM&pool=Inner%20Mongolia")
+    page.select_option(".send-card select[name=pool]", "Inner Mongolia")
+    page.click(".send-card button[type=submit]")
+    page.wait_for_selector(".tasks-screen:not(:has(.send-card)) .task-card >> text=In the Inner Mongolia pool")
+    _audit(walk, "tasks")
+
     def recall_with_progress():
         page.goto(f"/#/recall/{CODES['BAD']}")
         page.wait_for_selector(".recall-progress .task-card")
@@ -78,6 +85,8 @@ def test_supervisor_traces_recalls_and_sends_inspectors(new_context, api, axe): 
     walk.done()
     tasks = api.call("GET", f"/api/tasks?origin_ref={CODES['BAD']}", user="supervisor")
     assert sorted(t["enterprise_id"] for t in tasks) == ["ENT-BMM", "ENT-GMT", "ENT-RRS"]
+    pool = api.call("GET", "/api/tasks?origin_ref=ENT-BMM", user="supervisor")
+    assert [(t["pool"], t["pool_province"]) for t in pool] == [(True, "Inner Mongolia")]
 
 
 def test_inspector_works_my_tasks_offline_and_the_scan_completes_the_item(new_context, api, axe):  # noqa: F811

@@ -161,7 +161,7 @@ export default async function caseView(ctx) {
       h("div.row.wrap", statusChip(f.status), severityChip(f.severity), deadlineText(f)),
       isReviewer(state.session.role) ? h("div.row.wrap.case-links",
         (f.batch_codes || []).length ? h("a.button.secondary.small", { href: "#/trace/finding/" + encodeURIComponent(f.id) }, t("trace.of_this_finding")) : null,
-        h("a.button.secondary.small", { href: "#/tasks?origin=finding&ref=" + encodeURIComponent(f.id) }, t("tasks.send_open"))) : null),
+        h("a.button.secondary.small", { href: "#/tasks?" + new URLSearchParams({ origin: "finding", ref: f.id, pool: f.province || "" }) }, t("tasks.send_open"))) : null),
     actions.length ? h("button.primary.big.jump", {
       type: "button",
       onclick: () => { const form = document.querySelector(".case-actions form"); form.scrollIntoView({ behavior: "smooth" }); form.querySelector("textarea, select, input").focus({ preventScroll: true }); },

@@ -38,7 +38,7 @@ async function supervisorView(ctx) {
   const origin = params.get("origin");
   if (ORIGINS.has(origin) && params.get("ref")) {
     node.append(h("section.card.send-card", h("h2", t("tasks.send_for_" + origin, { ref: params.get("ref") })),
-      sendForm({ type: origin, ref: params.get("ref") }, { onMade: () => go("#/tasks") })));
+      sendForm({ type: origin, ref: params.get("ref") }, { provinces: params.get("pool") ? [params.get("pool")] : [], onMade: () => go("#/tasks") })));
   }
   const query = new URLSearchParams({ page_size: "50" });
   for (const k of ["status", "overdue", "province"]) if (params.get(k)) query.set(k, params.get(k));
