@@ -90,8 +90,23 @@ export function dueLine(task) {
   return h("span.deadline", t("tasks.due_on", { date: date(task.due_at) }));
 }
 
+/** Cancel an open task or reopen a cancelled one, against the ETag read just before (a 412 says someone changed it). */
+async function setStatus(task, status, onChange) {
+  try {
+    const res = await REFI.authFetch("/api/tasks/" + encodeURIComponent(task.id));
+    if (!res.ok) throw new REFI.ApiError(res.status, await REFI.readBody(res));
+    await REFI.api("/api/tasks/" + encodeURIComponent(task.id), { method: "PATCH", json: { status }, headers: { "If-Match": res.headers.get("ETag") } });
+    toast(t(status === "cancelled" ? "tasks.cancelled_toast" : "tasks.reopened_toast"), "ok");
+  } catch (err) {
+    if (err instanceof REFI.SignedOutError) throw err;
+    toast(errorText(err), "error");
+  }
+  onChange && onChange();
+}
+
 /** A task as a supervisor follows it: where, by when, by whom, how far, and what it found. */
-export function taskCard(task) {
+export function taskCard(task, onChange) {
+  const action = task.status === "open" ? ["cancelled", "tasks.cancel"] : task.cancelled ? ["open", "tasks.reopen"] : null;
   return h("li.card.task-card", { dataset: { task: task.id, status: task.status } },
     h("h3.small", task.title),
     h("p.item-line.small", h("strong", task.enterprise_name || task.enterprise_id), task.province ? h("span.muted", task.province) : null, dueLine(task)),
@@ -102,7 +117,8 @@ export function taskCard(task) {
       h("ul.task-item-list", task.items.map((i) => h("li.item-line.small", { dataset: { code: i.batch_code, status: i.status } },
         h("code.code", display(i.batch_code)), i.status === "done" ? h("span.chip-status.sent", icon("pass"), t("tasks.item_done")) : h("span.chip-status.pending", t("tasks.item_open")))))),
     task.finding_ids.length ? h("p.small", icon("flag"), tn("tasks.found", task.finding_ids.length), " ",
-      task.finding_ids.map((id) => h("a", { href: "#/case/" + encodeURIComponent(id) }, id)).reduce((acc, a) => (acc.length ? acc.concat([", ", a]) : [a]), [])) : null);
+      task.finding_ids.map((id) => h("a", { href: "#/case/" + encodeURIComponent(id) }, id)).reduce((acc, a) => (acc.length ? acc.concat([", ", a]) : [a]), [])) : null,
+    action && onChange ? h("button.secondary.small.task-status", { type: "button", onclick: () => setStatus(task, action[0], onChange) }, t(action[1])) : null);
 }
 
 /** The counts of a set of tasks as tiles, with a per-province table. */
@@ -130,7 +146,7 @@ export async function originProgress(el, ref) {
       mount(el, h("p.muted", t("tasks.none_sent")));
       return;
     }
-    mount(el, statsBlock(stats.body), h("ol.task-list", list.body.map(taskCard)));
+    mount(el, statsBlock(stats.body), h("ol.task-list", list.body.map((task) => taskCard(task, () => originProgress(el, ref)))));
   } catch (err) {
     if (err instanceof REFI.SignedOutError) throw err;
     mount(el, h("p.error", { role: "alert" }, icon("warning"), errorText(err)));

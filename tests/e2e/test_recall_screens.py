@@ -72,6 +72,8 @@ def test_supervisor_traces_recalls_and_sends_inspectors(new_context, api, axe): 
     page.click(".send-card button[type=submit]")
     page.wait_for_selector(".tasks-screen:not(:has(.send-card)) .task-card >> text=In the Inner Mongolia pool")
     _audit(walk, "tasks")
+    page.locator(".tasks-screen .task-card", has_text="In the Inner Mongolia pool").locator("button.task-status").click()
+    page.wait_for_selector(".tasks-screen .task-card[data-status=cancelled]")  # cancelled with the ETag it read
 
     def recall_with_progress():
         page.goto(f"/#/recall/{CODES['BAD']}")
@@ -86,7 +88,7 @@ def test_supervisor_traces_recalls_and_sends_inspectors(new_context, api, axe): 
     tasks = api.call("GET", f"/api/tasks?origin_ref={CODES['BAD']}", user="supervisor")
     assert sorted(t["enterprise_id"] for t in tasks) == ["ENT-BMM", "ENT-GMT", "ENT-RRS"]
     pool = api.call("GET", "/api/tasks?origin_ref=ENT-BMM", user="supervisor")
-    assert [(t["pool"], t["pool_province"]) for t in pool] == [(True, "Inner Mongolia")]
+    assert [(t["pool"], t["pool_province"], t["status"]) for t in pool] == [(True, "Inner Mongolia", "cancelled")]
 
 
 def test_inspector_works_my_tasks_offline_and_the_scan_completes_the_item(new_context, api, axe):  # noqa: F811

@@ -912,4 +912,8 @@ export default {
   "mytasks.every_days.one": "Every day",
   "mytasks.claim": "Take this task",
   "mytasks.claimed": "The task is yours.",
+  "tasks.cancel": "Cancel the task",
+  "tasks.reopen": "Reopen",
+  "tasks.cancelled_toast": "Task cancelled.",
+  "tasks.reopened_toast": "Task reopened.",
 };

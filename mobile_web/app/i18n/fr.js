@@ -912,4 +912,8 @@ export default {
   "mytasks.every_days.one": "Chaque jour",
   "mytasks.claim": "Prendre cette mission",
   "mytasks.claimed": "La mission est à vous.",
+  "tasks.cancel": "Annuler la mission",
+  "tasks.reopen": "Rouvrir",
+  "tasks.cancelled_toast": "Mission annulée.",
+  "tasks.reopened_toast": "Mission rouverte.",
 };

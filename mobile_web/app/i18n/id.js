@@ -869,4 +869,8 @@ export default {
   "mytasks.every_days": "Setiap {n} hari",
   "mytasks.claim": "Ambil tugas ini",
   "mytasks.claimed": "Tugas ini milik Anda.",
+  "tasks.cancel": "Batalkan tugas",
+  "tasks.reopen": "Buka kembali",
+  "tasks.cancelled_toast": "Tugas dibatalkan.",
+  "tasks.reopened_toast": "Tugas dibuka kembali.",
 };

@@ -869,4 +869,8 @@ export default {
   "mytasks.every_days": "每 {n} 天",
   "mytasks.claim": "领取此任务",
   "mytasks.claimed": "任务已归您。",
+  "tasks.cancel": "取消任务",
+  "tasks.reopen": "重新开启",
+  "tasks.cancelled_toast": "任务已取消。",
+  "tasks.reopened_toast": "任务已重新开启。",
 };

@@ -3,7 +3,7 @@
 // (views/mytasks.js), which works offline.
 import { field, h, icon, mount } from "../dom.js";
 import { t } from "../i18n.js";
-import { errorText, go } from "../main.js";
+import { errorText, go, render } from "../main.js";
 import { REFI, isReviewer, state } from "../state.js";
 import { sendForm, statsBlock, taskCard } from "../tasks-ui.js";
 import { oversightTabs } from "./reporting.js";
@@ -47,7 +47,7 @@ async function supervisorView(ctx) {
   try {
     const [stats, list] = await Promise.all([REFI.api("/api/tasks/stats?" + query), REFI.api("/api/tasks?" + query)]);
     mount(results, statsBlock(stats.body), filterForm(params),
-      list.body.length ? h("ol.task-list", list.body.map(taskCard)) : h("p.empty", t("tasks.none")));
+      list.body.length ? h("ol.task-list", list.body.map((task) => taskCard(task, () => ctx.token() && render()))) : h("p.empty", t("tasks.none")));
   } catch (err) {
     if (err instanceof REFI.SignedOutError) throw err;
     mount(results, h("p.error", { role: "alert" }, icon("warning"), errorText(err)));
