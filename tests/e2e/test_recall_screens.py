@@ -10,7 +10,7 @@ import pytest
 
 from seed.recall_case import CODES
 
-from .helpers import audit_a11y
+from .helpers import audit_a11y, wait_for_worker
 from .test_phone_layout import LANGUAGES, axe, nav, start  # noqa: F401 - axe is a fixture
 
 pytestmark = pytest.mark.browser
@@ -95,19 +95,24 @@ def test_inspector_works_my_tasks_offline_and_the_scan_completes_the_item(new_co
     made = api.call("POST", "/api/tasks", {"origin": {"type": "batches", "ref": "ENT-BMM", "batch_codes": [CODES["MAG"]]},
                                           "assignees": ["inspector2"], "title": "Magnet check at Baotou"},
                     user="supervisor")["tasks"][0]
+    pool = api.call("POST", "/api/tasks", {"origin": {"type": "batches", "ref": "ENT-GMT", "batch_codes": [CODES["MIX"]]},
+                                          "pool_province": "Jiangxi"}, user="supervisor")["tasks"][0]
     walk = start(new_context, "inspector2", axe)
     page = walk.page
     page.goto("/#/tasks")
     item = f".my-task[data-task='{made['id']}'] .my-item[data-code='{CODES['MAG']}']"
     page.wait_for_selector(item + "[data-state=open]")
     _audit(walk, "my-tasks")
+    # A pool task is taken (If-Match the ETag read): it is mine now, and the button is gone.
+    page.click(f".my-task[data-task='{pool['id']}'] button:has-text('Take this task')")
+    page.wait_for_selector(f".my-task[data-task='{pool['id']}']:not(:has(button:has-text('Take this task')))")
+    assert api.call("GET", f"/api/tasks/{pool['id']}", user="supervisor")["claimed_by"]
+    wait_for_worker(page)
 
     ctx = page.context
     ctx.set_offline(True)
     page.wait_for_selector(".net.offline")
-    page.goto("/#/history")
-    page.wait_for_selector("h1")
-    page.goto("/#/tasks")
+    page.reload()  # the app itself comes from the service worker, the list from the phone
     page.wait_for_selector(".tasks-as-of .icon")  # the list kept on the phone, marked as such
     assert page.locator(item + "[data-state=open]").count() == 1
     assert "Offline" in page.inner_text(".tasks-as-of")
