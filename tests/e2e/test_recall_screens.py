@@ -59,6 +59,9 @@ def test_supervisor_traces_recalls_and_sends_inspectors(new_context, api, axe): 
     page.wait_for_function("() => document.querySelectorAll('.recall-row').length === 3")
     assert "status=active" in page.evaluate("() => location.hash")  # a filtered list has its own address
     page.click(".send-box summary")
+    page.fill(".send-form input[name=assignees]", "nobody")  # the server's refusal, in the reader's words
+    page.click(".send-form button[type=submit]")
+    page.wait_for_selector(".send-form .form-error >> text=active inspectors only")
     page.fill(".send-form input[name=assignees]", "inspector")
     page.click(".send-form button[type=submit]")
     page.wait_for_selector(".recall-progress .task-card", timeout=20000)
