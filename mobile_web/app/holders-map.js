@@ -34,8 +34,8 @@ function frame(points) {
   const lons = points.map((p) => p.lon);
   const lats = points.map((p) => p.lat);
   let [w, e, s, n] = [Math.min(...lons), Math.max(...lons), Math.min(...lats), Math.max(...lats)];
-  const padLon = Math.max(1.5, (MIN_SPAN - (e - w)) / 2);
-  const padLat = Math.max(1.5, (MIN_SPAN - (n - s)) / 2);
+  const padLon = Math.max(2.5, (MIN_SPAN - (e - w)) / 2);
+  const padLat = Math.max(2.5, (MIN_SPAN - (n - s)) / 2);
   [w, e, s, n] = [w - padLon, e + padLon, s - padLat, n + padLat];
   const k = Math.cos(((s + n) / 2) * Math.PI / 180);
   // Landscape (4:3 at least), so a north-south spread does not make a map taller than the phone's screen.
@@ -48,7 +48,8 @@ export function holdersMap(holders) {
   const placed = holders.filter((x) => x.location && Number.isFinite(x.location.lat) && Number.isFinite(x.location.lon));
   if (!placed.length) return h("p.muted.small", t("recall.map_none"));
   const f = frame(placed.map((x) => x.location));
-  const width = 600;
+  // Drawn at about the width it is shown at, so its numbers keep their CSS size on a phone.
+  const width = Math.round(Math.max(280, Math.min(640, (document.documentElement.clientWidth || 640) - 40)));
   const height = Math.round(width * (f.n - f.s) / ((f.e - f.w) * f.k));
   const x = (lon) => ((lon - f.w) / (f.e - f.w)) * width;
   const y = (lat) => ((f.n - lat) / (f.n - f.s)) * height;
@@ -56,7 +57,7 @@ export function holdersMap(holders) {
   const grid = [];
   for (let lon = Math.ceil(f.w / 5) * 5; lon <= f.e; lon += 5) {
     grid.push(h("path.map-grid", { d: `M${x(lon)},0V${height}` }));
-    if (x(lon) < width - 56) grid.push(h("text.map-degree", { x: x(lon) + 3, y: height - 6 }, `${lon}°E`)); // not cut at the edge
+    if (x(lon) < width - 50) grid.push(h("text.map-degree", { x: x(lon) + 3, y: height - 6 }, `${lon}°E`)); // not cut at the edge
   }
   for (let lat = Math.ceil(f.s / 5) * 5; lat <= f.n; lat += 5) {
     grid.push(h("path.map-grid", { d: `M0,${y(lat)}H${width}` }));
