@@ -2,13 +2,14 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inspector.tasks import progress, records
+from inspector.tasks import progress, records, stats
 
 from .auth import BEARER, principal, require
 from .context import db, now
 from .errors import error_docs
 from .preconditions import IF_MATCH, if_match_tags
-from .schemas.tasks import TaskBatchSchema, TaskChangeSchema, TaskCreateSchema, TaskListQuerySchema, TaskSchema
+from .schemas.tasks import (TaskBatchSchema, TaskChangeSchema, TaskCreateSchema, TaskListQuerySchema, TaskSchema,
+                             TaskStatsSchema)
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/tasks",
                 description="Inspection tasks: the batches to check, where, by when, by whom, and what was found.")
@@ -52,6 +53,19 @@ class Tasks(MethodView):
         """Turn a recall list, a risk-ranking row, a finding or a list of batches into tasks (one per enterprise)."""
         made = records.create(db(), principal(), body, now())
         return {"tasks": [progress.view(t, now()) for t in made]}
+
+
+@blp.route("/stats")
+class Stats(MethodView):
+    @blp.doc(security=BEARER)
+    @blp.arguments(TaskListQuerySchema, location="query")
+    @blp.response(200, TaskStatsSchema)
+    @errors(401, 403, 422)
+    @require(*SUPERVISORS)
+    def get(self, query):
+        """How the tasks in your scope stand (the list's filters apply): by status, overdue, items checked, findings,
+        and per province; `origin_ref` gives the progress of one recall."""
+        return stats.task_stats(db(), principal(), query, now())
 
 
 @blp.route("/mine")

@@ -534,6 +534,8 @@ HOT_PATHS = {
     "tasks-province-supervisor": _task_listing("province_supervisor", "/api/tasks"),
     "tasks-inspector-mine": _task_listing("inspector", "/api/tasks/mine"),
     "tasks-scan-completes-item": _scan_for_task,
+    "tasks-stats-of-a-recall": _task_listing("supervisor", "/api/tasks/stats?origin_ref=RE2BBVCP6ZD"),
+    "tasks-stats-province-supervisor": _task_listing("province_supervisor", "/api/tasks/stats"),
     "intake-prefetch-receipt": _ship_and_receive,
 }
 
@@ -552,6 +554,7 @@ EXPECTED = {
     "trace": [("batches", "$graphLookup connectToField _id")],
     "tasks-scan": [("tasks", "find")],
     "tasks": [("tasks", "find")],
+    "tasks-stats": [("tasks", "aggregate $match")],
     "intake-prefetch": [("movements", "find"), ("ledger_events", "find"), ("batches", "find"),
                         ("enterprises", "find")],
 }

@@ -49,6 +49,8 @@ class TaskListQuerySchema(ma.Schema):
     province = ma.fields.String(load_default=None, validate=validate.Length(max=40))
     enterprise_id = ma.fields.String(load_default=None, validate=CODE)
     assignee_id = ma.fields.String(load_default=None, validate=CODE)
+    origin_ref = ma.fields.String(load_default=None, validate=CODE, metadata={
+        "description": "The tasks made from this recall source batch, finding or risk-ranking enterprise."})
 
 
 class TaskItemSchema(ma.Schema):
@@ -101,3 +103,28 @@ class TaskSchema(ma.Schema):
 
 class TaskBatchSchema(ma.Schema):
     tasks = ma.fields.List(ma.fields.Nested(TaskSchema))
+
+
+class StatusCountsSchema(ma.Schema):
+    open = ma.fields.Integer()
+    done = ma.fields.Integer()
+    cancelled = ma.fields.Integer()
+
+
+class ProvinceStatsSchema(StatusCountsSchema):
+    province = ma.fields.String(allow_none=True)
+    total = ma.fields.Integer()
+    overdue = ma.fields.Integer()
+    items = ma.fields.Integer()
+    items_done = ma.fields.Integer()
+    findings = ma.fields.Integer()
+
+
+class TaskStatsSchema(ma.Schema):
+    total = ma.fields.Integer()
+    by_status = ma.fields.Nested(StatusCountsSchema)
+    overdue = ma.fields.Integer(metadata={"description": "Open tasks past their due date."})
+    items = ma.fields.Integer(metadata={"description": "Batches to check, over every matching task."})
+    items_done = ma.fields.Integer()
+    findings = ma.fields.Integer(metadata={"description": "Findings the tasks produced."})
+    provinces = ma.fields.List(ma.fields.Nested(ProvinceStatsSchema))

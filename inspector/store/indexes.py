@@ -153,6 +153,8 @@ INDEXES = {
                    name="assignees_status_due_at_id"),
         IndexModel([("pool", ASC), ("status", ASC), ("due_at", ASC), ("_id", ASC)], name="pool_status_due_at_id"),
         IndexModel([("items.batch_code", ASC), ("status", ASC)], name="item_batch_status"),
+        # The tasks sent out for one recall (or finding, or risk row), for its progress.
+        IndexModel([("origin.ref", ASC), ("due_at", ASC), ("_id", ASC)], name="origin_ref_due_at_id"),
     ],
     "audit_log": [
         # An entry written for a promise carries its key: a second try at the same promise cannot write it again.

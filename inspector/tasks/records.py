@@ -169,9 +169,8 @@ def _title(origin, enterprise):
     return f"{what} at {enterprise.get('name')}"
 
 
-def list_tasks(db, actor, filters, skip, limit, now=None):
-    """A page of the tasks the actor may see, soonest due first, and how many match."""
-    now = now or datetime.now(timezone.utc)
+def list_query(actor, filters, now):
+    """The MongoDB filter of the tasks the actor may see that match the list's filters."""
     clauses = [scope_filter(actor)]
     if filters.get("status"):
         clauses.append({"status": {"$in": list(filters["status"])}})
@@ -183,8 +182,15 @@ def list_tasks(db, actor, filters, skip, limit, now=None):
         clauses.append({"enterprise_id": filters["enterprise_id"]})
     if filters.get("assignee_id"):
         clauses.append({"assignees": filters["assignee_id"]})
+    if filters.get("origin_ref"):
+        clauses.append({"origin.ref": filters["origin_ref"]})
     clauses = [c for c in clauses if c]
-    query = {"$and": clauses} if clauses else {}
+    return {"$and": clauses} if clauses else {}
+
+
+def list_tasks(db, actor, filters, skip, limit, now=None):
+    """A page of the tasks the actor may see, soonest due first, and how many match."""
+    query = list_query(actor, filters, now or datetime.now(timezone.utc))
     found = db.tasks.find(query).sort([("due_at", 1), ("_id", 1)]).skip(skip).limit(limit)
     # An unfiltered count comes from the collection's metadata instead of a read of every task.
     return list(found), db.tasks.count_documents(query) if query else db.tasks.estimated_document_count()

@@ -22,15 +22,21 @@ const ROUTES = {
   ledger: () => import("./views/ledger.js"),
   reporting: () => import("./views/reporting.js"),
   risk: () => import("./views/risk.js"),
+  trace: () => import("./views/trace.js"),
+  recall: () => import("./views/recall.js"),
+  tasks: () => import("./views/tasks.js"),
 };
 const PUBLIC = new Set(["login"]);
 const ALLOWED = {
   scan: roleCanScan, result: roleCanScan, finding: canLogFindings, history: roleCanScan,
   log: isReviewer, dashboard: isReviewer, cases: (r) => r === "enterprise", case: () => true, settings: () => true, password: () => true,
   ledger: (r) => r === "enterprise", reporting: isReviewer, risk: isReviewer,
+  trace: isReviewer, recall: isReviewer, tasks: (r) => isReviewer(r) || r === "inspector",
 };
 // Screens reached through another screen's tab: the monthly reports and the risk ranking share one.
 const TAB_OF = { risk: "reporting", result: "scan", finding: "scan" };
+// Supervisors reach the trace, recall and task screens through the oversight tab; inspectors have a tab for tasks.
+const REVIEW_TAB_OF = { trace: "reporting", recall: "reporting", tasks: "reporting" };
 // A case is reached from the role's own list.
 const CASE_TAB = { enterprise: "cases", inspector: "history" };
 // Icons the tabs need beyond dom.js's set.
@@ -59,7 +65,7 @@ function tabsFor(role) {
     return [["log", "list", "nav.log"], ["dashboard", "chart", "nav.dashboard"], ["reporting", "calendar", "nav.reporting"],
       ["scan", "scan", "nav.scan"], ["settings", "settings", "nav.settings"]];
   }
-  return [["scan", "scan", "nav.scan"], ["history", "history", "nav.history"], ["settings", "settings", "nav.settings"]];
+  return [["scan", "scan", "nav.scan"], ["tasks", "list", "nav.tasks"], ["history", "history", "nav.history"], ["settings", "settings", "nav.settings"]];
 }
 
 /** The current route: {name, parts, params} from "#/name/part?x=1". */
@@ -122,7 +128,7 @@ function paintChrome() {
       .filter(Boolean).join(", ") + ". " + t("phone.open_history"));
   }
   const route = currentRoute().name;
-  const tab = route === "case" ? CASE_TAB[role] || "log" : TAB_OF[route] || route;
+  const tab = route === "case" ? CASE_TAB[role] || "log" : (isReviewer(role) && REVIEW_TAB_OF[route]) || TAB_OF[route] || route;
   els.nav.hidden = !role;
   els.nav.setAttribute("aria-label", t("nav.label"));
   if (role) {

@@ -4,7 +4,7 @@ import { h, icon, mount, toast } from "../dom.js";
 import { date, dateTime, num, t, term } from "../i18n.js";
 import { errorText, render } from "../main.js";
 import { deadlineText, discrepancyName, severityChip, statusChip } from "../findings-ui.js";
-import { REFI, state } from "../state.js";
+import { REFI, isReviewer, state } from "../state.js";
 
 const DISMISS_REASONS = ["insufficient_evidence", "duplicate", "not_a_violation", "data_error", "other"];
 const OUTCOMES = ["accepted", "penalty_recommended", "referred"];
@@ -158,7 +158,10 @@ export default async function caseView(ctx) {
     h("a.back", { href: back }, icon("back"), t("common.back")),
     h("div.case-head",
       h("h1", t("case.title", { enterprise: f.enterprise_name || f.enterprise_id })),
-      h("div.row.wrap", statusChip(f.status), severityChip(f.severity), deadlineText(f))),
+      h("div.row.wrap", statusChip(f.status), severityChip(f.severity), deadlineText(f)),
+      isReviewer(state.session.role) ? h("div.row.wrap.case-links",
+        (f.batch_codes || []).length ? h("a.button.secondary.small", { href: "#/trace/finding/" + encodeURIComponent(f.id) }, t("trace.of_this_finding")) : null,
+        h("a.button.secondary.small", { href: "#/tasks?" + new URLSearchParams({ origin: "finding", ref: f.id, pool: f.province || "" }) }, t("tasks.send_open"))) : null),
     actions.length ? h("button.primary.big.jump", {
       type: "button",
       onclick: () => { const form = document.querySelector(".case-actions form"); form.scrollIntoView({ behavior: "smooth" }); form.querySelector("textarea, select, input").focus({ preventScroll: true }); },

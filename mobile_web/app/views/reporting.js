@@ -6,10 +6,10 @@ import { appIcon, errorText, go } from "../main.js";
 import { REFI } from "../state.js";
 import { STANDINGS, chinaDateTime, chinaPeriod, countChips, isPeriod, lateness, offlineNote, online, recordList, shiftPeriod, standingChip } from "./standing.js";
 
-/** The two oversight screens share one tab; this switches between them. */
+/** The oversight screens share one tab; this switches between them. */
 export function oversightTabs(current) {
   return h("nav.segmented.tabs-local", { "aria-label": t("reporting.views") },
-    [["reporting", "calendar", "reporting.tab"], ["risk", "flag", "risk.tab"]].map(([name, ic, key]) => h("a", {
+    [["reporting", "calendar", "reporting.tab"], ["risk", "flag", "risk.tab"], ["trace", "history", "trace.tab"], ["tasks", "list", "tasks.tab"]].map(([name, ic, key]) => h("a", {
       href: "#/" + name, class: name === current ? "active" : null, "aria-current": name === current ? "page" : null,
     }, appIcon(ic), t(key))));
 }

@@ -5,7 +5,7 @@ import { h, icon, mount } from "../dom.js";
 import { ago, date, dateTime, num, reasonMessage, reasonTitle, t, term, tn } from "../i18n.js";
 import { go, rejectionText, render } from "../main.js";
 import { announce } from "../signal.js";
-import { REFI, canLogFindings, refreshCounts, state } from "../state.js";
+import { REFI, canLogFindings, isReviewer, refreshCounts, state } from "../state.js";
 
 export function verdictBanner(status, sub) {
   const word = t("verdict." + status);
@@ -148,7 +148,10 @@ export function resultBody(result, { asOf = null, record = null } = {}) {
         checksNotDone(notDone)),
         result.batch ? batchCard(result.batch) : null,
         quotaCard(result.quota, reasons)),
-      h("div", provenanceCard(result.provenance, result.batch, reasons, result.quota))),
+      h("div", provenanceCard(result.provenance, result.batch, reasons, result.quota),
+        result.batch && isReviewer(state.session.role) ? h("p.row.wrap.trace-links",
+          h("a.button.secondary", { href: "#/trace/batch/" + encodeURIComponent(result.batch.code) }, icon("history"), t("trace.open")),
+          h("a.button.secondary", { href: "#/recall/" + encodeURIComponent(result.batch.code) }, icon("flag"), t("recall.open"))) : null)),
   ];
 }
 

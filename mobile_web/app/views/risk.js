@@ -49,7 +49,8 @@ function rankItem(row, windowDays, dueMonths) {
       factorsTable(row, windowDays, dueMonths),
       h("div.row.wrap.risk-links",
         h("a.button.secondary.small", { href: "#/reporting/" + encodeURIComponent(row.enterprise_id) }, t("risk.record_link")),
-        h("a.button.secondary.small", { href: "#/log?enterprise_id=" + encodeURIComponent(row.enterprise_id) }, t("risk.findings_link")))) : null);
+        h("a.button.secondary.small", { href: "#/log?enterprise_id=" + encodeURIComponent(row.enterprise_id) }, t("risk.findings_link")),
+        h("a.button.secondary.small", { href: "#/tasks?" + new URLSearchParams({ origin: "risk", ref: row.enterprise_id, pool: row.province || "" }) }, t("tasks.send_open")))) : null);
 }
 
 function weightsBox(body) {
