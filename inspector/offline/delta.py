@@ -1,9 +1,14 @@
 """Serving the pack and its daily deltas: each built snapshot is kept per user, so a phone holding version V gets
 only what changed since V (the batches and enterprises added, changed or gone), signed like the pack."""
+from datetime import timedelta
+
+from inspector.clock import aware
 from inspector.errors import DomainError
 from inspector.offline import pack as packs
 
 KEPT_VERSIONS = 8  # about a week of daily packs, and a few rebuilt in between
+# A pack is rebuilt at most this often per user: phones ask at every sign-in and sync, and the pack says its age.
+REBUILD_AFTER = timedelta(minutes=15)
 DELTA_FORMAT = "refi-offline-delta/1"
 
 
@@ -19,7 +24,10 @@ class UnknownPackVersion(DomainError, LookupError):
 
 
 def current(db, actor, settings, keyring, now):
-    """The actor's pack now: its content with version and public keys, stored for later deltas."""
+    """The actor's pack now (or built in the last REBUILD_AFTER): content, version and public keys, kept for deltas."""
+    recent = db.offline_packs.find_one({"user_id": actor["user_id"]}, sort=[("built_at", -1)])
+    if recent and "content" in recent and aware(recent["built_at"]) > now - REBUILD_AFTER:
+        return {**recent["content"], "keys": keyring.public_keys()}
     content = packs.snapshot(db, actor, settings, now)
     content["version"] = packs.version_of(content)
     content["keys"] = keyring.public_keys()
@@ -31,9 +39,13 @@ def _keep(db, actor, content, now):
     uid = actor["user_id"]
     db.offline_packs.update_one(
         {"_id": f"{uid}:{content['version']}"},
-        {"$setOnInsert": {"user_id": uid, "version": content["version"], "built_at": now,
-                          "batches": content["batches"], "enterprises": content["enterprises"]}},
+        {"$setOnInsert": {"user_id": uid, "version": content["version"], "batches": content["batches"],
+                          "enterprises": content["enterprises"]},
+         "$set": {"built_at": now, "content": {k: v for k, v in content.items() if k != "keys"}}},
         upsert=True)
+    # Only the newest keeps its whole content (for reuse); older versions keep what a delta is computed from.
+    db.offline_packs.update_many({"user_id": uid, "_id": {"$ne": f"{uid}:{content['version']}"},
+                                  "content": {"$exists": True}}, {"$unset": {"content": ""}})
     old = list(db.offline_packs.find({"user_id": uid}, {"_id": 1}).sort("built_at", -1).skip(KEPT_VERSIONS))
     if old:
         db.offline_packs.delete_many({"_id": {"$in": [o["_id"] for o in old]}})

@@ -20,7 +20,7 @@ SCOPED_ROLES = ("inspector", "supervisor", "admin")
 _BATCH_FIELDS = {"_id": 1, "stage": 1, "product_type": 1, "producer_id": 1, "produced_on": 1, "holder_id": 1,
                  "remaining_kg": 1, "status": 1, "status_since": 1, "gs1": 1, "parent_codes": 1, "parents": 1,
                  "quota_category": 1, "quota_used_t": 1, "import_check": 1, "in_transit": 1, "origin_country": 1,
-                 "mass_kg": 1, "reo_pct": 1}
+                 "mass_kg": 1, "reo_pct": 1, "imported": 1, "repackaged": 1, "within_quota": 1}
 # Reasons the server decides for the batch alone; the rest the phone decides from the scan's context.
 STANDING = ("producer_not_approved", "over_quota", "unverified_import", "tainted_lineage", "retired_code",
             "mass_balance", "in_transit", "disputed_holder")
@@ -31,17 +31,23 @@ class PackScopeError(PermissionError):
 
 
 def area(db, actor):
-    """(provinces or None for the whole country, codes of the actor's tasks) the actor's pack covers."""
-    if actor.get("role") not in SCOPED_ROLES:
-        raise PackScopeError(actor.get("role"))
-    provinces = actor.get("provinces")
-    provinces = None if provinces is None else sorted(provinces)
-    task_codes = set()
-    if actor.get("role") == "inspector":
-        query = {"$or": [{"assignees": actor.get("user_id")}, {"pool": True, "assignees": []}]}
-        for task in db.tasks.find(query, {"items.batch_code": 1}):
-            task_codes |= {i["batch_code"] for i in task.get("items", [])}
-    return provinces, sorted(task_codes)
+    """(provinces or None for the whole country, codes of the actor's tasks) the actor's pack covers.
+
+    A supervisor's area is their provinces; an inspector's, the provinces and batches of their open tasks (theirs
+    and their pool's), or the whole country for an inspector with no task (one who checks wherever they are sent).
+    """
+    role = actor.get("role")
+    if role not in SCOPED_ROLES:
+        raise PackScopeError(role)
+    if role != "inspector":
+        provinces = actor.get("provinces")
+        return (None if provinces is None else sorted(provinces)), []
+    query = {"status": "open", "$or": [{"assignees": actor.get("user_id")}, {"pool": True, "assignees": []}]}
+    tasks = list(db.tasks.find(query, {"items.batch_code": 1, "province": 1}))
+    if not tasks:
+        return None, []
+    provinces = sorted({t["province"] for t in tasks if t.get("province")})
+    return provinces, sorted({i["batch_code"] for t in tasks for i in t.get("items", [])})
 
 
 def _area_batches(db, provinces, task_codes):
