@@ -78,6 +78,11 @@ function indexOf(pack) {
   return gs1;
 }
 
+/** Drop the pack held in memory: the next use reads (and verifies) the kept copy again. */
+export function forgetPack() {
+  loaded = null;
+}
+
 /** Verify a kept chain (pack, then deltas) and return the pack it makes; throws when any link fails. */
 async function openChain(kept) {
   let pack = await openEnvelope(kept.base, trustedKeys());
@@ -155,6 +160,14 @@ function native(text) {
 
 const FIXED = { "01": 14, "17": 6 };
 
+/** GS1's mod-10 check digit (GTIN-14), which the server checks through biip. */
+function gtinValid(gtin) {
+  if (!/^\d{14}$/.test(gtin)) return false;
+  const digits = [...gtin].map(Number);
+  const sum = digits.slice(0, 13).reduce((acc, d, i) => acc + d * (i % 2 === 0 ? 3 : 1), 0);
+  return (10 - (sum % 10)) % 10 === digits[13];
+}
+
 function elements(text) {
   const out = {};
   const value = text.replace(/^\][A-Za-z][0-9]/, "");
@@ -187,7 +200,7 @@ export function readLabel(text) {
   if (/^(\(|\]|https?:|\d|\x1d)/i.test(raw)) {
     try {
       const el = elements(raw);
-      if (el["01"] && (el["10"] || el["21"])) {
+      if (el["01"] && gtinValid(el["01"]) && (el["10"] || el["21"])) {
         return { kind: "gs1", gtin: el["01"], lot: el["10"] || null, serial: el["21"] || null, signature: el["8030"] ?? null };
       }
     } catch (err) { /* not a GS1 code */ }

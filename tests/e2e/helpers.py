@@ -111,3 +111,9 @@ A11Y_AUDIT = """
 def audit_a11y(page):
     """Problems on the current screen: small touch targets, unnamed controls, low-contrast text."""
     return page.evaluate(A11Y_AUDIT)
+
+
+def without_offline_pack(ctx):
+    """Keep the phone from fetching the offline verdict pack: for tests of what it does with none (a queued scan,
+    the last known result). tests/e2e/test_offline.py tests the pack itself."""
+    ctx.route("**/api/offline/**", lambda route: route.abort())
