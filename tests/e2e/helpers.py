@@ -116,4 +116,9 @@ def audit_a11y(page):
 def without_offline_pack(ctx):
     """Keep the phone from fetching the offline verdict pack: for tests of what it does with none (a queued scan,
     the last known result). tests/e2e/test_offline.py tests the pack itself."""
-    ctx.route("**/api/offline/**", lambda route: route.abort())
+    # Not ctx.route: routing turns off the HTTP cache, which tests that reload offline before the worker runs need.
+    ctx.add_init_script("""(() => {
+      const real = self.fetch.bind(self);
+      self.fetch = (input, init) => (String(input.url || input).includes("/api/offline/")
+        ? Promise.reject(new TypeError("offline pack blocked by the test")) : real(input, init));
+    })();""")
