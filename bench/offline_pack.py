@@ -88,7 +88,8 @@ def lookup_figures(codes_to_try=400):
             page.wait_for_selector("nav.tabs a")
             out = page.evaluate("""async (codes) => {
               const m = await import('/app/offline.js');
-              await m.refreshPack();
+              const fetched = await m.refreshPack();
+              if (!fetched) return { error: 'no pack: ' + JSON.stringify(await REFI.idb.get('kv', 'offline_pack:inspector:refused')) };
               m.forgetPack();
               let t = performance.now();
               const pack = await m.currentPack();  // read from IndexedDB and its signature verified
@@ -104,6 +105,8 @@ def lookup_figures(codes_to_try=400):
               return { open, judge, bare, hits };
             }""", codes)
             browser.close()
+            if "error" in out:
+                raise SystemExit(out["error"])
     finally:
         server.shutdown()
     print(f"chromium: open the kept pack (IndexedDB read + Ed25519 check) {out['open']:.0f} ms; "
@@ -136,7 +139,7 @@ def symbol_figures():
 
 
 def main():
-    for scale in ("small", "medium"):
+    for scale in ("small", "medium")[: 1 if "--small" in sys.argv else 2]:
         build_figures(scale)
     lookup_figures()
     symbol_figures()

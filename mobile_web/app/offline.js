@@ -2,7 +2,7 @@
 // kept or used, stored in IndexedDB, and used to judge a code with no network exactly as the server does for
 // every reason the pack carries (docs/offline.md). Label signatures (GS1 8030, or after ';' in our QR) are
 // checked here too, with the pack's keys.
-import { REFI, state } from "./state.js";
+import { REFI, loadMeta, state } from "./state.js";
 
 const MAX_DELTAS = 7;
 // The server's order of reasons (inspector/verdict/judge.py), so an offline verdict reads like an online one.
@@ -115,9 +115,18 @@ async function fetchSigned(url, headers = {}) {
   return { envelope: body };
 }
 
-/** Bring the pack up to date while online: a delta since the kept version, else the whole pack. Never throws. */
-export async function refreshPack() {
+let refreshing = null;
+
+/** Bring the pack up to date while online: a delta since the kept version, else the whole pack. Never throws;
+ *  callers during a run share it. */
+export function refreshPack() {
+  if (!refreshing) refreshing = refreshOnce().finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+async function refreshOnce() {
   if (!state.session || !["inspector", "supervisor", "admin"].includes(state.session.role) || !state.online) return null;
+  if (!(state.meta && state.meta.signing_keys)) await loadMeta(); // the trust anchor, before any pack is opened
   const user = storeKey();
   try {
     const kept = await REFI.idb.get("kv", user);
