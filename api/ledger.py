@@ -92,6 +92,9 @@ class ReceiptSchema(ma.Schema):
     flags = ma.fields.List(ma.fields.Dict())
     issued_codes = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()),
                                   metadata={"description": "Codes the service issued, by event id."})
+    label_signatures = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), metadata={
+        "description": "The authority's signature of each issued code, to print on its label: GS1 AI (8030) beside "
+                       "(01)+(21), and after ';' beside the code in the QR code (docs/offline.md)."})
     issued = ma.fields.List(ma.fields.Dict(), metadata={
         "description": "The same, one entry per enterprise and event id (for submissions covering several)."})
     periods = ma.fields.List(ma.fields.String())

@@ -4,6 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from inspector import dataset as loaded
+from inspector.offline.signing import keyring
 from inspector.verdict.reasons import REASONS
 
 from .context import db, settings
@@ -25,6 +26,9 @@ class MetaSchema(ma.Schema):
     version = ma.fields.String()
     dataset = ma.fields.Dict(allow_none=True)
     reasons = ma.fields.List(ma.fields.Nested(ReasonInfoSchema))
+    signing_keys = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "The authority's public keys (kid, status, public_key): the phone's trust anchor for the "
+                       "offline pack, whose own key list then carries rotations and revocations."})
 
 
 class DemoCaseSchema(ma.Schema):
@@ -48,6 +52,7 @@ class Meta(MethodView):
             "version": "1.0",
             "dataset": dataset,
             "reasons": [r.info() for r in REASONS.values()],
+            "signing_keys": ring.public_keys() if (ring := keyring(settings())) else [],
         }
 
 

@@ -224,7 +224,27 @@ class Planter:
 
         self.plant_imports()
         self.plant_clean(typo_base)
+        self.plant_labels(typo_base)
         return self.cases
+
+    def plant_labels(self, magnet):
+        """Signed labels of one clean batch: genuine ones pass, a forged, a revoked-key and an unsigned one fail."""
+        from inspector.offline.signing import demo_keyring, demo_signer
+
+        b, ring = self.ledger.batches[magnet], demo_keyring()
+        gs1 = f"(01){b['gs1']['gtin']}(10){magnet}(21){b['gs1']['serial']}"
+        other = next(c for c in self.ledger.batches if c != magnet)
+        at_market = {"holder_enterprise_id": "ENT-GMT"}
+        self.case(f"{magnet};{ring.sign_label(magnet)}", "pass", [],
+                  "Clean magnets, read from the QR code of their signed label.", **at_market)
+        self.case(f"{gs1}(8030){demo_signer('D00').sign_label(magnet)}", "pass", [],
+                  "Clean magnets, a GS1 label signed with the authority's previous (rotated) key.", **at_market)
+        self.case(f"{magnet};{ring.sign_label(other)}", "fail", ["forged_label"],
+                  "The QR code of clean magnets with a signature copied from another batch's label.", **at_market)
+        self.case(f"{gs1}(8030){demo_signer('X00').sign_label(magnet)}", "fail", ["forged_label"],
+                  "A GS1 label signed with a key the authority revoked.", **at_market)
+        self.case(gs1, "fail", ["forged_label"],
+                  "A serialised GS1 label with no signature (8030): printed labels always carry one.", **at_market)
 
     def plant_imports(self):
         """Imports checked against the customs register: laundered ones fail, a declared one passes."""

@@ -1,4 +1,7 @@
-"""Printable label sheets: each label carries a QR code, a GS1 DataMatrix and the code in plain characters."""
+"""Printable label sheets: each label carries a QR code, a GS1 DataMatrix and the code in plain characters.
+
+A registered batch's label is signed (inspector/offline/signing.py): the QR holds '<code>;<signature>' and the Data
+Matrix (01)+(10)+(21)+(8030), the GS1 DIGSIG beside the serial, as GS1's syntax dictionary requires."""
 import io
 
 import numpy as np
@@ -12,6 +15,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
 
 from inspector.codes import batch_code
+from inspector.codes.labels import SIGNATURE_SEPARATOR
+from inspector.offline.signing import demo_keyring
 
 COLUMNS, ROWS = 2, 4
 MARGIN = 12 * mm
@@ -36,8 +41,9 @@ def gs1_element_datamatrix(hri):
     return Image.fromarray(np.asarray(zxingcpp.write_barcode_to_image(symbol, scale=8, add_quiet_zones=True)))
 
 
-def label_rows(db, clean_extra=6):
-    """The labels to print: every planted case with a registered batch, plus some clean batches."""
+def label_rows(db, clean_extra=6, keyring=None):
+    """The labels to print: every planted case with a registered batch, plus some clean batches, signed."""
+    ring = keyring or demo_keyring()
     rows = []
     for case in db.demo_cases.find().sort("order", 1):
         code = case["code"]
@@ -46,13 +52,24 @@ def label_rows(db, clean_extra=6):
                      "description": case["description"]})
     for batch in db.batches.find({"status": "active", "stage": "magnet"}).sort("_id", 1).limit(clean_extra):
         rows.append({"code": batch["_id"], "batch": batch, "title": "clean stock", "description": batch["product_type"]})
+    for row in rows:
+        row["signature"] = ring.sign_label(row["code"]) if row["batch"] else None
     return rows
+
+
+def qr_text(row):
+    """What a label's QR code carries: a registered batch's code and its signature, or the planted text as it is."""
+    return f"{row['code']}{SIGNATURE_SEPARATOR}{row['signature']}" if row.get("signature") else row["code"]
 
 
 def gs1_text(row):
     """The GS1 element string a label's Data Matrix carries: its batch's GTIN and lot, or a GS1 code itself."""
     if row["batch"]:
-        return f"(01){row['batch']['gs1']['gtin']}(10){row['batch']['_id']}"
+        gs1 = row["batch"]["gs1"]
+        text = f"(01){gs1['gtin']}(10){row['batch']['_id']}"
+        if row.get("signature"):
+            text += f"(21){gs1.get('serial') or row['batch']['_id']}(8030){row['signature']}"
+        return text
     return row["code"] if row["code"].startswith("(01)") else None
 
 
@@ -102,7 +119,7 @@ def write_labels(rows, out_path):
         pdf.rect(x + 2, y + 2, cell_w - 4, cell_h - 4)
         pdf.setDash()
         symbol = 28 * mm
-        pdf.drawImage(_qr(row["code"]), x + 6 * mm, y + cell_h - symbol - 8 * mm, symbol, symbol)
+        pdf.drawImage(_qr(qr_text(row)), x + 6 * mm, y + cell_h - symbol - 8 * mm, symbol, symbol)
         batch = row["batch"]
         if gs1_text(row):
             pdf.drawImage(ImageReader(gs1_element_datamatrix(gs1_text(row))), x + 10 * mm + symbol,

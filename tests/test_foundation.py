@@ -34,7 +34,7 @@ def test_openapi_spec_and_offline_docs(client):
 def test_meta_lists_every_reason(client):
     meta = client.get("/api/meta").json
     assert {r["code"] for r in meta["reasons"]} == set(REASONS)
-    assert len(REASONS) == 15  # the twelve of product.md; in_transit, disputed_holder (two-sided transfers); unverified_import
+    assert len(REASONS) == 16  # the twelve of product.md; in_transit, disputed_holder (two-sided transfers); unverified_import; forged_label (signed labels)
 
 
 def test_demo_cases_cover_every_reason_three_times(seeded):

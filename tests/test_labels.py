@@ -2,7 +2,8 @@
 import numpy as np
 import zxingcpp
 
-from seed.labels import gs1_datamatrix, label_rows, write_labels
+from inspector.offline.signing import demo_keyring
+from seed.labels import gs1_datamatrix, gs1_text, label_rows, qr_text, write_labels
 
 
 def test_label_sheet_has_every_planted_case_and_clean_stock(seeded, db, tmp_path):
@@ -42,6 +43,7 @@ def test_printed_sheet_reads_back_with_both_decoders_and_matches_its_printed_tex
     from pyzbar import pyzbar
 
     from inspector.codes import batch_code
+    from inspector.codes.labels import read_code
 
     rows = label_rows(db)
     out = tmp_path / "labels.pdf"
@@ -59,14 +61,19 @@ def test_printed_sheet_reads_back_with_both_decoders_and_matches_its_printed_tex
         zx = {(b.format, b.text) for b in zxingcpp.read_barcodes(crop, text_mode=zxingcpp.TextMode.HRI)}
         zb = {symbol.data.decode() for symbol in pyzbar.decode(crop) if symbol.type == "QRCODE"}
         code = row["code"]
-        assert (zxingcpp.BarcodeFormat.QRCode, code) in zx, (code, zx)
-        assert zb == {code}, (code, zb)  # only possible because the QR is never Micro QR
+        assert (zxingcpp.BarcodeFormat.QRCode, qr_text(row)) in zx, (code, zx)
+        assert zb == {qr_text(row)}, (code, zb)  # only possible because the QR is never Micro QR
         shown = batch_code.display(code) if code.startswith("RE") and len(code) == batch_code.LENGTH else code
         assert "".join(shown.split()) in printed, (shown, printed)
         # pyzbar cannot read Data Matrix at all: zxing-cpp alone checks it.
         if row["batch"]:
             gtin = row["batch"]["gs1"]["gtin"]
-            assert (zxingcpp.BarcodeFormat.DataMatrix, f"(01){gtin}(10){code}") in zx, (code, zx)
+            assert (zxingcpp.BarcodeFormat.DataMatrix, gs1_text(row)) in zx, (code, zx)
+            assert gs1_text(row).startswith(f"(01){gtin}(10){code}(21)")
+            # Both symbols carry a signature that verifies for the printed code.
+            for text in (qr_text(row), gs1_text(row)):
+                label = read_code(text)
+                assert demo_keyring().verify_label(code, label.signature) == "valid", text
             assert f"GTIN{gtin}" in printed
         elif code.startswith("(01)"):
             assert (zxingcpp.BarcodeFormat.DataMatrix, code) in zx, (code, zx)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from biip import ParseError
 from biip.gs1_digital_link_uris import GS1DigitalLinkURI
@@ -14,6 +14,7 @@ from inspector.codes import batch_code, gs1_rules
 MAX_LENGTH = 512
 RAW_KEPT = 200
 GS = "\x1d"  # FNC1 as scanners transmit it
+SIGNATURE_SEPARATOR = ";"  # our QR: the batch code, ';', its label signature (never in a code or in base64url)
 
 # ISO/IEC 15424 prefix (']' + code letter + modifier digit). We strip it ourselves because
 # biip.parse raises IndexError/ValueError on malformed ones such as ']' or ']Yx'; which we accept: gs1_rules.
@@ -53,6 +54,11 @@ class Label:
     expiry: str | None = None
     error: str | None = None
     typo: bool = False
+    signature: str | None = None  # the authority's signature: GS1 (8030), or after ';' beside our own code in a QR
+
+    def signature_expected(self) -> bool:
+        """True when this form of label is always printed signed: a GS1 serial (21), or our code with its ';'."""
+        return self.signature is not None or (self.kind == "gs1" and self.serial is not None)
 
     def lookup(self) -> dict | None:
         """Return the MongoDB filter on `batches` that finds this code, or None when there is none."""
@@ -101,6 +107,10 @@ def read_code(text: str) -> Label:
         return _read_element_strings(raw, value)
     if form == "batch code":
         return _read_native(raw, value)
+    head, sep, signature = value.partition(SIGNATURE_SEPARATOR)
+    if sep and batch_code.looks_native(head):
+        label = _read_native(raw, head)
+        return replace(label, signature=signature) if label.kind == "native" else label
     return _malformed(
         raw,
         "This is neither a batch code (they start with RE) nor a GS1 code; check what was scanned or type the code on the label.",
@@ -167,6 +177,7 @@ def _read_gs1(raw: str, value: str, parse, needs_separators: bool = False, link:
             raw, f"The GTIN check digit fails for product number {product.value}; scan it again or check the printed number."
         )
     lot, serial, expiry = elements.get(ai="10"), elements.get(ai="21"), elements.get(ai="17")
+    digsig = elements.get(ai="8030")
     if lot is None and serial is None:
         return _malformed(raw, "This GS1 code has a product number (01) but no batch (10) or serial (21).")
     if needs_separators and _runs_fields_together(value, elements):
@@ -185,6 +196,7 @@ def _read_gs1(raw: str, value: str, parse, needs_separators: bool = False, link:
         lot=lot.value if lot else None,
         serial=serial.value if serial else None,
         expiry=expiry.date.isoformat() if expiry and expiry.date else None,
+        signature=digsig.value if digsig else None,
     )
 
 

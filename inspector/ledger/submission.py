@@ -13,11 +13,20 @@ from inspector.ledger import effects, rollback as protocol
 from inspector.ledger.book import Book
 from inspector.ledger.errors import Conflict, EmptySubmission, InProgress, SubmissionRefused, TooManyLines
 from inspector.ledger.events import LineError, read_event
+from inspector.offline.signing import keyring
 from inspector.periods import period_of
 from inspector.store.connection import atomic
 
 CHUNK = 1000
 MAX_LISTED_ERRORS = 1000
+
+
+def label_signatures(settings, issued):
+    """The authority's (8030) signature of every code issued, so the enterprise can print signed labels."""
+    ring = keyring(settings)
+    if ring is None or ring.signer is None:
+        return {}
+    return {code: ring.sign_label(code) for codes in issued.values() for code in codes}
 
 
 def check_target(db, enterprise_id, period, now):
@@ -127,7 +136,8 @@ def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=
             periods = book.register(declared)
             receipt.update(status="accepted", accepted=book.accepted, rejected=0, duplicates=book.duplicates,
                            errors=[], flags=sorted(book.flags, key=lambda f: f["line"]), issued_codes=book.issued,
-                           issued=book.issued_by_event, periods=periods)
+                           issued=book.issued_by_event, periods=periods,
+                           label_signatures=label_signatures(settings, book.issued))
             promise = promises.pending(actor, "ledger.submit", {"submission_id": sid},
                                     {"channel": channel, "accepted": receipt["accepted"],
                                      "duplicates": receipt["duplicates"], "flags": len(receipt["flags"]),

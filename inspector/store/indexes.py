@@ -78,6 +78,8 @@ INDEXES = {
         # Risk ranking: flagged events in a recent window.
         IndexModel([("flags.code", ASC), ("occurred_at", ASC)], name="flags_occurred_at"),
     ],
+    # Offline packs kept per user for their deltas (inspector/offline/delta.py), newest first.
+    "offline_packs": [IndexModel([("user_id", ASC), ("built_at", DESC)], name="user_built_at")],
     # The EPCIS repository (ledger/epcis/repository.py, query.py): pages in eventID order, scoped by viewers.
     "epcis_events": [
         IndexModel([("viewers", ASC), ("_id", ASC)], name="viewers_id"),

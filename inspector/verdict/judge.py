@@ -7,6 +7,7 @@ from inspector.clock import aware, china_date
 from inspector.ledger import transfers
 from inspector.verdict import rules
 from inspector.codes.labels import Label
+from inspector.offline.signing import keyring
 from inspector.periods import settings_deadline
 from inspector.verdict.lineage import ancestor_depths, fetch_batch, fetch_enterprises
 from inspector.verdict.provenance import provenance
@@ -95,6 +96,7 @@ def judge(db, label: Label, ctx: ScanContext, settings, now: datetime) -> Judgem
         rules.no_export_record(batch, ctx.site, batch["movements"]),
         rules.in_transit(_transit_aware(batch), enterprises, now),
         rules.disputed_holder(batch, [{**c, "received_on": aware(c["received_on"])} for c in claims], enterprises),
+        rules.forged_label(label, batch["_id"], _verify_label(label, batch["_id"], settings)),
     ]
     producer = enterprises.get(batch["producer_id"])
     place = enterprises.get(ctx.holder_enterprise_id or batch["holder_id"]) or {}
@@ -108,6 +110,11 @@ def judge(db, label: Label, ctx: ScanContext, settings, now: datetime) -> Judgem
         existed_from=earliest_record(batch),
         province=place.get("province"),
     )
+
+
+def _verify_label(label, code, settings):
+    ring = keyring(settings) if label.signature_expected() else None
+    return ring.verify_label(code, label.signature) if ring else None
 
 
 def _transit_aware(batch):

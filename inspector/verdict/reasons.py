@@ -75,6 +75,9 @@ REASONS = {r.code: r for r in [
            "Imported under a customs declaration the register does not confirm: possibly laundered material.",
            "Imported by {importer_name} under customs declaration {declaration_no}, which the customs register does "
            "not confirm: {problems_text}."),
+    Reason("forged_label", FAIL, "Forged label",
+           "The label's signature is missing or was not made by the issuing authority: a counterfeit label.",
+           "The label of {code} {problem_text}: treat it as a counterfeit label."),
     Reason("in_transit", WARNING, "In transit",
            "Shipped by its holder, and the receiver has not yet recorded the receipt.",
            "Shipped by {from_name} to {to_name} under {doc_no} on {shipped_on}; {to_name} has not recorded the "

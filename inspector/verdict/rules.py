@@ -183,6 +183,23 @@ def unknown_code(label, batch):
                                          lot=label.lot, serial=label.serial)
 
 
+SIGNATURE_PROBLEMS = {
+    "missing": "carries no authority signature, though this form of label is always printed signed",
+    "malformed": "carries a signature that is not one the authority makes (wrong length or characters)",
+    "unknown_key": "is signed with a key the authority never had",
+    "revoked_key": "is signed with a key the authority revoked",
+    "forged": "carries a signature that does not match this code (copied from another label, or invented)",
+}
+
+
+def forged_label(label, code, verification):
+    """forged_label: a label that should carry the authority's signature has none, or one that does not verify."""
+    if verification in (None, "valid") or not label.signature_expected():
+        return None
+    return REASONS["forged_label"].found(code=code, problem=verification,
+                                         problem_text=SIGNATURE_PROBLEMS[verification], kid=(label.signature or "")[:3])
+
+
 def _gap_text(minutes):
     if minutes < 90:
         return f"{minutes:.0f} minutes"

@@ -147,6 +147,7 @@ function gapText(ev) {
 
 const REASON_PARAMS = {
   unknown_code: (ev) => ({ code: ev.code }),
+  forged_label: (ev) => ({ code: ev.code, problem_text: t("label_sig." + ev.problem) }),
   malformed_code: (ev) => (ev.typo ? { detail: t("code.typo") } : null),
   producer_not_approved: (ev) => ({ producer_name: ev.producer_name, approval_stage: term("approval", ev.approval_stage), produced_on: date(ev.produced_on) }),
   over_quota: (ev) => ({ producer_name: ev.producer_name, used_t: num(ev.used_t), allocated_t: num(ev.allocated_t), year: ev.year, category: term("category", ev.category) }),

@@ -3,6 +3,7 @@ import { display as displayCode } from "./batchcode.js";
 import { h, icon, mount, toast } from "./dom.js";
 import { announce } from "./signal.js";
 import { preferredLanguage, setLanguage, t, tn } from "./i18n.js";
+import { differs, refreshPack } from "./offline.js";
 import { REFI, canLogFindings, changed, isReviewer, loadMeta, loadSetting, refreshCounts, roleCanScan, saveSetting, state, subscribe } from "./state.js";
 
 const SYNC_EVERY_MS = 30000;
@@ -149,7 +150,8 @@ function paintAlert() {
   if (els.alert.hidden) return;
   els.alert.className = "alert-banner " + last.status;
   mount(els.alert, icon(last.status === "fail" ? "fail" : "warning"),
-    h("span.alert-text", t(last.status === "fail" ? "phone.alert_fail" : "phone.alert_warning", { code: last.code })),
+    h("span.alert-text", last.offline ? t("offline.alert_differs", { code: last.code, status: t("verdict." + last.status), offline: t("verdict." + last.offline) })
+      : t(last.status === "fail" ? "phone.alert_fail" : "phone.alert_warning", { code: last.code })),
     h("a.button.small", { href: "#/result/" + encodeURIComponent(last.client_id) }, t("phone.alert_open")),
     h("button.small.alert-dismiss", { type: "button", onclick: () => forgetAlerts(() => false) }, t("phone.alert_dismiss")));
 }
@@ -170,10 +172,11 @@ async function onScanJudged(detail) {
   if (route.name === "result" && route.parts[0] === id) return; // judged while its own screen is open: seen there
   const record = await REFI.idb.get("scans", id);
   const status = record && record.result && record.result.verdict && record.result.verdict.status;
-  if (!record || record.username !== state.session.username || !["fail", "warning"].includes(status)) return;
+  const changedOffline = Boolean(record) && differs(record.offline_verdict, record.result);
+  if (!record || record.username !== state.session.username || (!["fail", "warning"].includes(status) && !changedOffline)) return;
   if (alerts.some((a) => a.client_id === id)) return;
   const code = (record.result.batch && record.result.batch.code) || record.code || "";
-  alerts = alerts.concat([{ client_id: id, status, code: code ? displayCode(code) : "" }]);
+  alerts = alerts.concat([{ client_id: id, status, code: code ? displayCode(code) : "", offline: changedOffline ? record.offline_verdict.status : null }]);
   await saveSetting("alerts:" + state.session.username, alerts);
   paintChrome();
   // A distinct pattern per verdict, where the device allows it and the inspector has not turned it off.
@@ -287,6 +290,7 @@ export function syncNow() {
     syncing = REFI.syncOutbox().catch((err) => ({ stopped: "error", error: err })).finally(() => {
       syncing = null;
       refreshCounts();
+      refreshPack();
     });
   }
   return syncing;
@@ -404,6 +408,7 @@ export async function onSignedIn(session) {
   changed();
   askPersistentStorage();
   refreshCounts();
+  refreshPack();
   go(homeFor(session.role));
 }
 

@@ -111,3 +111,14 @@ A11Y_AUDIT = """
 def audit_a11y(page):
     """Problems on the current screen: small touch targets, unnamed controls, low-contrast text."""
     return page.evaluate(A11Y_AUDIT)
+
+
+def without_offline_pack(ctx):
+    """Keep the phone from fetching the offline verdict pack: for tests of what it does with none (a queued scan,
+    the last known result). tests/e2e/test_offline.py tests the pack itself."""
+    # Not ctx.route: routing turns off the HTTP cache, which tests that reload offline before the worker runs need.
+    ctx.add_init_script("""(() => {
+      const real = self.fetch.bind(self);
+      self.fetch = (input, init) => (String(input.url || input).includes("/api/offline/")
+        ? Promise.reject(new TypeError("offline pack blocked by the test")) : real(input, init));
+    })();""")

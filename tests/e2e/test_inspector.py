@@ -7,7 +7,7 @@ import pytest
 import segno
 from PIL import Image, ImageDraw
 
-from .helpers import case_with, open_app, scan_code, shoot, sign_in, wait_for_worker
+from .helpers import case_with, open_app, scan_code, shoot, sign_in, wait_for_worker, without_offline_pack
 
 pytestmark = pytest.mark.browser
 
@@ -178,6 +178,7 @@ def test_offline_finding_with_photo_syncs_exactly_once(new_context, api, demo_ca
 def test_shell_opens_offline_after_first_visit(new_context):
     """Scenario 5: after one visit the app opens with no network, signed in, with its catalogs and decoder."""
     ctx = new_context()
+    without_offline_pack(ctx)
     page = ctx.new_page()
     sign_in(page, "inspector")
     wait_for_worker(page)
@@ -212,6 +213,7 @@ def test_seen_code_offline_shows_last_result_as_of(new_context, demo_cases):
     """A code judged before shows its last result, marked with its time, when scanned again offline."""
     case = case_with(demo_cases, reason="producer_not_approved")
     ctx = new_context()
+    without_offline_pack(ctx)
     page = ctx.new_page()
     sign_in(page, "inspector")
     wait_for_worker(page)
@@ -296,6 +298,7 @@ def test_an_offline_scan_sends_its_measured_wait_and_says_the_clone_check_was_no
     location the verdict says the clone check could not be done instead of passing in silence."""
     case = case_with(demo_cases, status="pass")
     ctx = new_context(permissions=[])  # no location for this phone
+    without_offline_pack(ctx)
     page = ctx.new_page()
     sign_in(page, "inspector")
     wait_for_worker(page)

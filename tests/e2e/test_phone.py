@@ -2,7 +2,7 @@
 on screen, the active tab, and the smaller things a narrow screen shows."""
 import pytest
 
-from .helpers import case_with, sign_in
+from .helpers import case_with, sign_in, without_offline_pack
 
 pytestmark = pytest.mark.browser
 
@@ -198,6 +198,7 @@ def queue_offline(page, code):
 
 def test_a_queued_scan_that_comes_back_fail_alerts_the_inspector(new_context, demo_cases):
     ctx = new_context()
+    without_offline_pack(ctx)
     page = ctx.new_page()
     sign_in(page, "inspector")
     page.evaluate(VIBRATE_SPY)

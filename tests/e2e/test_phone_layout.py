@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import SHOTS, case_with, open_app, sign_in
+from .helpers import SHOTS, case_with, open_app, sign_in, without_offline_pack
 
 pytestmark = pytest.mark.browser
 
@@ -254,6 +254,7 @@ def nav(page, hash):
 
 def start(new_context, role, axe):
     page = new_context().new_page()
+    without_offline_pack(page.context)
     walk = Walk(page, role, "en", axe)
     if role == "inspector":
         open_app(page, "/#/login")

@@ -4,6 +4,7 @@ import { display } from "../batchcode.js";
 import { h, icon, mount } from "../dom.js";
 import { ago, date, dateTime, num, reasonMessage, reasonTitle, t, term, tn } from "../i18n.js";
 import { go, rejectionText, render } from "../main.js";
+import { differs, offlineVerdict } from "../offline.js";
 import { announce } from "../signal.js";
 import { REFI, canLogFindings, isReviewer, refreshCounts, state } from "../state.js";
 
@@ -131,7 +132,7 @@ export function checksNotDone(checks) {
 }
 
 /** The verdict screen body for one scan result (shared by history). */
-export function resultBody(result, { asOf = null, record = null } = {}) {
+export function resultBody(result, { asOf = null, record = null, offline = null } = {}) {
   const verdict = result.verdict || { status: "pass", reasons: [] };
   const reasons = verdict.reasons || [];
   const notDone = verdict.checks_not_done || [];
@@ -141,6 +142,7 @@ export function resultBody(result, { asOf = null, record = null } = {}) {
   return [
     verdictBanner(verdict.status, sub),
     asOf ? h("p.as-of", { role: "note" }, icon("pending"), t("result.as_of", { when: dateTime(asOf), ago: ago(asOf) })) : null,
+    offline ? offlineNote(offline) : null,
     h("p.scanned-code", h("code", display(code)),
       result.codes && result.codes.length > 1 ? h("span.muted", " " + t("result.codes_on_label", { n: result.codes.length })) : null),
     h("div.result-grid",
@@ -153,6 +155,23 @@ export function resultBody(result, { asOf = null, record = null } = {}) {
           h("a.button.secondary", { href: "#/trace/batch/" + encodeURIComponent(result.batch.code) }, icon("history"), t("trace.open")),
           h("a.button.secondary", { href: "#/recall/" + encodeURIComponent(result.batch.code) }, icon("flag"), t("recall.open"))) : null)),
   ];
+}
+
+/** Says the verdict came from the phone's signed pack, how old the pack is, and how exact its list of codes is. */
+function offlineNote(pack) {
+  const codes = pack.codes || {};
+  return h("div.offline-as-of", { role: "note" },
+    h("p", icon("offline"), h("strong", t("offline.as_of", { when: dateTime(pack.as_of), ago: ago(pack.as_of) }))),
+    h("p.muted", codes.exact ? t("offline.codes_exact", { n: num(codes.count || 0) })
+      : t("offline.codes_filter", { n: num(codes.count || 0), rate: num((codes.false_positive_rate || 0) * 100, 3) })),
+    h("p.muted", t("offline.rejudged")));
+}
+
+/** The server's verdict differs from the one this phone gave offline: said on the verdict itself. */
+function differsNote(record) {
+  if (!differs(record.offline_verdict, record.result)) return null;
+  return h("p.offline-differs", { role: "alert" }, icon("warning"),
+    t("offline.differs", { offline: t("verdict." + record.offline_verdict.status) }));
 }
 
 /** Where the scan was made: the fix it carried with its age and accuracy, or that it went without one. */
@@ -193,7 +212,7 @@ export default async function resultView(ctx) {
   if (record.state === "sent" && record.result) {
     // The verdict that has just come in is told by sound and vibration too; opened again later, it is not.
     if (waiting || judgedWhileOpen.delete(clientId)) announce(record.result.verdict.status);
-    mount(wrap, h("h1.visually-hidden", t("result.title")), resultBody(record.result), locationLine(record), actions(record));
+    mount(wrap, h("h1.visually-hidden", t("result.title")), differsNote(record), resultBody(record.result), locationLine(record), actions(record));
     return wrap;
   }
   if (record.state === "rejected") {
@@ -203,13 +222,22 @@ export default async function resultView(ctx) {
       h("a.button.primary.big", { href: "#/scan" }, t("result.try_again")));
     return wrap;
   }
-  // Not judged yet: offline, or the server could not be reached. Show the last known result for this code.
-  const cached = record.code ? await REFI.cachedResult(record.code) : null;
+  // Not judged yet: offline, or the server could not be reached. Judge it from the signed pack if there is one,
+  // else show the last known result for this code.
+  const offline = record.code ? await offlineVerdict(record.code, record) : null;
+  if (offline && ctx.token()) {
+    const kept = { status: offline.verdict.status, reasons: offline.verdict.reasons.map((r) => r.code).sort().join(","),
+      as_of: offline.as_of, version: offline.version };
+    await REFI.idb.update("scans", clientId, (cur) => cur && Object.assign(cur, { offline_verdict: kept }));
+  }
+  const cached = !offline && record.code ? await REFI.cachedResult(record.code) : null;
   const queued = h("div.card.queued", { role: "status" },
-    h("p.queued-title", icon("pending"), h("strong", t(cached ? "result.queued_rejudge" : "result.queued"))),
+    h("p.queued-title", icon("pending"), h("strong", t(cached || offline ? "result.queued_rejudge" : "result.queued"))),
     h("p", t("result.queued_text")),
     h("button.secondary", { type: "button", onclick: () => render({ fresh: true }) }, icon("sync"), t("outbox.sync_now")));
-  if (cached) {
+  if (offline) {
+    mount(wrap, h("h1.visually-hidden", t("result.title")), resultBody(offline, { offline, record }), queued, locationLine(record), actions(record));
+  } else if (cached) {
     mount(wrap, h("h1.visually-hidden", t("result.title")), queued, resultBody(cached.result, { asOf: cached.as_of, record }), actions(record));
   } else {
     mount(wrap, h("h1.visually-hidden", t("result.title")), verdictBanner("pending", t("verdict.pending_sub")),

@@ -1,0 +1,1 @@
+"""The offline verdict pack and the label signatures the phone checks with no network."""
