@@ -9,8 +9,6 @@ retried request, a second sweep) adds nothing. Nothing is sent here: a worker se
 import hashlib
 import logging
 
-from pymongo import UpdateOne
-
 from inspector.clock import china_date
 from inspector.notifications import preferences
 from inspector.notifications.audiences import AUDIENCES
@@ -61,13 +59,10 @@ def notify(db, event):
     """Record the event for everyone it concerns (inbox, e-mail queue, webhooks); return how many users it reached."""
     users = recipients(db, event)
     if users:
-        db.notifications.bulk_write([UpdateOne({"_id": item_id(event["key"], u["_id"])},
-                                               {"$setOnInsert": _item(event, u)}, upsert=True) for u in users],
-                                    ordered=False)
-        mails = preferences.mail_items(db, event, users, item_id)
-        if mails:
-            db.mail_outbox.bulk_write([UpdateOne({"_id": m["_id"]}, {"$setOnInsert": m}, upsert=True)
-                                       for m in mails], ordered=False)
+        for u in users:
+            _once(db.notifications, item_id(event["key"], u["_id"]), _item(event, u))
+        for m in preferences.mail_items(db, event, users, item_id):
+            _once(db.mail_outbox, m.pop("_id"), m)
     _queue_webhooks(db, event)
     return len(users)
 
@@ -95,9 +90,15 @@ def _queue_webhooks(db, event):
     payload = {"id": item_id(event["key"], "event"), "kind": event["kind"], "occurred_at": event["at"].isoformat(),
                "enterprise_id": event.get("enterprise_id"), "province": event.get("province"),
                "subject": event.get("link"), "data": event.get("params", {})}
-    db.webhook_deliveries.bulk_write([UpdateOne({"_id": item_id(event["key"], h["_id"])}, {"$setOnInsert": {
-        "hook_id": h["_id"], "payload": payload, "state": "pending", "attempts": 0, "next_try_at": event["at"],
-        "created_at": event["at"], "log": []}}, upsert=True) for h in hooks], ordered=False)
+    for h in hooks:
+        _once(db.webhook_deliveries, item_id(event["key"], h["_id"]), {
+            "hook_id": h["_id"], "payload": payload, "state": "pending", "attempts": 0, "next_try_at": event["at"],
+            "created_at": event["at"], "log": []})
+
+
+def _once(collection, _id, doc):
+    """Write the document unless one with this id exists: the second recording of an event changes nothing."""
+    collection.update_one({"_id": _id}, {"$setOnInsert": doc}, upsert=True)
 
 
 def day(moment):
