@@ -3,7 +3,8 @@ import uuid
 
 import pytest
 
-from conftest import AuthActions, gen_user, make_app
+from conftest import AuthActions, make_app
+from inspector.accounts import users as accounts
 from api.context import db as current_db
 from seed import users as demo_users
 from seed.enterprises import enterprise_docs
@@ -11,6 +12,7 @@ from seed.enterprises import enterprise_docs
 # Users beyond the demo ones: supervisors limited to one province, a clerk of a second enterprise.
 EXTRA = {"sup-im": ("supervisor", {"provinces": ["Inner Mongolia"]}), "sup-jx": ("supervisor", {"provinces": ["Jiangxi"]}),
          "clerk-bps": ("enterprise", {"enterprise_id": "ENT-BPS"})}
+PASSWORD = "notify-password-1"
 CLEARED = ("notifications", "mail_outbox", "webhook_deliveries", "webhooks", "notification_settings", "findings",
            "tasks")
 
@@ -28,8 +30,10 @@ class World:
         self.db.enterprises.insert_many(enterprise_docs())
         demo_users.ensure_demo_users(self.db)
         self._passwords = {}
+        hashed = accounts.hash_password(PASSWORD)  # one argon2 hash for all of them: hashing is the slow part
         for username, (role, scope) in EXTRA.items():
-            self._passwords[username] = gen_user(self.db, username, role=role, **scope)[1]
+            accounts.create_user(self.db, username, None, role, password_hash=hashed, **scope)
+            self._passwords[username] = PASSWORD
         self._auth, self._headers = AuthActions(self.client), {}
 
     def __getitem__(self, username):
