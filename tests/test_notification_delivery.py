@@ -150,7 +150,7 @@ def test_an_email_waits_out_a_server_that_is_down_and_is_sent_once_in_the_users_
         assert mail.send_due(crew.db, _settings(crew), now + timedelta(minutes=later))["sent"] == 0
 
     (message,) = smtp.box.to("clerk@gmt.example.com")
-    assert _subject(message) == f"Le constat {finding['id']} attend votre réponse"
+    assert _subject(message) == f"Le constat {finding['id'][:8]} attend votre réponse"
     text = _text(message)
     assert f"https://field.example.org/#/case/{finding['id']}" in text and "Répondez avant le" in text
     assert "Li Wei" not in text and "stall 14" not in text and message["Message-ID"]
@@ -173,7 +173,7 @@ def test_a_digest_user_gets_one_message_at_eight_in_china_and_unchosen_kinds_non
     assert mail.send_due(crew.db, _settings(crew), due)["sent"] == 1
     (digest,) = smtp.box.to("clerk@gmt.example.com")
     assert _subject(digest) == "现场检查系统的 4 条通知"
-    assert first in _text(digest) and second in _text(digest) and "解释已接受" in _text(digest)
+    assert f"#/case/{first}" in _text(digest) and f"#/case/{second}" in _text(digest) and "解释已接受" in _text(digest)
     # The inspector chose no kinds by e-mail: the resolutions are in the inbox only.
     assert smtp.box.to("li@field.example.org") == []
     assert len(client.get("/api/notifications", headers=crew["inspector"]).json) == 2

@@ -101,6 +101,11 @@ def _once(collection, _id, doc):
     collection.update_one({"_id": _id}, {"$setOnInsert": doc}, upsert=True)
 
 
+def short_id(finding_id):
+    """A finding's id as people read it in a sentence: its first 8 characters (the link carries the whole id)."""
+    return str(finding_id)[:8]
+
+
 def day(moment):
     """A date as people read it in notifications: the China calendar day."""
     return china_date(moment).isoformat() if moment else None
@@ -117,5 +122,5 @@ def finding_event(finding, action, now):
             "enterprise_id": finding["enterprise_id"], "province": finding.get("province"),
             "link": {"type": "finding", "id": finding["_id"]},
             "inspector_ids": [finding["inspector_id"]], "supervisor_ids": list(dict.fromkeys(supervisors)),
-            "params": {"finding_id": finding["_id"], "enterprise": finding.get("enterprise_name"),
+            "params": {"finding_id": short_id(finding["_id"]), "enterprise": finding.get("enterprise_name"),
                        "deadline": day(finding.get("deadline")), "outcome": finding.get("outcome")}}

@@ -6,7 +6,7 @@ the deadline it is about, so sweeping again tells nobody twice, and a new deadli
 """
 from datetime import timedelta
 
-from inspector.notifications.events import day, notify
+from inspector.notifications.events import day, notify, short_id
 from inspector.oversight import reporting
 from inspector.periods import deadline_of, period_of, previous_period
 
@@ -23,7 +23,7 @@ def _finding_event(finding, kind, now):
     return {"key": f"finding:{finding['_id']}:{kind}:{finding['deadline'].isoformat()}", "kind": kind, "at": now,
             "enterprise_id": finding["enterprise_id"], "province": finding.get("province"),
             "link": {"type": "finding", "id": finding["_id"]}, "supervisor_ids": list(dict.fromkeys(supervisors)),
-            "params": {"finding_id": finding["_id"], "enterprise": finding.get("enterprise_name"),
+            "params": {"finding_id": short_id(finding["_id"]), "enterprise": finding.get("enterprise_name"),
                        "deadline": day(finding["deadline"])}}
 
 
