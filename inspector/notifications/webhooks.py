@@ -57,8 +57,13 @@ def register(db, actor, body, now, provinces):
     if enterprise_id and db.enterprises.count_documents({"_id": enterprise_id}, limit=1) == 0:
         raise WebhookError(f"No enterprise {enterprise_id}.", code="unknown_enterprise", field="enterprise_id")
     url = (body.get("url") or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or len(url) > 2000:
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and parts.hostname and not parts.username and len(url) <= 2000
+        parts.port  # noqa: B018 - a port that is not a number raises here, not at the first delivery
+    except ValueError:
+        usable = False
+    if not usable or any(c.isspace() or ord(c) < 32 for c in url):
         raise WebhookError("The URL must be http:// or https:// with a host and no user name in it.", field="url")
     secret = body.get("secret") or secrets.token_urlsafe(32)
     if len(secret) < MIN_SECRET:
