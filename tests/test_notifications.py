@@ -204,3 +204,33 @@ def test_the_cli_sweep_runs(world, crew):
     result = world.app.test_cli_runner().invoke(args=["notifications", "sweep"])
     assert result.exit_code == 0, result.output
     assert "findings: 0" in result.output
+
+
+def test_a_queued_scan_judged_otherwise_than_the_phone_showed_tells_its_inspector_once(client, crew):
+    import random
+    import uuid
+
+    from inspector.codes import batch_code
+
+    at = datetime.now(timezone.utc).isoformat()
+
+    def scan(shown, client_id=None):
+        body = {"code": batch_code.issue(random.Random(7)), "client_id": client_id or str(uuid.uuid4()),
+                "scanned_at": at, "site": {"type": "market", "name": "Stall 3"},
+                "shown_status": shown, "queued_ms": 1000}
+        r = client.post("/api/scans", json=body, headers=crew["inspector"])
+        assert r.status_code in (200, 201), r.json
+        return body["client_id"], r.json["verdict"]["status"]
+
+    client_id, verdict = scan("pass")
+    assert verdict == "fail"  # an unregistered code
+    scan("pass", client_id)  # the phone sends it again after a lost answer
+    scan("fail")  # what the phone showed was right: nothing to say
+    items = _inbox(client, crew["inspector"], lang="fr")
+    assert [(i["kind"], i["link"]) for i in items] == [("scan_verdict_differs", {"type": "scan", "id": client_id})]
+    assert "CONFORME" in items[0]["body"] and "NON CONFORME" in items[0]["title"]
+    assert _inbox(client, crew["inspector2"]) == [] and _inbox(client, crew["supervisor"]) == []
+    bad = client.post("/api/scans", headers=crew["inspector"], json={
+        "code": "RE2345678C", "client_id": str(uuid.uuid4()), "scanned_at": datetime.now(timezone.utc).isoformat(),
+        "site": {"type": "market", "name": "Stall 3"}, "shown_status": "maybe"})
+    _error(bad, 422, "invalid_scan")

@@ -13,6 +13,7 @@ AUDIENCES = {
     "unverified_import": ("supervisor",),
     "task_assigned": ("inspector",),
     "task_overdue": ("inspector", "supervisor"),
+    "scan_verdict_differs": ("inspector",),
 }
 KINDS = tuple(AUDIENCES)
 

@@ -23,6 +23,8 @@ TEXTS = {
                               "({count} batches)."),
         "task_assigned": ("New inspection task", "You were given the task \"{title}\", due {deadline}."),
         "task_overdue": ("Task overdue", "The task \"{title}\" was due {deadline} and is still open."),
+        "scan_verdict_differs": ("Scan of {code}: now {verdict}",
+                                 "The phone showed {shown} while offline; the server judged the scan {verdict}."),
     },
     "zh-CN": {
         "finding_sent": ("检查发现 {finding_id} 需要您答复",
@@ -38,6 +40,7 @@ TEXTS = {
         "unverified_import": ("{enterprise}的进口未经核实", "海关未确认{enterprise}的报关单 {declaration_no}（{count} 个批次）。"),
         "task_assigned": ("新的检查任务", "您被分配了任务“{title}”，截止 {deadline}。"),
         "task_overdue": ("任务已逾期", "任务“{title}”应于 {deadline} 完成，仍未完成。"),
+        "scan_verdict_differs": ("{code} 的扫码结果现为{verdict}", "离线时手机显示为{shown}；服务器判定该次扫码为{verdict}。"),
     },
     "id": {
         "finding_sent": ("Temuan {finding_id} perlu tanggapan Anda",
@@ -62,6 +65,8 @@ TEXTS = {
                               "({count} batch)."),
         "task_assigned": ("Tugas inspeksi baru", "Anda diberi tugas \"{title}\", jatuh tempo {deadline}."),
         "task_overdue": ("Tugas terlambat", "Tugas \"{title}\" jatuh tempo {deadline} dan masih terbuka."),
+        "scan_verdict_differs": ("Pindaian {code}: kini {verdict}",
+                                 "Ponsel menampilkan {shown} saat luring; server menilai pindaian ini {verdict}."),
     },
     "fr": {
         "finding_sent": ("Le constat {finding_id} attend votre réponse",
@@ -89,6 +94,8 @@ TEXTS = {
         "task_assigned": ("Nouvelle mission d'inspection", "La mission « {title} » vous a été confiée, échéance le "
                                                            "{deadline}."),
         "task_overdue": ("Mission en retard", "La mission « {title} » était due le {deadline} et reste ouverte."),
+        "scan_verdict_differs": ("Scan de {code} : désormais {verdict}",
+                                 "Le téléphone affichait {shown} hors ligne ; le serveur a jugé ce scan {verdict}."),
     },
 }
 
@@ -100,6 +107,13 @@ OUTCOMES = {
            "referred": "dirujuk ke otoritas lain"},
     "fr": {"accepted": "explication acceptée", "penalty_recommended": "sanction recommandée",
            "referred": "transmis à une autre autorité"},
+}
+
+STATUSES = {
+    "en": {"pass": "PASS", "warning": "WARNING", "fail": "FAIL"},
+    "zh-CN": {"pass": "合格", "warning": "警告", "fail": "不合格"},
+    "id": {"pass": "LOLOS", "warning": "PERINGATAN", "fail": "GAGAL"},
+    "fr": {"pass": "CONFORME", "warning": "ALERTE", "fail": "NON CONFORME"},
 }
 
 MAIL = {
@@ -134,6 +148,9 @@ def render(kind, params, lang):
     values = _Blank(params or {})
     if "outcome" in values:
         values["outcome"] = OUTCOMES[lang].get(values["outcome"], values["outcome"])
+    for key in ("shown", "verdict"):
+        if key in values:
+            values[key] = STATUSES[lang].get(values[key], values[key])
     title, body = TEXTS[lang][kind]
     return title.format_map(values), body.format_map(values)
 
@@ -144,7 +161,8 @@ def mail_text(key, lang, **values):
 
 
 # Where an item's link opens in the app (mobile_web/app/views/inbox.js keeps the same table).
-ROUTES = {"finding": "#/case/{id}", "enterprise": "#/reporting/{id}", "ledger": "#/ledger", "task": "#/inbox"}
+ROUTES = {"finding": "#/case/{id}", "enterprise": "#/reporting/{id}", "ledger": "#/ledger", "task": "#/inbox",
+          "scan": "#/result/{id}"}
 
 
 def app_link(app_url, link):

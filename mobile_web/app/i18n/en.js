@@ -780,4 +780,5 @@ export default {
   "inbox.kind.unverified_import": "An unverified import",
   "inbox.kind.task_assigned": "A task given to me",
   "inbox.kind.task_overdue": "A task overdue",
+  "inbox.kind.scan_verdict_differs": "A scan judged otherwise than shown offline",
 };

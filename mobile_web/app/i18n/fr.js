@@ -780,4 +780,5 @@ export default {
   "inbox.kind.unverified_import": "Une importation non vérifiée",
   "inbox.kind.task_assigned": "Une mission qui m'est confiée",
   "inbox.kind.task_overdue": "Une mission en retard",
+  "inbox.kind.scan_verdict_differs": "Un scan jugé autrement qu'affiché hors ligne",
 };

@@ -753,4 +753,5 @@ export default {
   "inbox.kind.unverified_import": "Impor belum terverifikasi",
   "inbox.kind.task_assigned": "Tugas untuk saya",
   "inbox.kind.task_overdue": "Tugas terlambat",
+  "inbox.kind.scan_verdict_differs": "Pindaian yang dinilai berbeda dari tampilan luring",
 };

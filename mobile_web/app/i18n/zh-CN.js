@@ -753,4 +753,5 @@ export default {
   "inbox.kind.unverified_import": "未经核实的进口",
   "inbox.kind.task_assigned": "分配给我的任务",
   "inbox.kind.task_overdue": "任务逾期",
+  "inbox.kind.scan_verdict_differs": "扫码结果与离线显示不同",
 };
