@@ -154,6 +154,7 @@ def test_an_email_waits_out_a_server_that_is_down_and_is_sent_once_in_the_users_
     text = _text(message)
     assert f"https://field.example.org/#/case/{finding['id']}" in text and "Répondez avant le" in text
     assert "Li Wei" not in text and "stall 14" not in text and message["Message-ID"]
+    assert message["Content-Language"] == "fr" and message["Auto-Submitted"] == "auto-generated"
     assert smtp.box.to("clerk@bmm.example.com") == []
     assert crew.db.mail_outbox.find_one()["state"] == "sent"
 

@@ -59,9 +59,9 @@ def message(items, settings):
     msg["Date"] = formatdate(localtime=False)
     ids = "".join(sorted(i["_id"] for i in items))
     msg["Message-ID"] = f"<{hashlib.sha256(ids.encode()).hexdigest()[:32]}@{settings.mail_from.rpartition('@')[2]}>"
-    msg["Content-Language"] = lang
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content("\n".join(lines) + "-- \n" + mail_text("footer", lang) + "\n")
+    msg["Content-Language"] = lang  # after the content: setting it clears the Content-* headers
     return msg
 
 
