@@ -567,7 +567,7 @@ EXPECTED = {
     "intake-prefetch": [("movements", "find"), ("ledger_events", "find"), ("batches", "find"),
                         ("enterprises", "find")],
     "inbox": [("notifications", "find"), ("notifications", "count_documents")],
-    "notify": [("users", "find"), ("notifications", "update_one"), ("webhooks", "find")],
+    "notify": [("users", "find"), ("notification_settings", "find"), ("webhooks", "find")],
 }
 
 

@@ -9,6 +9,8 @@ retried request, a second sweep) adds nothing. Nothing is sent here: a worker se
 import hashlib
 import logging
 
+from pymongo.errors import DuplicateKeyError
+
 from inspector.clock import china_date
 from inspector.notifications import preferences
 from inspector.notifications.audiences import AUDIENCES
@@ -98,7 +100,10 @@ def _queue_webhooks(db, event):
 
 def _once(collection, _id, doc):
     """Write the document unless one with this id exists: the second recording of an event changes nothing."""
-    collection.update_one({"_id": _id}, {"$setOnInsert": doc}, upsert=True)
+    try:
+        collection.insert_one({"_id": _id, **doc})
+    except DuplicateKeyError:
+        pass
 
 
 def short_id(finding_id):
