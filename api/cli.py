@@ -8,11 +8,12 @@ from inspector import recovery
 from inspector.accounts import users as accounts
 from inspector.audit import chain as audit
 from inspector.accounts import sessions
+from inspector.notifications import sweep as notification_sweep, worker as notification_worker
 from inspector.store.indexes import apply_indexes
 from inspector.store.connection import UNAVAILABLE_ERRORS
 
 from .audit_cli import audit_cli
-from .context import db
+from .context import db, settings
 
 db_cli = AppGroup("db", help="Database maintenance.")
 
@@ -71,8 +72,30 @@ def users_sign_out_all(reason):
     click.echo(f"revoked {revoked} live session(s)")
 
 
+notifications_cli = AppGroup("notifications", help="The notification worker: deadlines, e-mail, webhooks.")
+
+
+@notifications_cli.command("sweep")
+def notifications_sweep():
+    """Record the events the clock raises now (deadlines soon and passed, missing ledgers); sends nothing."""
+    found = notification_sweep.sweep(db(), settings(), datetime.now(timezone.utc))
+    click.echo(", ".join(f"{k}: {v}" for k, v in found.items()))
+
+
+@notifications_cli.command("work")
+@click.option("--once", is_flag=True, help="One round, then exit (for cron).")
+@click.option("--interval", default=60, show_default=True, help="Seconds between rounds.")
+def notifications_work(once, interval):
+    """Sweep, send the e-mails due and POST the webhooks due, every interval (outside any web request)."""
+    if once:
+        click.echo(notification_worker.run_once(db(), settings()))
+        return
+    notification_worker.run_forever(db(), settings(), interval)
+
+
 def register(app):
     """Attach the command groups to the app."""
     app.cli.add_command(db_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(notifications_cli)

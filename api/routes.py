@@ -2,8 +2,8 @@
 from apispec import BasePlugin
 from flask_smorest.error_handler import ErrorSchema
 
-from . import (auth, batches, customs, epcis, epcis_rest, findings, ledger, meta, offline, recall, registry, reporting,
-               scans, tasks, users)
+from . import (auth, batches, customs, epcis, epcis_rest, findings, ledger, meta, notifications, offline, recall,
+               registry, reporting, scans, tasks, users)
 
 ANY_SIGNED_IN = "any signed-in user"
 RETRY_AFTER = {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}
@@ -48,6 +48,7 @@ def register(app, api):
     api.register_blueprint(recall.blp)
     api.register_blueprint(tasks.blp)
     api.register_blueprint(offline.blp)
+    api.register_blueprint(notifications.blp)
 
 
 def _pagination_header_is_json(spec):

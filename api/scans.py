@@ -92,7 +92,8 @@ def _scan_request():
                        site=body["site"], location=body.get("location"), observed_mass_kg=body.get("observed_mass_kg"),
                        holder_enterprise_id=body.get("holder_enterprise_id"), photo_codes=photo_codes,
                        photo_sha256=photo_sha, queued_ms=body.get("queued_ms"),
-                       queue_interrupted=body.get("queue_interrupted", False)), server_now()
+                       queue_interrupted=body.get("queue_interrupted", False),
+                       shown_status=body.get("shown_status")), server_now()
 
 
 _SCAN_BODY_DOC = {

@@ -84,6 +84,10 @@ class Settings:
     intake_max_lines: int = 200_000
     risk_window_days: int = 90
     in_transit_days: int = 14  # a shipment not received within this many days is in transit too long
+    # Notifications (inspector/notifications): e-mail only when SMTP_URL is set; links in them open APP_URL.
+    smtp_url: str | None = None
+    mail_from: str = "inspector@localhost"
+    app_url: str = "http://127.0.0.1:8000"
     extra: dict = field(default_factory=dict)
 
     def min_batch_mass_for(self, stage: str) -> float:
@@ -177,6 +181,12 @@ def load_settings(env=None) -> Settings:
     if _int(env, "REPORT_DEADLINE_DAY", 10, minimum=1) > 28:
         raise SettingsError("REPORT_DEADLINE_DAY must be 28 or less, so that every month has that day")
     secret = env.get("SECRET_KEY") or None
+    smtp_url = (env.get("SMTP_URL") or "").strip() or None
+    if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
+        raise SettingsError("SMTP_URL must look like smtp://host:port or smtps://user:password@host:465")
+    app_url = (env.get("APP_URL") or "").strip() or "http://127.0.0.1:8000"
+    if not app_url.startswith(("http://", "https://")):
+        raise SettingsError(f"APP_URL must start with http:// or https://, got {app_url!r}")
     if uri and not secret:
         raise SettingsError("SECRET_KEY must be set when MONGO_URI points at a real database")
     return Settings(
@@ -212,4 +222,7 @@ def load_settings(env=None) -> Settings:
         intake_max_lines=_int(env, "INTAKE_MAX_LINES", 200_000, minimum=1),
         risk_window_days=_int(env, "RISK_WINDOW_DAYS", 90, minimum=1),
         in_transit_days=_int(env, "IN_TRANSIT_DAYS", 14, minimum=1),
+        smtp_url=smtp_url,
+        mail_from=(env.get("MAIL_FROM") or "").strip() or "inspector@localhost",
+        app_url=app_url,
     )

@@ -36,7 +36,7 @@ import pymongo.cursor
 import pytest
 
 from conftest import REAL_MONGO, gen_user
-from finding_helpers import act
+from finding_helpers import act, read
 from inspector.codes import batch_code
 from inspector.ledger import book as ledger_book, rollback as ledger_rollback
 from inspector.store.indexes import INDEXES
@@ -455,6 +455,16 @@ def _task_listing(who, path):
     return run
 
 
+def _send_to_enterprise(client, staff, db):
+    r = client.post("/api/inspections", headers=staff["inspector"], json={
+        "client_id": str(uuid.uuid4()), "enterprise_id": "ENT-GMT", "discrepancies": ["over_quota"],
+        "site": {"type": "market", "name": "Market 9"}, "observed_at": datetime.now(timezone.utc).isoformat()})
+    assert act(client, staff["supervisor"], r.json["id"], "confirm").status_code == 200
+    _, etag = read(client, staff["supervisor"], r.json["id"])
+    staff.log.ops.clear()
+    return act(client, staff["supervisor"], r.json["id"], "send_to_enterprise", etag=etag), 200
+
+
 def _listing(who, path):
     def run(client, staff, db):
         return client.get(path, headers=staff[who]), 200
@@ -537,6 +547,8 @@ HOT_PATHS = {
     "tasks-stats-of-a-recall": _task_listing("supervisor", "/api/tasks/stats?origin_ref=RE2BBVCP6ZD"),
     "tasks-stats-province-supervisor": _task_listing("province_supervisor", "/api/tasks/stats"),
     "intake-prefetch-receipt": _ship_and_receive,
+    "inbox-enterprise-unread": _listing("enterprise", "/api/notifications?unread=true"),
+    "notify-finding-sent": _send_to_enterprise,
 }
 
 # What each kind of hot path must have been seen doing, so a recorder that sees nothing cannot pass.
@@ -557,6 +569,8 @@ EXPECTED = {
     "tasks-stats": [("tasks", "aggregate $match")],
     "intake-prefetch": [("movements", "find"), ("ledger_events", "find"), ("batches", "find"),
                         ("enterprises", "find")],
+    "inbox": [("notifications", "find"), ("notifications", "count_documents")],
+    "notify": [("users", "find"), ("notification_settings", "find"), ("webhooks", "find")],
 }
 
 

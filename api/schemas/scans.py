@@ -45,6 +45,10 @@ class ScanRequestSchema(ma.Schema):
                                                            "for a live scan). Compared with received_at - scanned_at."})
     queue_interrupted = ma.fields.Boolean(load_default=False, metadata={
         "description": "True when the app was closed while the scan waited, so queued_ms measured only part of it."})
+    shown_status = ma.fields.String(load_default=None, allow_none=True,
+                                    validate=validate.OneOf(("pass", "warning", "fail")), metadata={
+        "description": "The verdict the phone showed while the scan waited (its last known result for the code): a "
+                       "server verdict that differs is sent to the inspector's inbox."})
 
 
 class ReasonSchema(ma.Schema):

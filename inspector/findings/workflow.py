@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from inspector.clock import aware
 from inspector.errors import DomainError
 from inspector.audit import promises
+from inspector.notifications import events as notifications
 from inspector.store.connection import durable
 
 SUBMITTED = "submitted"
@@ -221,7 +222,7 @@ def apply(db, finding, actor, request, expected_etag, now=None, response_days=14
         action, changes, entry = plan(finding, actor, request, expected_etag, now, response_days)
     except StaleFinding:
         if _already_taken(finding, actor, request, expected_etag):
-            return findings.find_one({"_id": finding["_id"]})
+            return _told(db, findings.find_one({"_id": finding["_id"]}), request, now)
         raise
     promise = promises.pending(actor, f"finding.{action.name}", f"finding:{finding['_id']}",
                             {"from": action.source, "to": action.target, "comment": entry["comment"],
@@ -236,10 +237,18 @@ def apply(db, finding, actor, request, expected_etag, now=None, response_days=14
         if result.matched_count != 1:
             current = findings.find_one({"_id": finding["_id"]}) or finding
             if _already_taken(current, actor, request, expected_etag):  # the same request won a moment ago
-                return current
+                return _told(db, current, request, now)
             raise StaleFinding("This finding changed while you were saving: reload it and try again.")
         promises.settle(db, "findings", finding["_id"], promise)
-    return findings.find_one({"_id": finding["_id"]})
+    return _told(db, findings.find_one({"_id": finding["_id"]}), request, now)
+
+
+def _told(db, finding, request, now):
+    """The finding, after recording the event its change raises (again on a replay: the key makes it once)."""
+    event = notifications.finding_event(finding, request.get("action"), now)
+    if event:
+        notifications.notify_quietly(db, event)
+    return finding
 
 
 def request_digest(request):

@@ -13,6 +13,7 @@ from inspector.ledger import effects, rollback as protocol
 from inspector.ledger.book import Book
 from inspector.ledger.errors import Conflict, EmptySubmission, InProgress, SubmissionRefused, TooManyLines
 from inspector.ledger.events import LineError, read_event
+from inspector.notifications import events as notifications
 from inspector.offline.signing import keyring
 from inspector.periods import period_of
 from inspector.store.connection import atomic
@@ -156,7 +157,24 @@ def submit(db, settings, actor, lines, channel, now, period=None, enterprise_id=
         raise
     # Accepted: a failure from here on leaves the promise on the submission, for a retry or the start-up sweep.
     promises.settle(db, "ledger_submissions", sid, promise)
+    _tell_supervisors(db, receipt, now)
     return receipt
+
+
+def _tell_supervisors(db, receipt, now):
+    """Receipt claims and unverified imports reach the supervisors of the enterprise's province."""
+    wanted = [f for f in receipt["flags"] if f["code"] in ("receipt_without_shipment", "unverified_import")]
+    enterprise = db.enterprises.find_one({"_id": receipt["enterprise_id"]}, {"name": 1, "province": 1}) if (
+        wanted and receipt["enterprise_id"]) else None
+    for flag in wanted if enterprise else ():
+        kind = "receipt_claim" if flag["code"] == "receipt_without_shipment" else "unverified_import"
+        notifications.notify_quietly(db, {
+            "key": f"ledger:{receipt['submission_id']}:{flag['event_id']}:{flag['code']}", "kind": kind, "at": now,
+            "enterprise_id": enterprise["_id"], "province": enterprise.get("province"),
+            "link": {"type": "enterprise", "id": enterprise["_id"]},
+            "params": {"enterprise": enterprise.get("name"), "from_id": flag.get("from_id"),
+                       "doc_no": flag.get("doc_no"), "declaration_no": flag.get("declaration_no"),
+                       "count": flag.get("batches")}})
 
 
 def _same(error):

@@ -108,6 +108,22 @@ INDEXES = {
     "users": [
         IndexModel([("username", ASC)], name="username", unique=True),
         IndexModel([("enterprise_id", ASC)], name="enterprise", sparse=True),
+        IndexModel([("role", ASC)], name="role"),  # the supervisors a notification reaches (notifications.events)
+    ],
+    # Notifications (inspector.notifications): a user's inbox newest first and unread; the e-mail and webhook
+    # queues by what is due; a webhook's delivery log; the webhooks an event's enterprise or province matches.
+    "notifications": [
+        IndexModel([("user_id", ASC), ("created_at", DESC), ("_id", DESC)], name="user_created_at_id"),
+        IndexModel([("user_id", ASC), ("read_at", ASC)], name="user_read_at"),
+    ],
+    "mail_outbox": [IndexModel([("state", ASC), ("next_try_at", ASC)], name="state_next_try_at")],
+    "webhook_deliveries": [
+        IndexModel([("state", ASC), ("next_try_at", ASC)], name="state_next_try_at"),
+        IndexModel([("hook_id", ASC), ("created_at", DESC)], name="hook_created_at"),
+    ],
+    "webhooks": [
+        IndexModel([("enterprise_id", ASC)], name="enterprise", sparse=True),
+        IndexModel([("province", ASC)], name="province", sparse=True),
     ],
     "sessions": [
         IndexModel([("refresh_hash", ASC)], name="refresh_hash", unique=True),

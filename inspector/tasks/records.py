@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from inspector.accounts import scope
+from inspector.notifications import events as notifications
 from inspector.audit import chain as audit
 from inspector.clock import aware
 from inspector.errors import DomainError
@@ -160,7 +161,17 @@ def create(db, actor, body, now=None):
         audit.record(db, actor, "task.create", f"task:{t['_id']}",
                      {"origin": origin, "items": len(t["items"]), "assignees": assignees, "pool_province": pool,
                       "due_at": due.isoformat()}, now=now)
+        _tell_assignees(db, t, now)
     return tasks
+
+
+def _tell_assignees(db, task, now):
+    """The task-assigned event: keyed by the task, so only inspectors newly on it are told."""
+    if task.get("assignees"):
+        notifications.notify_quietly(db, {
+            "key": f"task:{task['_id']}:assigned", "kind": "task_assigned", "at": now, "province": task.get("province"),
+            "link": {"type": "task", "id": task["_id"]}, "inspector_ids": list(task["assignees"]),
+            "params": {"title": task.get("title"), "deadline": notifications.day(task["due_at"])}})
 
 
 def _title(origin, enterprise):
@@ -235,7 +246,10 @@ def change(db, actor, task, body, expected_etag, now=None):
     audit.record(db, actor, "task.change", f"task:{task['_id']}",
                  {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in changes.items()
                   if k not in ("_etag", "updated_at")}, now=now)
-    return db.tasks.find_one({"_id": task["_id"]})
+    changed = db.tasks.find_one({"_id": task["_id"]})
+    if "assignees" in changes:
+        _tell_assignees(db, changed, now)
+    return changed
 
 
 def claim(db, actor, task, expected_etag, now=None):

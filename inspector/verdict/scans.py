@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pymongo.errors import DuplicateKeyError
 
+from inspector.notifications import events as notifications
 from inspector.errors import DomainError
 from inspector.audit import promises
 from inspector.verdict import rules
@@ -51,6 +52,7 @@ class ScanRequest:
     photo_sha256: str | None = None
     queued_ms: int | None = None
     queue_interrupted: bool = False
+    shown_status: str | None = None  # what the phone showed while the scan waited; not part of what it saw
 
     def fingerprint(self):
         """A digest of what the device saw, so a replay can be told from a different scan (a retry waited longer)."""
@@ -104,6 +106,7 @@ def record_scan(db, principal, req: ScanRequest, settings, now):
         "received_at": now,
         "queued_ms": req.queued_ms,
         "queue_interrupted": req.queue_interrupted,
+        "shown_status": req.shown_status,
         "time_check": check,
         "province": judgement.province,
         "site": req.site,
@@ -138,7 +141,19 @@ def record_scan(db, principal, req: ScanRequest, settings, now):
             finish(db, stored)
             return stored, False
         finish(db, scan)
+    _tell_if_changed(db, scan, now)
     return scan, True
+
+
+def _tell_if_changed(db, scan, now):
+    """A queued scan the server judges otherwise than the phone showed: the inspector's inbox says so."""
+    shown, judged = scan.get("shown_status"), scan["verdict"]["status"]
+    if shown and shown != judged:
+        notifications.notify_quietly(db, {
+            "key": f"scan:{scan['_id']}:differs", "kind": "scan_verdict_differs", "at": now,
+            "province": scan.get("province"), "link": {"type": "scan", "id": scan["client_id"]},
+            "inspector_ids": [scan["inspector_id"]],
+            "params": {"code": scan.get("batch_code") or scan["code"][:40], "shown": shown, "verdict": judged}})
 
 
 def finish(db, scan):

@@ -408,6 +408,7 @@
       holder_enterprise_id: item.holder_enterprise_id || null,
     };
     if (item.code) fields.code = item.code;
+    if (item.shown_status) fields.shown_status = item.shown_status; // what the phone showed while it waited
     if (item.photo) {
       const form = new FormData();
       for (const [k, v] of Object.entries(fields)) {

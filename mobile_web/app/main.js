@@ -3,6 +3,7 @@ import { display as displayCode } from "./batchcode.js";
 import { h, icon, mount, toast } from "./dom.js";
 import { announce } from "./signal.js";
 import { preferredLanguage, setLanguage, t, tn } from "./i18n.js";
+import { countUnread, flushRead, unread } from "./inbox.js";
 import { differs, refreshPack } from "./offline.js";
 import { REFI, canLogFindings, changed, isReviewer, loadMeta, loadSetting, refreshCounts, roleCanScan, saveSetting, state, subscribe } from "./state.js";
 
@@ -26,12 +27,13 @@ const ROUTES = {
   trace: () => import("./views/trace.js"),
   recall: () => import("./views/recall.js"),
   tasks: () => import("./views/tasks.js"),
+  inbox: () => import("./views/inbox.js"),
 };
 const PUBLIC = new Set(["login"]);
 const ALLOWED = {
   scan: roleCanScan, result: roleCanScan, finding: canLogFindings, history: roleCanScan,
   log: isReviewer, dashboard: isReviewer, cases: (r) => r === "enterprise", case: () => true, settings: () => true, password: () => true,
-  ledger: (r) => r === "enterprise", reporting: isReviewer, risk: isReviewer,
+  ledger: (r) => r === "enterprise", reporting: isReviewer, risk: isReviewer, inbox: () => true,
   trace: isReviewer, recall: isReviewer, tasks: (r) => isReviewer(r) || r === "inspector",
 };
 // Screens reached through another screen's tab: the monthly reports and the risk ranking share one.
@@ -45,6 +47,7 @@ const EXTRA_ICONS = {
   upload: "M9 16h6v-6h4l-7-7-7 7h4v6zm-4 2h14v2H5v-2z",
   file: "M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8l-6-6zm2 16H8v-2h8v2zm0-4H8v-2h8v2zm-3-5V3.5L18.5 9H13z",
   calendar: "M19 4h-1V2h-2v2H8V2H6v2H5a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2zm0 16H5V9h14v11zM7 11h5v5H7v-5z",
+  bell: "M12 22a2 2 0 0 0 2-2h-4a2 2 0 0 0 2 2zm6-6v-5c0-3.1-1.6-5.6-4.5-6.3V4a1.5 1.5 0 0 0-3 0v.7C7.6 5.4 6 7.9 6 11v5l-2 2v1h16v-1l-2-2z",
 };
 
 /** An icon from dom.js, or one of the few extra ones above. */
@@ -61,12 +64,14 @@ export function homeFor(role) {
 }
 
 function tabsFor(role) {
-  if (role === "enterprise") return [["cases", "list", "nav.cases"], ["ledger", "upload", "nav.ledger"], ["settings", "settings", "nav.settings"]];
+  const inbox = ["inbox", "bell", "nav.inbox"];
+  if (role === "enterprise") return [["cases", "list", "nav.cases"], ["ledger", "upload", "nav.ledger"], inbox, ["settings", "settings", "nav.settings"]];
   if (isReviewer(role)) {
+    // Five tabs already fill 320 px: a reviewer's inbox is the bell in the header bar.
     return [["log", "list", "nav.log"], ["dashboard", "chart", "nav.dashboard"], ["reporting", "calendar", "nav.reporting"],
       ["scan", "scan", "nav.scan"], ["settings", "settings", "nav.settings"]];
   }
-  return [["scan", "scan", "nav.scan"], ["tasks", "list", "nav.tasks"], ["history", "history", "nav.history"], ["settings", "settings", "nav.settings"]];
+  return [["scan", "scan", "nav.scan"], ["tasks", "list", "nav.tasks"], ["history", "history", "nav.history"], inbox, ["settings", "settings", "nav.settings"]];
 }
 
 /** The current route: {name, parts, params} from "#/name/part?x=1". */
@@ -93,7 +98,8 @@ function layout() {
   els.net = h("span.net", { role: "status" });
   els.pending = h("a.pending", { href: "#/history" });
   els.title = h("a.brand", { href: "#/" }, h("img", { src: "/icons/icon-192.png", alt: "", width: 32, height: 32 }), h("span.brand-name"), h("span.brand-short"));
-  els.header = h("header.bar", els.title, h("div.bar-status", els.net, els.pending));
+  els.bell = h("a.inbox-bell", { href: "#/inbox", hidden: true });
+  els.header = h("header.bar", els.title, h("div.bar-status", els.net, els.pending, els.bell));
   els.main = h("main#view", { tabindex: "-1" });
   els.nav = h("nav.tabs", { "aria-label": "" });
   els.toast = h("div#toast.toast", { role: "status", "aria-live": "polite" });
@@ -129,11 +135,19 @@ function paintChrome() {
       .filter(Boolean).join(", ") + ". " + t("phone.open_history"));
   }
   const route = currentRoute().name;
+  els.bell.hidden = !(role && isReviewer(role));
+  if (!els.bell.hidden) {
+    mount(els.bell, appIcon("bell"), unread.count ? h("span.bell-badge", { "aria-hidden": "true" }, String(Math.min(unread.count, 99))) : null);
+    els.bell.setAttribute("aria-label", unread.count ? t("inbox.title") + ": " + tn("inbox.badge", unread.count) : t("inbox.title"));
+    if (route === "inbox") els.bell.setAttribute("aria-current", "page");
+    else els.bell.removeAttribute("aria-current");
+  }
   const tab = route === "case" ? CASE_TAB[role] || "log" : (isReviewer(role) && REVIEW_TAB_OF[route]) || TAB_OF[route] || route;
   els.nav.hidden = !role;
   els.nav.setAttribute("aria-label", t("nav.label"));
   if (role) {
-    const unseen = name => (name === "history" && alerts.length ? h("span.tab-badge", { "aria-label": tn("phone.history_badge", alerts.length) }, String(alerts.length)) : null);
+    const unseen = name => (name === "history" && alerts.length ? h("span.tab-badge", { "aria-label": tn("phone.history_badge", alerts.length) }, String(alerts.length))
+      : name === "inbox" && unread.count ? h("span.tab-badge", { "aria-label": tn("inbox.badge", unread.count) }, String(Math.min(unread.count, 99))) : null);
     mount(els.nav, tabsFor(role).map(([name, ic, key]) => h("a", {
       href: "#/" + name, class: tab === name ? "active" : null, "aria-current": tab === name ? "page" : null,
     }, appIcon(ic), h("span", t(key)), unseen(name))));
@@ -310,13 +324,16 @@ function watchConnectivity() {
   const update = () => {
     state.online = navigator.onLine;
     changed();
-    if (state.online && state.session) syncNow();
-    else if (state.online) REFI.finishPendingLogout();
+    if (state.online && state.session) {
+      syncNow();
+      flushRead().then(countUnread);
+    } else if (state.online) REFI.finishPendingLogout();
   };
   window.addEventListener("online", update);
   window.addEventListener("offline", update);
   setInterval(() => {
     if (state.session && state.pending && navigator.onLine) syncNow();
+    if (state.session && navigator.onLine) flushRead().then(countUnread);
   }, SYNC_EVERY_MS);
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && state.session && state.pending && navigator.onLine) syncNow();
@@ -398,6 +415,7 @@ async function boot() {
   if (state.session) {
     askPersistentStorage();
     if (state.online) syncNow();
+    flushRead().then(countUnread);
   }
   document.body.dataset.ready = "1";
 }
@@ -409,6 +427,7 @@ export async function onSignedIn(session) {
   askPersistentStorage();
   refreshCounts();
   refreshPack();
+  countUnread();
   go(homeFor(session.role));
 }
 

@@ -52,6 +52,10 @@ export async function startScan({ code = null, photo = null, context = {} }) {
     observed_mass_kg: context.observed_mass_kg ?? null,
     holder_enterprise_id: context.holder_enterprise_id || null,
   };
+  // Offline, the result screen shows the last known verdict for the code while the scan waits: sent along, so a
+  // different server verdict reaches the inspector's inbox.
+  const shown = code && !navigator.onLine ? await REFI.cachedResult(code) : null;
+  record.shown_status = (shown && shown.result && shown.result.verdict && shown.result.verdict.status) || null;
   await REFI.queueScan(record);
   go("#/result/" + record.client_id);
 }
