@@ -66,3 +66,14 @@ def test_the_scan_still_completes_the_task_it_checks_with_no_extra_read(client, 
     assert "tasks.find" not in counter.calls and counter.calls.count("tasks.update_one") == 1, counter.calls
     task = client.get(f"/api/tasks/{task_id}", headers=crew["supervisor"]).json
     assert task["status"] == "done" and task["progress"]["done"] == 1
+
+
+def test_a_holder_written_as_a_field_path_is_an_unknown_enterprise_not_the_batchs_holder(client, db, counted):
+    # The holder the inspector saw goes into the aggregation as a $literal: "$holder_id" must not name the holder.
+    crew, _, _ = counted
+    before = db.scans.count_documents({})
+    body = {"code": CODES["MIX"], "client_id": str(uuid.uuid4()), "scanned_at": datetime.now(timezone.utc).isoformat(),
+            "site": {"type": "market", "name": "Ganzhou"}, "holder_enterprise_id": "$holder_id"}
+    r = client.post("/api/scans", json=body, headers=crew["inspector"])
+    assert r.status_code == 422 and r.json["errors"]["error_code"] == "unknown_enterprise", r.json
+    assert db.scans.count_documents({}) == before

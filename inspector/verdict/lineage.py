@@ -56,11 +56,12 @@ def fetch_for_scan(db, lookup, holder_id=None, tasks=False):
     """One aggregation for a scan: fetch_batch's reads, the batch's open transfer claims (`claims`), every enterprise
     they name with its records (`enterprises`, as fetch_enterprises returns them) and, with tasks, the open tasks
     naming the batch (`tasks`); None if the code is unknown."""
-    # The ids are the same set judge() used to read in a second round trip: producer, holder, the holder the
-    # inspector saw, the ancestors' producers, both sides of every movement and every open claimant.
+    # Every enterprise a rule looks at: producer, holder, the holder the inspector saw (a $literal, so text from the
+    # phone is never read as a field path), the ancestors' producers, both sides of each movement, each open claimant.
+    # The $map makes [producer_id, holder_id]: an array literal of field paths, which mongomock leaves unevaluated.
     own = {"$map": {"input": [0, 1], "in": {"$cond": [{"$eq": ["$$this", 0]}, "$producer_id", "$holder_id"]}}}
     ids = {"$setUnion": [own, "$ancestors.producer_id", "$movements.from_id", "$movements.to_id",
-                         "$claims.claimant_id", [holder_id] if holder_id else []]}
+                         "$claims.claimant_id", {"$literal": [holder_id] if holder_id else []}]}
     pipeline = fetch_batch_pipeline(lookup) + [
         {"$lookup": {"from": "transfer_claims", "localField": "_id", "foreignField": "batch_code", "as": "claims"}},
         {"$addFields": {"claims": {"$filter": {"input": "$claims", "cond": {"$eq": ["$$this.state", "open"]}}}}},
