@@ -1,6 +1,7 @@
 """Decoding bench: our pipeline against pyzbar alone and zxing-cpp alone, on one core.
 
     python -m bench.decode [--labels 220] [--code-free 45] [--no-cache] [--passes] [--show-failures] [--real DIR]
+                           [--big-only]
 
 First, on the real photos (DIR, default ../shared/data/real-photos, else tests/fixtures/real_photos): how many each
 reader reads and its median CPU ms per image, with our ratio to bare zxing-cpp (default options) and bare pyzbar
@@ -156,6 +157,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-cache", action="store_true", help="regenerate the photos even if a cached set exists (in the temp folder)")
     parser.add_argument("--show-failures", action="store_true")
     parser.add_argument("--passes", action="store_true", help="also print what each pass of our pipeline reads and costs")
+    parser.add_argument("--big-only", action="store_true", help="of the generated labels, time only the 12-MP photos")
     parser.add_argument("--real", type=Path, default=None, help="the real photos (a folder of folders with .txt texts)")
     args = parser.parse_args(argv)
 
@@ -170,6 +172,8 @@ def main(argv=None) -> int:
         print("\n".join(real_photo_table(real)) + "\n")
 
     cases = load_cases(args.labels, args.code_free, not args.no_cache)
+    if args.big_only:
+        cases = [case for case in cases if pixels_of(case.photo) >= BIG_PIXELS]
     labelled = sum(1 for case in cases if case.expected)
     big = sum(1 for case in cases if pixels_of(case.photo) >= BIG_PIXELS)
     print(f"{len(cases)} photos: {labelled} labels, {len(cases) - labelled} code-free, {big} of 12 MP; one core\n")
