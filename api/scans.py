@@ -126,8 +126,9 @@ class Scans(MethodView):
     def post(self):
         """Scan a code (JSON) or a label photo (multipart 'image') and get the verdict in one request."""
         req, now = _scan_request()
-        scan, created = record_scan(db(), principal(), req, settings(), now)
-        tasks.link_scan(db(), principal(), scan, now)  # completes the open task items it checks (again on a replay)
+        scan, created, open_tasks = record_scan(db(), principal(), req, settings(), now)
+        # Completes the open task items it checks (again on a replay), from the tasks read with the batch.
+        tasks.link_scan(db(), principal(), scan, now, candidates=open_tasks)
         return scan, 201 if created else 200
 
     @blp.doc(security=BEARER)

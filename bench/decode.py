@@ -1,8 +1,11 @@
 """Decoding bench: our pipeline against pyzbar alone and zxing-cpp alone, on one core.
 
-    python -m bench.decode [--labels 220] [--code-free 45] [--no-cache] [--passes] [--show-failures]
+    python -m bench.decode [--labels 220] [--code-free 45] [--no-cache] [--passes] [--show-failures] [--real DIR]
+                           [--big-only]
 
-Prints, for each reader: success rate (an image succeeds when every expected code is read), false
+First, on the real photos (DIR, default ../shared/data/real-photos, else tests/fixtures/real_photos): how many each
+reader reads and its median CPU ms per image, with our ratio to bare zxing-cpp (default options) and bare pyzbar
+timed in the same run. Then, on the generated labels, for each reader: success rate (an image succeeds when every expected code is read), false
 positives (decoded texts that are not on the image), median ms per image and median ms for the
 12-megapixel photos, with ratios against the two baselines. Timings include opening the photo bytes and
 are CPU time of this process pinned to one core, so other work on the machine does not blur them.
@@ -122,6 +125,31 @@ def ratio(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.2f}x" if theirs else "-"
 
 
+def real_photo_table(root: Path) -> list[str]:
+    """Reads and median CPU ms per image of each reader on the real photos, one core, in this run."""
+    from bench import photos
+
+    images = [image for folder in photos.folders_of([root]) if not photos.code_free(folder)
+              for image in sorted(folder.iterdir())
+              if image.suffix.lower() in photos.IMAGE_TYPES and image.with_suffix(".txt").exists()]
+    reads, times = defaultdict(int), defaultdict(list)
+    for image in images:
+        data = image.read_bytes()
+        expected = image.with_suffix(".txt").read_text(encoding="utf-8", errors="replace")
+        for name, reader in photos.READERS.items():
+            texts, spent = photos.timed(reader, data)
+            times[name].append(spent * 1000)
+            reads[name] += any(photos.same(expected, text) for text in texts)
+    median = {name: statistics.median(spent) for name, spent in times.items()}
+    lines = [f"real photos ({root}): {len(images)} images; one core, opening the bytes included",
+             f"{'reader':<10} {'read':>12} {'median ms':>10} {'p90 ms':>8} {'ours/this median':>17}"]
+    for name in photos.READERS:
+        p90 = statistics.quantiles(times[name], n=10)[8]
+        lines.append(f"{name:<10} {reads[name]:>4}/{len(images):<4} {reads[name] / len(images):>6.1%} "
+                     f"{median[name]:>5.1f} {p90:>8.1f} {ratio(median['ours'], median[name]):>17}")
+    return lines
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels", type=int, default=220)
@@ -129,13 +157,23 @@ def main(argv=None) -> int:
     parser.add_argument("--no-cache", action="store_true", help="regenerate the photos even if a cached set exists (in the temp folder)")
     parser.add_argument("--show-failures", action="store_true")
     parser.add_argument("--passes", action="store_true", help="also print what each pass of our pipeline reads and costs")
+    parser.add_argument("--big-only", action="store_true", help="of the generated labels, time only the 12-MP photos")
+    parser.add_argument("--real", type=Path, default=None, help="the real photos (a folder of folders with .txt texts)")
     args = parser.parse_args(argv)
 
     # One core, so the figures mean the same on a laptop and on a busy server.
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
+    root = Path(__file__).resolve().parent.parent
+    real = args.real or next((p for p in (root.parent / "shared" / "data" / "real-photos",
+                                          root / "tests" / "fixtures" / "real_photos") if p.is_dir()), None)
+    if real:
+        print("\n".join(real_photo_table(real)) + "\n")
+
     cases = load_cases(args.labels, args.code_free, not args.no_cache)
+    if args.big_only:
+        cases = [case for case in cases if pixels_of(case.photo) >= BIG_PIXELS]
     labelled = sum(1 for case in cases if case.expected)
     big = sum(1 for case in cases if pixels_of(case.photo) >= BIG_PIXELS)
     print(f"{len(cases)} photos: {labelled} labels, {len(cases) - labelled} code-free, {big} of 12 MP; one core\n")

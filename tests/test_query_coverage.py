@@ -554,7 +554,8 @@ HOT_PATHS = {
 # What each kind of hot path must have been seen doing, so a recorder that sees nothing cannot pass.
 EXPECTED = {
     "scan": [("batches", "$graphLookup connectToField _id"), ("scans", "$lookup foreignField batch_code"),
-             ("movements", "$lookup foreignField batch_code"), ("approvals", "$lookup foreignField enterprise_id")],
+             ("movements", "$lookup foreignField batch_code"), ("approvals", "$lookup foreignField enterprise_id"),
+             ("transfer_claims", "$lookup foreignField batch_code"), ("enterprises", "$lookup foreignField _id")],
     "batch-lookup": [("batches", "$graphLookup connectToField _id")],
     "provenance": [("batches", "$graphLookup connectToField _id")],
     "descendants": [("batches", "$graphLookup connectToField parent_codes")],
@@ -564,7 +565,8 @@ EXPECTED = {
     "quota-update": [("quota_usage", "find_one_and_update"), ("ledger_events", "find")],
     "recall": [("batches", "$graphLookup connectToField parent_codes"), ("scans", "aggregate $match")],
     "trace": [("batches", "$graphLookup connectToField _id")],
-    "tasks-scan": [("tasks", "find")],
+    # A scan reads the open tasks naming its batch in its one aggregation (index item_batch_status).
+    "tasks-scan": [("tasks", "$lookup foreignField items.batch_code"), ("tasks", "update_one")],
     "tasks": [("tasks", "find")],
     "tasks-stats": [("tasks", "aggregate $match")],
     "intake-prefetch": [("movements", "find"), ("ledger_events", "find"), ("batches", "find"),

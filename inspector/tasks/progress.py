@@ -14,13 +14,17 @@ from inspector.clock import aware
 from inspector.tasks.records import CANCELLED, DONE, OPEN, new_etag
 
 
-def _open_tasks_for(db, actor, codes):
-    """The open tasks of this inspector (or their pool) with an open item for one of the codes."""
+def _open_tasks_for(db, actor, codes, candidates=None):
+    """The open tasks of this inspector (or their pool) with an open item for one of the codes; from candidates (the
+    open tasks naming the codes, already read) when given."""
     if actor.get("role") != "inspector" or not codes:
         return []
-    found = db.tasks.find({"items.batch_code": {"$in": sorted(codes)}, "status": OPEN,
-                           "$or": [{"assignees": actor["user_id"]}, {"pool": True, "assignees": []}]})
-    return [t for t in found if any(i["batch_code"] in codes and i["status"] == OPEN for i in t["items"])]
+    if candidates is None:
+        candidates = db.tasks.find({"items.batch_code": {"$in": sorted(codes)}, "status": OPEN,
+                                    "$or": [{"assignees": actor["user_id"]}, {"pool": True, "assignees": []}]})
+    mine = [t for t in candidates if t["status"] == OPEN
+            and (actor["user_id"] in t["assignees"] or (t.get("pool") and not t["assignees"]))]
+    return [t for t in mine if any(i["batch_code"] in codes and i["status"] == OPEN for i in t["items"])]
 
 
 def _complete(db, actor, task, codes, now, scan_id=None, finding_id=None):
@@ -58,9 +62,9 @@ def _complete(db, actor, task, codes, now, scan_id=None, finding_id=None):
     return True
 
 
-def _record(db, actor, codes, now, **link):
+def _record(db, actor, codes, now, candidates=None, **link):
     linked = []
-    for task in _open_tasks_for(db, actor, codes):
+    for task in _open_tasks_for(db, actor, codes, candidates):
         for _ in range(5):  # a lost race re-reads the task and tries again
             if _complete(db, actor, task, set(codes), now, **link):
                 linked.append(task["_id"])
@@ -71,11 +75,13 @@ def _record(db, actor, codes, now, **link):
     return linked
 
 
-def link_scan(db, actor, scan, now=None):
-    """Complete the open items this scan checks; return the ids of the tasks it advanced."""
+def link_scan(db, actor, scan, now=None, candidates=None):
+    """Complete the open items this scan checks; return the ids of the tasks it advanced. candidates: the open tasks
+    naming its batch if already read (a stale one is re-read: the ETag guards the write)."""
     if not scan.get("batch_code"):
         return []
-    return _record(db, actor, {scan["batch_code"]}, now or datetime.now(timezone.utc), scan_id=scan["_id"])
+    return _record(db, actor, {scan["batch_code"]}, now or datetime.now(timezone.utc), candidates,
+                   scan_id=scan["_id"])
 
 
 def link_finding(db, actor, finding, now=None):

@@ -1,15 +1,14 @@
-"""Judging a scanned code: every reason that applies, the provenance and the quota, from two reads."""
+"""Judging a scanned code: every reason that applies, the provenance and the quota, from one read."""
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from inspector.errors import DomainError
 from inspector.clock import aware, china_date
-from inspector.ledger import transfers
 from inspector.verdict import rules
 from inspector.codes.labels import Label
 from inspector.offline.signing import keyring
 from inspector.periods import settings_deadline
-from inspector.verdict.lineage import ancestor_depths, fetch_batch, fetch_enterprises
+from inspector.verdict.lineage import ancestor_depths, fetch_for_scan
 from inspector.verdict.provenance import provenance
 from inspector.quota.status import batch_quota
 from inspector.verdict.reasons import status_of
@@ -50,6 +49,7 @@ class Judgement:
     sightings: list = field(default_factory=list)
     existed_from: datetime | None = None  # the batch's first day on the ledger: no scan of it is older
     province: str | None = None  # where it was found (the found holder's province, else the recorded holder's)
+    tasks: list | None = None  # the open tasks naming the batch, when asked for (read with it)
 
     @property
     def status(self):
@@ -59,12 +59,12 @@ class Judgement:
         return {"status": self.status, "reasons": self.reasons}
 
 
-def judge(db, label: Label, ctx: ScanContext, settings, now: datetime) -> Judgement:
-    """Judge one code in its scan context, on today's ledger."""
+def judge(db, label: Label, ctx: ScanContext, settings, now: datetime, tasks=False) -> Judgement:
+    """Judge one code in its scan context, on today's ledger; with tasks, also read the open tasks naming the batch."""
     malformed = rules.malformed_code(label)
     if malformed:
         return Judgement([malformed], None, None, None, None)
-    batch = fetch_batch(db, label.lookup())
+    batch = fetch_for_scan(db, label.lookup(), ctx.holder_enterprise_id, tasks=tasks)
     if batch is None:
         if ctx.holder_enterprise_id:
             _require_enterprise(db, ctx.holder_enterprise_id)
@@ -73,12 +73,7 @@ def judge(db, label: Label, ctx: ScanContext, settings, now: datetime) -> Judgem
     depths = ancestor_depths(batch)
     for a in batch["ancestors"]:
         a["generation"] = depths.get(a["_id"])
-    ids = {batch["producer_id"], batch["holder_id"], ctx.holder_enterprise_id}
-    ids |= {a["producer_id"] for a in batch["ancestors"]}
-    ids |= {m["from_id"] for m in batch["movements"]} | {m["to_id"] for m in batch["movements"]}
-    claims = transfers.open_claims_on(db, [batch["_id"]])
-    ids |= {c["claimant_id"] for c in claims}
-    enterprises = fetch_enterprises(db, ids)
+    claims, enterprises = batch["claims"], batch["enterprises"]
     if ctx.holder_enterprise_id and ctx.holder_enterprise_id not in enterprises:
         raise UnknownEnterprise(ctx.holder_enterprise_id)
 
@@ -109,6 +104,7 @@ def judge(db, label: Label, ctx: ScanContext, settings, now: datetime) -> Judgem
         sightings=batch["sightings"],
         existed_from=earliest_record(batch),
         province=place.get("province"),
+        tasks=batch.get("tasks"),
     )
 
 

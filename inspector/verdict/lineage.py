@@ -4,9 +4,9 @@ MAX_DEPTH = 12  # deeper than any real chain (mine -> oxide -> metal -> magnet, 
 _SCAN_SNAPSHOT_FIELDS = ("provenance", "batch", "quota", "verdict", "codes", "intake", "fingerprint")
 
 
-def fetch_batch(db, lookup):
-    """One aggregation: the batch, every ancestor (bounded $graphLookup) and its movements; None if unknown."""
-    pipeline = [
+def fetch_batch_pipeline(lookup):
+    """The stages of fetch_batch, for aggregations that read more along with it."""
+    return [
         {"$match": lookup},
         {"$limit": 1},
         {"$graphLookup": {"from": "batches", "startWith": "$parent_codes", "connectFromField": "parent_codes",
@@ -16,7 +16,11 @@ def fetch_batch(db, lookup):
         {"$lookup": {"from": "scans", "localField": "_id", "foreignField": "batch_code", "as": "sightings"}},
         {"$project": {f"sightings.{heavy}": 0 for heavy in _SCAN_SNAPSHOT_FIELDS}},
     ]
-    found = list(db.batches.aggregate(pipeline))
+
+
+def fetch_batch(db, lookup):
+    """One aggregation: the batch, every ancestor (bounded $graphLookup) and its movements; None if unknown."""
+    found = list(db.batches.aggregate(fetch_batch_pipeline(lookup)))
     return found[0] if found else None
 
 
@@ -33,22 +37,60 @@ def fetch_descendants(db, code):
     return found[0]["descendants"] if found else None
 
 
+# Every enterprise's records, each in its own collection keyed by enterprise_id. The whitelist history (approvals)
+# lives in its own append-only collection; like every one of these it replaces any embedded array.
+ENTERPRISE_RECORDS = ("quotas", "monthly_reports", "production_periods", "quota_usage", "approvals", "penalties")
+
+
 def fetch_enterprises(db, ids):
     """One aggregation: the enterprises with approvals, quotas, quota usage, penalties, reports, production periods."""
     pipeline = [
         {"$match": {"_id": {"$in": sorted(i for i in ids if i)}}},
-        {"$lookup": {"from": "quotas", "localField": "_id", "foreignField": "enterprise_id", "as": "quotas"}},
-        {"$lookup": {"from": "monthly_reports", "localField": "_id", "foreignField": "enterprise_id",
-                     "as": "monthly_reports"}},
-        {"$lookup": {"from": "production_periods", "localField": "_id", "foreignField": "enterprise_id",
-                     "as": "production_periods"}},
-        {"$lookup": {"from": "quota_usage", "localField": "_id", "foreignField": "enterprise_id",
-                     "as": "quota_usage"}},
-        # The whitelist history lives in its own append-only collection; it replaces any embedded array.
-        {"$lookup": {"from": "approvals", "localField": "_id", "foreignField": "enterprise_id", "as": "approvals"}},
-        {"$lookup": {"from": "penalties", "localField": "_id", "foreignField": "enterprise_id", "as": "penalties"}},
+        *({"$lookup": {"from": c, "localField": "_id", "foreignField": "enterprise_id", "as": c}}
+          for c in ENTERPRISE_RECORDS),
     ]
     return {e["_id"]: e for e in db.enterprises.aggregate(pipeline)}
+
+
+def fetch_for_scan(db, lookup, holder_id=None, tasks=False):
+    """One aggregation for a scan: fetch_batch's reads, the batch's open transfer claims (`claims`), every enterprise
+    they name with its records (`enterprises`, as fetch_enterprises returns them) and, with tasks, the open tasks
+    naming the batch (`tasks`); None if the code is unknown."""
+    # Every enterprise a rule looks at: producer, holder, the holder the inspector saw (a $literal, so text from the
+    # phone is never read as a field path), the ancestors' producers, both sides of each movement, each open claimant.
+    # The $map makes [producer_id, holder_id]: an array literal of field paths, which mongomock leaves unevaluated.
+    own = {"$map": {"input": [0, 1], "in": {"$cond": [{"$eq": ["$$this", 0]}, "$producer_id", "$holder_id"]}}}
+    ids = {"$setUnion": [own, "$ancestors.producer_id", "$movements.from_id", "$movements.to_id",
+                         "$claims.claimant_id", {"$literal": [holder_id] if holder_id else []}]}
+    pipeline = fetch_batch_pipeline(lookup) + [
+        {"$lookup": {"from": "transfer_claims", "localField": "_id", "foreignField": "batch_code", "as": "claims"}},
+        {"$addFields": {"claims": {"$filter": {"input": "$claims", "cond": {"$eq": ["$$this.state", "open"]}}}}},
+        {"$addFields": {"_enterprise_ids": {"$filter": {"input": ids, "cond": {"$ne": ["$$this", None]}}}}},
+        {"$lookup": {"from": "enterprises", "localField": "_enterprise_ids", "foreignField": "_id",
+                     "as": "enterprises"}},
+        *({"$lookup": {"from": c, "localField": "_enterprise_ids", "foreignField": "enterprise_id", "as": f"_{c}"}}
+          for c in ENTERPRISE_RECORDS),
+    ]
+    if tasks:
+        pipeline += [
+            {"$lookup": {"from": "tasks", "localField": "_id", "foreignField": "items.batch_code", "as": "tasks"}},
+            {"$addFields": {"tasks": {"$filter": {"input": "$tasks", "cond": {"$eq": ["$$this.status", "open"]}}}}},
+        ]
+    found = list(db.batches.aggregate(pipeline))
+    if not found:
+        return None
+    batch = found[0]
+    enterprises = {e["_id"]: e for e in batch.pop("enterprises")}
+    for e in enterprises.values():
+        for c in ENTERPRISE_RECORDS:
+            e[c] = []
+    for c in ENTERPRISE_RECORDS:
+        for record in batch.pop(f"_{c}"):
+            if record["enterprise_id"] in enterprises:
+                enterprises[record["enterprise_id"]][c].append(record)
+    batch.pop("_enterprise_ids", None)
+    batch["enterprises"] = enterprises
+    return batch
 
 
 def ancestor_depths(batch):

@@ -76,13 +76,15 @@ def _clone_check(judgement, req, seen_by, check, settings):
 
 
 def record_scan(db, principal, req: ScanRequest, settings, now):
-    """Judge and store a scan; return (stored scan, created). Raise ScanConflict on a reused client_id, and
-    ScanTimeRefused on a time ahead of the server, older than an offline wait, or before the batch existed."""
+    """Judge and store a scan; return (stored scan, created, the open tasks naming its batch or None if not read).
+    Raise ScanConflict on a reused client_id, and ScanTimeRefused on a time ahead of the server, older than an
+    offline wait, or before the batch existed."""
     scan_time.check_window(req.scanned_at, now, settings)
     label = read_code(req.code)
     ctx = ScanContext(scanned_at=req.scanned_at, site=req.site, holder_enterprise_id=req.holder_enterprise_id,
                       observed_mass_kg=req.observed_mass_kg, location=req.location)
-    judgement = judge(db, label, ctx, settings, now)
+    # Only an inspector's scan completes task items: theirs are read in the same round trip as the batch.
+    judgement = judge(db, label, ctx, settings, now, tasks=principal.get("role") == "inspector")
     scan_time.check_batch_existed(req.scanned_at, judgement.existed_from)
     check = scan_time.time_check(req.scanned_at, now, req.queued_ms, req.queue_interrupted, settings)
     seen_by = {"inspector_id": principal["user_id"], "inspector": principal["username"],
@@ -139,10 +141,10 @@ def record_scan(db, principal, req: ScanRequest, settings, now):
             if stored is None or stored["fingerprint"] != scan["fingerprint"]:
                 raise ScanConflict(req.client_id) from None
             finish(db, stored)
-            return stored, False
+            return stored, False, judgement.tasks
         finish(db, scan)
     _tell_if_changed(db, scan, now)
-    return scan, True
+    return scan, True, judgement.tasks
 
 
 def _tell_if_changed(db, scan, now):

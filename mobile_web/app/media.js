@@ -58,6 +58,9 @@ const ZXING_OPTIONS = {
   formats: ["QRCode", "DataMatrix", "Code128", "EAN13", "EAN8", "UPCA", "Code39", "ITF"],
   tryHarder: true,
   maxNumberOfSymbols: 8,
+  // The text as encoded (its ECI or charset, control characters kept), as the server reads it: the default (HRI)
+  // pictures a Data Matrix's separators as symbols (U+241D) that no batch lookup matches.
+  textMode: "Plain",
 };
 
 /** Which decoder this browser will use: "native", "wasm" or "server". */
@@ -75,6 +78,26 @@ function fromZxing(results) {
   return results.filter((r) => r.isValid !== false && r.text).map((r) => ({ text: r.text, format: r.format }));
 }
 
+const RETAIL = new Set(["ean13", "ean8", "upca", "upce"]);
+
+/** The codes one read may be trusted with: a retail number (EAN, UPC) read once can be a misread of the bars, which
+ * the server catches with a second reader, so those are left to it. */
+export function trustedAlone(codes) {
+  return codes.filter((c) => !RETAIL.has(String(c.format || "").toLowerCase().replace(/[^a-z0-9]/g, "")));
+}
+
+/** The pixels of a Blob as the browser decodes it (any format it shows, WebP too), or null. */
+async function pixelsOf(blob) {
+  const bitmap = await createImageBitmap(blob);
+  const canvas = document.createElement("canvas");
+  canvas.width = bitmap.width;
+  canvas.height = bitmap.height;
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  context.drawImage(bitmap, 0, 0);
+  bitmap.close && bitmap.close();
+  return context.getImageData(0, 0, canvas.width, canvas.height);
+}
+
 /** Decode every code in an image source (Blob, canvas or video frame) on the phone; [] when none or no decoder. */
 export async function decodeLocally(source) {
   const detector = await barcodeDetector();
@@ -87,7 +110,8 @@ export async function decodeLocally(source) {
   }
   try {
     const mod = await zxing();
-    if (source instanceof Blob) return fromZxing(await mod.readBarcodes(source, ZXING_OPTIONS));
+    // The wasm reader decodes files itself, but not WebP: hand it the pixels the browser decoded instead.
+    if (source instanceof Blob) return fromZxing(await mod.readBarcodes(await pixelsOf(source), ZXING_OPTIONS));
     const canvas = source instanceof HTMLCanvasElement ? source : null;
     if (canvas) {
       const data = canvas.getContext("2d", { willReadFrequently: true }).getImageData(0, 0, canvas.width, canvas.height);

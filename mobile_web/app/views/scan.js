@@ -3,7 +3,7 @@ import { checkInput, display } from "../batchcode.js";
 import { field, h, icon, mount, toast } from "../dom.js";
 import { t, term } from "../i18n.js";
 import { errorText, go } from "../main.js";
-import { LiveScanner, decodeLocally, downscale, locate } from "../media.js";
+import { LiveScanner, decodeLocally, downscale, locate, trustedAlone } from "../media.js";
 import { REFI, demoCases, loadSetting, saveSetting, state } from "../state.js";
 
 export const SITE_TYPES = ["market", "port", "warehouse", "factory", "other"];
@@ -223,7 +223,7 @@ export default async function scanView(ctx) {
     mount(status, h("p", t("scan.reading_photo")));
     try {
       const small = await downscale(file);
-      let codes = await decodeLocally(small);
+      let codes = trustedAlone(await decodeLocally(small));
       if (!codes.length && state.online) {
         const form = new FormData();
         form.append("image", small, "label.jpg");
