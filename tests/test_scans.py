@@ -257,6 +257,23 @@ def test_inspectors_see_only_their_own_scans(client, inspector, auth):
     assert listed.status_code == 200 and mine["id"] not in [s["id"] for s in listed.json]
 
 
+
+def test_a_province_supervisor_sees_only_the_scans_made_in_their_provinces(client, inspector, auth, db):
+    from tests.conftest import gen_user
+    mine = client.post("/api/scans", json=scan_body(CASES[-1]["code"]), headers=inspector).json
+    province = db.scans.find_one({"_id": mine["id"]})["province"]
+    assert province
+    other = "Hainan" if province != "Hainan" else "Tibet"
+    gen_user(db, "scans-here", "supervisor", password="pw-here-1", provinces=[province])
+    gen_user(db, "scans-elsewhere", "supervisor", password="pw-elsewhere-1", provinces=[other])
+    here = auth.headers("scans-here", password="pw-here-1")
+    elsewhere = auth.headers("scans-elsewhere", password="pw-elsewhere-1")
+    assert client.get(f"/api/scans/{mine['id']}", headers=here).status_code == 200
+    assert client.get(f"/api/scans/{mine['id']}", headers=elsewhere).status_code == 404
+    code = mine["batch"]["code"] if mine.get("batch") else CASES[-1]["code"]
+    assert mine["id"] in [s["id"] for s in client.get(f"/api/scans?batch_code={code}", headers=here).json]
+    assert client.get(f"/api/scans?batch_code={code}", headers=elsewhere).json == []
+
 def test_batch_views_and_recall_trace(client, inspector):
     deep = next(c for c in CASES if "nine levels" in c["description"])
     view = client.get(f"/api/batches/{deep['code']}", headers=inspector)

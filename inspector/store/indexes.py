@@ -183,6 +183,7 @@ INDEXES = {
         # A batch's earlier scans (the scan's cloned-code look-back joins on batch_code) and its scan list.
         IndexModel([("batch_code", ASC), ("received_at", DESC)], name="batch_received_at"),
         IndexModel([("received_at", DESC)], name="received_at"),  # a reviewer's scan list, newest first
+        IndexModel([("province", ASC), ("received_at", DESC)], name="province_received_at"),  # a province's reviewer
         IndexModel([("inspector_id", ASC), ("received_at", DESC)], name="inspector_received_at"),
         # Risk ranking: failing verdicts in a recent window.
         IndexModel([("verdict.status", ASC), ("received_at", DESC)], name="verdict_received_at"),

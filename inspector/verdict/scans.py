@@ -8,6 +8,7 @@ from datetime import datetime
 from pymongo.errors import DuplicateKeyError
 
 from inspector.notifications import events as notifications
+from inspector.accounts import scope
 from inspector.errors import DomainError
 from inspector.audit import promises
 from inspector.verdict import rules
@@ -169,8 +170,11 @@ def finish(db, scan):
 
 
 def _scope(principal):
-    """Inspectors see their own scans; supervisors and administrators all of them."""
-    return {"inspector_id": principal["user_id"]} if principal["role"] == "inspector" else {}
+    """Inspectors see their own scans; supervisors those made in their provinces (all if unlimited); admins all."""
+    if principal["role"] == "inspector":
+        return {"inspector_id": principal["user_id"]}
+    provinces = scope.provinces_of(principal)
+    return {} if provinces is None else {"province": {"$in": provinces}}
 
 
 def list_scans(db, principal, batch_code, page, page_size):

@@ -414,3 +414,28 @@ def test_a_queued_finding_is_edited_before_it_is_sent(new_context, demo_cases, a
     notes = [f.get("notes") for f in mine if (f.get("notes") or "").startswith("Sacks unmarked")]
     assert notes == ["Sacks unmarked, twelve of them (edited)."], notes
     assert not ctx.errors, ctx.errors
+
+
+def test_the_case_shows_the_scan_behind_the_finding_and_scans_since(new_context, api, demo_cases):
+    import uuid
+    from datetime import datetime, timezone
+    code = case_with(demo_cases, reason="over_quota")["code"]
+
+    def scan():
+        return api.call("POST", "/api/scans", {"client_id": str(uuid.uuid4()), "code": code,
+                                               "scanned_at": datetime.now(timezone.utc).isoformat(),
+                                               "site": {"type": "market", "name": "Stall 3"}}, user="inspector")
+    cited = scan()
+    finding = api.call("POST", "/api/inspections", {"client_id": str(uuid.uuid4()), "scan_ids": [cited["id"]],
+                                                    "enterprise_id": "ENT-GMT", "severity": "high"}, user="inspector")
+    later = scan()
+    page = new_context(viewport=SMALL).new_page()
+    sign_in(page, "supervisor")
+    page.goto(f"/#/case/{finding['id']}")
+    page.wait_for_selector(f"li.case-scan[data-scan='{later['id']}']")
+    entries = page.eval_on_selector_all("li.case-scan", "ls => ls.map((l) => [l.dataset.scan, l.dataset.status, !!l.querySelector('.scan-later')])")
+    assert entries == [[cited["id"], "fail", False], [later["id"], "fail", True]]
+    assert "Over quota" in page.inner_text(f"li.case-scan[data-scan='{cited['id']}'] ul.reasons")
+    page.click(f"li.case-scan[data-scan='{cited['id']}'] details.case-provenance summary")
+    page.wait_for_selector(f"li.case-scan[data-scan='{cited['id']}'] ol.timeline li.step")
+    assert not page.context.errors, page.context.errors

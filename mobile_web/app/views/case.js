@@ -5,6 +5,7 @@ import { date, dateTime, num, t, term } from "../i18n.js";
 import { errorText, render } from "../main.js";
 import { deadlineText, discrepancyName, severityChip, statusChip } from "../findings-ui.js";
 import { REFI, isReviewer, state } from "../state.js";
+import { provenanceCard, reasonList } from "./result.js";
 
 const DISMISS_REASONS = ["insufficient_evidence", "duplicate", "not_a_violation", "data_error", "other"];
 const OUTCOMES = ["accepted", "penalty_recommended", "referred"];
@@ -147,11 +148,46 @@ function actionForm(action, finding, etag) {
   return form;
 }
 
+const LATER_CODES = 3;
+const LATER_SCANS = 10;
+
+function scanEntry(scan, later) {
+  const v = scan.verdict || { status: "pass", reasons: [] };
+  return h("li.case-scan", { dataset: { scan: scan.id, status: v.status } },
+    h("div.item-line", h("span.badge." + v.status, icon(v.status), t("verdict." + v.status)),
+      scan.batch_code ? h("code", scan.batch_code) : null, later ? h("span.tag.scan-later", t("case.scan_later")) : null),
+    h("p.muted.small", [dateTime(scan.scanned_at), scan.inspector, scan.site && term("site", scan.site.type), scan.site && scan.site.name].filter(Boolean).join(" · ")),
+    reasonList(v.reasons || []),
+    scan.provenance ? h("details.case-provenance", h("summary", t("case.scan_provenance")),
+      provenanceCard(scan.provenance, scan.batch, v.reasons || [], scan.quota)) : null,
+    h("a.button.secondary.small", { href: "#/trace/scan/" + encodeURIComponent(scan.id) }, t("case.scan_trace")));
+}
+
+/** The scans behind the finding (as judged then, with their provenance), and the batch's scans received since. */
+async function scansBlock(f, box) {
+  const cited = await Promise.all((f.scan_ids || []).map((id) =>
+    REFI.api("/api/scans/" + encodeURIComponent(id)).then((r) => r.body).catch(() => null)));
+  const seen = new Set(f.scan_ids || []);
+  const since = f.received_at || f.observed_at;
+  const later = [];
+  for (const code of (f.batch_codes || []).slice(0, LATER_CODES)) {
+    const { body } = await REFI.api(`/api/scans?batch_code=${encodeURIComponent(code)}&page_size=${LATER_SCANS}`).catch(() => ({ body: [] }));
+    for (const scan of body) if (!seen.has(scan.id) && scan.received_at > since) { seen.add(scan.id); later.push(scan); }
+  }
+  const shown = cited.filter(Boolean);
+  mount(box, h("h2", t("case.scans")),
+    shown.length || later.length
+      ? h("ul.case-scans", shown.map((s) => scanEntry(s, false)), later.map((s) => scanEntry(s, true)))
+      : h("p.muted", t((f.scan_ids || []).length ? "case.scans_hidden" : "case.no_scans")));
+}
+
 export default async function caseView(ctx) {
   const id = ctx.route.parts[0];
   const { body: f, res } = await REFI.api("/api/inspections/" + encodeURIComponent(id));
   const etag = res.headers.get("ETag") || `"${f.etag}"`;
   const actions = ACTION_ORDER.filter((a) => (f.allowed_actions || []).includes(a));
+  const scanSection = h("section.card.case-scans-card", { "aria-live": "polite" }, h("h2", t("case.scans")), h("p.muted", t("common.loading")));
+  if (isReviewer(state.session.role)) scansBlock(f, scanSection).catch(() => mount(scanSection, h("h2", t("case.scans")), h("p.muted", t("case.scans_hidden"))));
   const back = state.session.role === "enterprise" ? "#/cases" : state.session.role === "inspector" ? "#/history?tab=findings" : "#/log";
 
   return h("div.screen.wide.case",
@@ -180,6 +216,7 @@ export default async function caseView(ctx) {
             f.inspector ? h("div.fact", h("dt", t("case.inspector")), h("dd", f.inspector)) : null,
             f.outcome ? h("div.fact", h("dt", t("case.outcome_label")), h("dd", t("outcome." + f.outcome))) : null),
           f.notes ? h("div", h("h3.small", t("case.notes")), h("p.notes", f.notes)) : null),
+        isReviewer(state.session.role) ? scanSection : null,
         h("section.card", h("h2", t("case.evidence")), attachmentsBlock(f)),
         h("section.card", h("h2", t("case.timeline")), timeline(f))),
       h("aside.case-actions", { "aria-label": t("case.actions") },

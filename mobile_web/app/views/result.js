@@ -82,7 +82,7 @@ function quotaCard(quota, reasons = []) {
       : within === false ? h("p.bad-line", icon("fail"), t("quota.batch_over")) : null);
 }
 
-function provenanceCard(provenance, batch, reasons = [], quota = null) {
+export function provenanceCard(provenance, batch, reasons = [], quota = null) {
   if (!provenance) return null;
   // The batch's own step shows what the verdict found about it, never an assumed green check.
   const selfApproved = !reasons.some((r) => r.code === "producer_not_approved");
