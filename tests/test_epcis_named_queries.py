@@ -1,6 +1,8 @@
-"""Named queries and webhook subscriptions of the EPCIS repository (/api/epcis/v2/queries), through the HTTP API."""
+"""Named queries, webhook subscriptions and event exports of the EPCIS repository (/api/epcis/v2), through HTTP."""
+import csv
 import hashlib
 import hmac
+import io
 import json
 from datetime import timedelta
 
@@ -163,3 +165,29 @@ def test_a_scheduled_subscription_reports_once_at_its_minute_even_when_empty(cli
     assert all(events_of(json.loads(body)) == [] for _, body, _ in webhook.calls)
     assert client.delete(f"{ROOT}/queries/daily", headers=a).status_code == 204
     assert db.epcis_subscriptions.count_documents({}) == 0
+
+
+def test_event_exports_give_utc_and_china_times_and_only_what_you_may_see(client, world):
+    a, b = world["clerk_a"], world["clerk_b"]
+    assert capture(client, a, document(observation(world, "urn:uuid:ex-a"))).status_code == 202
+    capture(client, b, document(observation(world, "urn:uuid:ex-b", who="b")))
+    answer = client.get(f"{ROOT}/exports/events?format=csv", headers=a)
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    assert "attachment" in answer.headers["Content-Disposition"]
+    text = answer.data.decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text[1:])))
+    assert [r["eventID"] for r in rows] == ["urn:uuid:ex-a"]  # not B's
+    (row,) = rows
+    assert (row["eventTime_utc"], row["eventTime_china"]) == ("2026-11-02 02:00:00", "2026-11-02 10:00:00")
+    assert (row["recordTime_utc"], row["recordTime_china"]) == ("2026-11-15 04:00:00", "2026-11-15 12:00:00")
+    assert row["readPoint"] == sgln(world["a"], 1) and row["type"] == "ObjectEvent"
+    data = client.get(f"{ROOT}/exports/events?format=json&EQ_bizStep=inspecting", headers=world["admin"]).json
+    by_id = {e["eventID"]: e for e in data["events"]}
+    assert set(by_id) == {"urn:uuid:ex-a", "urn:uuid:ex-b"}
+    assert by_id["urn:uuid:ex-a"]["eventTime_utc"] == "2026-11-02T02:00:00.000Z"
+    assert by_id["urn:uuid:ex-a"]["eventTime_china"] == "2026-11-02T10:00:00.000+08:00"
+    for bad in ("format=xlsx", "format=csv&EQ_colour=red", "format=json&GE_eventTime=monday"):
+        refused = client.get(f"{ROOT}/exports/events?{bad}", headers=a)
+        assert refused.status_code == 400 and refused.json["errors"]["error_code"] in ("bad_format", "bad_query")
+    assert client.get(f"{ROOT}/exports/events?format=csv").status_code == 401
