@@ -205,8 +205,11 @@ def test_the_clerks_template_names_their_own_enterprise_and_uploads_as_downloade
     assert done.status_code == 201, done.json
     assert done.json["accepted"] == 7
     csv_template = client.get("/api/ledger/template.csv", headers=clerks["ENT-BPS"])
+    instructions = csv_template.data.decode("utf-8-sig").splitlines()[:2]
+    assert "填写说明" in instructions[0] and "How to fill in" in instructions[1] and "as text" in instructions[1]
     again = upload(client, clerks["ENT-BPS"], csv_template.data, "template.csv")
     assert again.status_code == 201 and again.json["duplicates"] == 7, again.json
+    assert [w["params"]["line"] for w in again.json["warnings"] if w["code"] == "title_row_skipped"] == [1, 2]
     # Another clerk's template has other codes: it does not collide with the first clerk's examples.
     other = upload(client, clerks["ENT-NSM"], client.get("/api/ledger/template.csv", headers=clerks["ENT-NSM"]).data,
                    "template.csv")
