@@ -191,3 +191,17 @@ def test_event_exports_give_utc_and_china_times_and_only_what_you_may_see(client
         refused = client.get(f"{ROOT}/exports/events?{bad}", headers=a)
         assert refused.status_code == 400 and refused.json["errors"]["error_code"] in ("bad_format", "bad_query")
     assert client.get(f"{ROOT}/exports/events?format=csv").status_code == 401
+
+
+def test_odd_subscription_bodies_are_400_never_500(client, world):
+    a = world["clerk_a"]
+    post_json(client, a, f"{ROOT}/queries", {"name": "odd", "query": {"eventType": "ObjectEvent"}})
+    dest = "https://partner.example.com/hook"
+    for body in [[], "x", {"dest": "https://[::1"}, {"dest": "https://partner.example.com:99999999/", "stream": True},
+                 {"dest": dest, "stream": True, "initialRecordTime": 5},
+                 {"dest": dest, "stream": True, "initialRecordTime": "2026-11-01"},
+                 {"dest": dest, "stream": "yes"}, {"dest": dest, "schedule": {"minute": {"$gt": 1}}},
+                 {"dest": dest, "stream": True, "signatureToken": "x" * 300}, {"dest": 7, "stream": True}]:
+        answer = post_json(client, a, f"{ROOT}/queries/odd/subscriptions", body)
+        assert answer.status_code == 400, (body, answer.status_code)
+        assert answer.json["errors"]["error_code"] == "bad_query" and answer.json["message"]

@@ -105,7 +105,11 @@ def delete(db, actor, name):
 def _dest(raw):
     if not isinstance(raw, str) or not raw or len(raw) > MAX_DEST:
         raise _problem("dest", f"dest must be the https URL of your webhook (at most {MAX_DEST} characters).")
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - a port that is not a number raises here, not at delivery
+    except ValueError:
+        raise _problem("dest", "dest is not a URL this service can read.") from None
     if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
         raise _problem("dest", "dest must be an https:// URL without a user name or password in it.")
     if refused_host(parts.hostname):
@@ -137,6 +141,8 @@ def subscribe(db, actor, stored, body, now):
     if not isinstance(report, bool):
         raise _problem("reportIfEmpty", "reportIfEmpty must be true or false.")
     initial = body.get("initialRecordTime")
+    if initial is not None and not isinstance(initial, str):
+        raise _problem("initialRecordTime", "initialRecordTime must be an RFC 3339 date-time text.")
     start = repo_query.parse_filters({"GE_recordTime": [initial]})["record_time"]["$gte"] if initial else now
     if db[SUBSCRIPTIONS].count_documents({"owner": stored["owner"]}) >= MAX_SUBSCRIPTIONS:
         raise _problem("dest", f"You have {MAX_SUBSCRIPTIONS} subscriptions already; delete one first.")
