@@ -8,7 +8,7 @@ from inspector.ledger.epcis import export_table, query as repo_query
 from .auth import BEARER, principal, require
 from .context import db, now
 from .downloads import content_disposition
-from .epcis_rest import READERS, _viewers, blp, problem
+from .epcis_rest import READERS, _viewers, answers, blp, problem
 
 FORMATS = {"csv": ("text/csv; charset=utf-8", export_table.csv_chunks),
            "json": ("application/json", export_table.json_chunks)}
@@ -21,7 +21,7 @@ class EventExport(MethodView):
                                            "schema": {"type": "string", "enum": sorted(FORMATS)}}],
              responses={"200": {"description": "The events, oldest eventID first, each time in UTC and China time.",
                                 "content": {"text/csv": {}, "application/json": {}}},
-                        "400": {"description": "A format or filter the export cannot take."}})
+                        **{k: v for k, v in answers(200, "-", 400).items() if k != "200"}})
     @require(*READERS)
     def get(self):
         """The events you may see (the /events filters apply), as CSV or JSON, times in UTC and China time."""

@@ -14,7 +14,7 @@ from inspector.ledger.epcis.query import QueryProblem
 
 from .auth import BEARER, principal, require
 from .context import db, now
-from .epcis_rest import READERS, _events_answer, _per_page, answers, blp, problem
+from .epcis_rest import PROBLEM, READERS, _events_answer, _per_page, answers, blp, problem
 
 SUBSCRIBERS = ("enterprise", "admin")
 MAX_BODY = 64 * 1024
@@ -42,6 +42,13 @@ def _json(body, status=200, headers=None):
                     headers=headers or {})
 
 
+def _json_answers(status, description, *problems):
+    """answers() with the success as application/json, as the bindings give /queries and subscriptions."""
+    out = answers(status, description, *problems)
+    out[str(status)]["content"] = {"application/json": {"schema": {}}}
+    return out
+
+
 def _no_content(description, *problems):
     out = answers(204, description, *problems)
     out["204"] = {"description": description}
@@ -61,7 +68,7 @@ def _mine(name):
 
 @blp.route("/queries")
 class Queries(MethodView):
-    @blp.doc(security=BEARER, responses=answers(200, "Your named queries: [{name, query}].", 400))
+    @blp.doc(security=BEARER, responses=_json_answers(200, "Your named queries: [{name, query}].", 400))
     @require(*READERS)
     def get(self):
         """Your named queries (an enterprise's clerks share theirs), by name."""
@@ -70,8 +77,9 @@ class Queries(MethodView):
     @blp.doc(security=BEARER, requestBody={"required": True, "content": {"application/json": {
         "schema": {"type": "object", "required": ["name", "query"]},
         "example": {"name": "shipped", "query": {"eventType": ["ObjectEvent"], "EQ_bizStep": ["shipping"]}}}}},
-        responses={**answers(201, "Created; its URL is in Location.", 400, 413, 415),
-                   "409": {"description": "You have a named query of this name already."}})
+        responses={**_json_answers(201, "Created; its URL is in Location.", 400, 413, 415),
+                   "409": {"description": "You have a named query of this name already.",
+                           "content": {"application/problem+json": {"schema": PROBLEM}}}})
     @require(*READERS)
     def post(self):
         """Save a SimpleEventQuery under a name; run it at /queries/{name}/events."""
@@ -87,7 +95,7 @@ class Queries(MethodView):
 
 @blp.route("/queries/<name>")
 class NamedQuery(MethodView):
-    @blp.doc(security=BEARER, responses=answers(200, "The named query {name, query}.", 404))
+    @blp.doc(security=BEARER, responses=_json_answers(200, "The named query {name, query}.", 404))
     @require(*READERS)
     def get(self, name):
         """One of your named queries."""
@@ -124,7 +132,7 @@ class NamedQueryEvents(MethodView):
 
 @blp.route("/queries/<name>/subscriptions")
 class Subscriptions(MethodView):
-    @blp.doc(security=BEARER, responses=answers(200, "The subscriptions to the query.", 404))
+    @blp.doc(security=BEARER, responses=_json_answers(200, "The subscriptions to the query.", 404))
     @require(*SUBSCRIBERS)
     def get(self, name):
         """The subscriptions to one of your named queries."""
@@ -134,7 +142,7 @@ class Subscriptions(MethodView):
         "schema": {"type": "object", "required": ["dest"]},
         "example": {"dest": "https://partner.example.com/epcis/hook", "signatureToken": "a-shared-secret",
                     "stream": True}}}},
-        responses=answers(201, "The subscription; its URL is in Location.", 400, 404, 413, 415))
+        responses=_json_answers(201, "The subscription; its URL is in Location.", 400, 404, 413, 415))
     @require(*SUBSCRIBERS)
     def post(self, name):
         """Subscribe a webhook (https, public) to one of your named queries: stream: true, or a schedule (UTC)."""
@@ -149,7 +157,7 @@ class Subscriptions(MethodView):
 
 @blp.route("/queries/<name>/subscriptions/<subscription_id>")
 class Subscription(MethodView):
-    @blp.doc(security=BEARER, responses=answers(200, "The subscription (lastNotifiedAt, failures).", 404))
+    @blp.doc(security=BEARER, responses=_json_answers(200, "The subscription (lastNotifiedAt, failures).", 404))
     @require(*SUBSCRIBERS)
     def get(self, name, subscription_id):
         """One subscription: whether it is active and when it last delivered."""
