@@ -79,7 +79,8 @@ class Queries(MethodView):
         "example": {"name": "shipped", "query": {"eventType": ["ObjectEvent"], "EQ_bizStep": ["shipping"]}}}}},
         responses={**_json_answers(201, "Created; its URL is in Location.", 400, 413, 415),
                    "409": {"description": "You have a named query of this name already.",
-                           "content": {"application/problem+json": {"schema": PROBLEM}}}})
+                           "content": {"application/problem+json": {"schema": PROBLEM},
+                                       "application/json": {"schema": PROBLEM}}}})
     @require(*READERS)
     def post(self):
         """Save a SimpleEventQuery under a name; run it at /queries/{name}/events."""
