@@ -1,4 +1,4 @@
-"""Flask CLI commands: `flask --app api db init`, `db recover`, `users create`, `users sign-out-all`."""
+"""Flask CLI commands: `flask --app api db init`, `db recover`, `users create`, `users sign-out-all`, `epcis deliver`."""
 from datetime import datetime, timezone
 
 import click
@@ -93,9 +93,21 @@ def notifications_work(once, interval):
     notification_worker.run_forever(db(), settings(), interval)
 
 
+epcis_cli = AppGroup("epcis", help="The EPCIS repository.")
+
+
+@epcis_cli.command("deliver")
+def epcis_deliver():
+    """Push named queries' new events to their webhook subscribers (run it once a minute, from cron)."""
+    from inspector.ledger.epcis.delivery import deliver
+    for sent in deliver(db(), datetime.now(timezone.utc)):
+        click.echo(f"{sent['subscriptionID']}: {sent['sent']} event(s), {sent['status']}")
+
+
 def register(app):
     """Attach the command groups to the app."""
     app.cli.add_command(db_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(notifications_cli)
+    app.cli.add_command(epcis_cli)

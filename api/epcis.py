@@ -13,6 +13,7 @@ from inspector.ledger.epcis import repository
 from inspector.ledger.epcis.capture import event_list, read_document
 from inspector.ledger.epcis.export import to_epcis
 from inspector.ledger.epcis.identifiers import CONTEXT
+from inspector.ledger.epcis.reasons import epcis_field, epcis_message, pointer
 
 from .auth import BEARER, principal, require
 from .context import db, now, settings
@@ -78,6 +79,19 @@ class CaptureQuery(ma.Schema):
                                                               "name one."})
 
 
+def _in_epcis_names(error):
+    """A ledger error as the EPCIS sender names things: eventTime, not occurred_at; its pointer in the document."""
+    field = error.get("field")
+    field = epcis_field(field) if field and field != "type" else field  # "type" is EPCIS's own word too
+    out = {**error, "message": epcis_message(error.get("message"))}
+    if field:
+        line = error.get("line")
+        out.update(field=field, params={**(error.get("params") or {}), "field": field})
+        if isinstance(line, int):
+            out["pointer"] = pointer(line - 1, field)
+    return out
+
+
 def _document():
     if request.mimetype not in MEDIA_TYPES:
         fail(415, "unsupported_media_type", "Send the EPCIS document as application/ld+json or application/json.")
@@ -115,7 +129,7 @@ class Capture(MethodView):
             fail(422, "empty_submission", "The document holds no events; send at least one, or a period "
                                           "(?period=YYYY-MM) with none as a nil report.")
         return run_submission(lambda: read_document(doc, limit), "epcis", query.get("period"),
-                              query.get("enterprise_id"))
+                              query.get("enterprise_id"), named=_in_epcis_names)
 
 
 @blp.route("/epcis/batches/<path:code>/history")

@@ -188,7 +188,7 @@ def _per_page():
         problem(400, "bad_query", exc.message, exception="QueryParameterException", field=exc.field)
 
 
-def _events_answer(extra=None):
+def _events_answer(extra=None, query_name="SimpleEventQuery"):
     args = request.args.to_dict(flat=False)
     try:
         filters = repo_query.parse_filters(args)
@@ -208,7 +208,7 @@ def _events_answer(extra=None):
         following["nextPageToken"] = [repo_query.token_of(docs[-1]["_id"], key)]
         link = f"{request.path}?{urlencode(following, doseq=True)}"
         headers = {"Link": f'<{link}>; rel="next"', "GS1-Next-Page-Token-Expires": "never"}
-    return _answer(repo_query.query_document(docs, now()), headers=headers)
+    return _answer(repo_query.query_document(docs, now(), query_name), headers=headers)
 
 
 @blp.route("/")
@@ -219,7 +219,7 @@ class Root(MethodView):
         """The repository's top-level resources."""
         return _answer({"@context": [EPCIS_CONTEXT], "type": "Collection",
                         "member": ["capture", "events", "eventTypes", "epcs", "bizSteps", "bizLocations",
-                                   "readPoints", "dispositions"]})
+                                   "readPoints", "dispositions", "queries"]})
 
 
 @blp.route("/events")

@@ -117,8 +117,10 @@ def _actor_scope(enterprise_id):
     return me.get("enterprise_id")
 
 
-def run_submission(lines, channel, period=None, enterprise_id=None, ledger_file=None):
-    """Submit lines for the caller and answer like every ledger channel does: 201 accepted, 422 rejected."""
+def run_submission(lines, channel, period=None, enterprise_id=None, ledger_file=None, named=None):
+    """Submit lines for the caller and answer like every ledger channel does: 201 accepted, 422 rejected.
+
+    named(error) renames a refused line's fields as the channel's senders know them (EPCIS field names)."""
     me = principal()
     enterprise_id = _actor_scope(enterprise_id)
     submission.check_target(db(), enterprise_id, period, now())
@@ -126,6 +128,8 @@ def run_submission(lines, channel, period=None, enterprise_id=None, ledger_file=
     receipt = submission.submit(db(), settings(), me, lines, channel, now(), period=period, enterprise_id=enterprise_id,
                                 **extra)
     if receipt["status"] == "rejected":
+        if named:
+            receipt["errors"] = [named(e) for e in receipt["errors"]]
         fail(422, "submission_rejected", f"{receipt['rejected']} line(s) cannot be accepted; nothing of this "
                                          "submission was stored. Fix them and submit the whole file again.",
              receipt=receipt)

@@ -4,6 +4,7 @@ from flask_smorest.error_handler import ErrorSchema
 
 from . import (auth, batches, customs, epcis, epcis_rest, findings, ledger, meta, notifications, offline, recall,
                registry, reporting, scans, tasks, users)
+from . import epcis_exports, epcis_queries  # noqa: F401 - their views go on epcis_rest.blp, registered below
 
 ANY_SIGNED_IN = "any signed-in user"
 RETRY_AFTER = {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}

@@ -159,7 +159,9 @@ def test_unusable_events_get_an_error_each_on_their_own_line():
     assert by_line[1].code == "not_a_ledger_event" and by_line[1].event_id == "urn:uuid:bad-1"
     assert by_line[2].code == "unsupported_event" and "AggregationEvent" in by_line[2].message
     assert by_line[3].field == "eventTime"
-    assert by_line[4].field == "eventID"
+    # No eventID (the standard makes it optional): known by its GS1 hash; both of its other problems are listed.
+    assert by_line[4].event_id.startswith("ni:///sha-256;")
+    assert {e.field for e in [by_line[4], *by_line[4].also]} == {"sourceList", "bizTransactionList"}
     assert by_line[5].code == "malformed_code" and "typo" in by_line[5].message
     assert by_line[6].code == "bad_mass" and "LBR" in by_line[6].message
     assert by_line[7].code == "unsupported_event" and "DELETE" in by_line[7].message

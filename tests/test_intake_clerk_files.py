@@ -6,17 +6,71 @@ a title row, a second (Chinese) header row, a 备注 column, and an 18-digit doc
 """
 import csv
 import io
+import pickle
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from api.context import db as current_db
 from inspector.ledger.files import COLUMNS
+from seed import users as demo_users
+from seed.loader import load
+from tests.conftest import AuthActions, Clerks, make_app
 
 UPLOAD = "/api/ledger/uploads"
 FIXTURES = Path(__file__).parent / "fixtures" / "clerk"
 FIRST, SECOND, THIRD = "RE7K2M9XA4K", "RE7K2M9XB57", "RE7K2M9XC6T"
 LANGUAGES = ("en", "zh-CN", "id", "fr")
+
+
+def _documents(collection):
+    """The embedded store's own table of a collection's documents (None on a real MongoDB)."""
+    return getattr(getattr(collection, "_store", None), "_documents", None)
+
+
+@pytest.fixture(scope="module")
+def office():
+    """One seeded app for the module, its clerks signed in once, and a snapshot of every collection to go back to."""
+    app = make_app()
+    with app.app_context():
+        database = current_db()
+        load(database, "small")
+        demo_users.ensure_demo_users(database)
+        client = app.test_client()
+        signed_in = Clerks(database, AuthActions(client))
+        for who in ("ENT-NSM", "ENT-BPS", "inspector"):
+            signed_in[who]
+        snapshot = {name: pickle.dumps(list(database[name].find({}))) for name in database.list_collection_names()}
+        yield {"app": app, "db": database, "client": client, "clerks": signed_in, "snapshot": snapshot}
+        database.client.drop_database(database.name)
+
+
+@pytest.fixture
+def db(office):
+    """The module's database as the seed and the sign-ins left it: what an earlier test uploaded is gone."""
+    database, snapshot = office["db"], office["snapshot"]
+    for name in database.list_collection_names():
+        docs = pickle.loads(snapshot[name]) if name in snapshot else []  # a fresh copy, faster than deepcopy
+        table = _documents(database[name])
+        if table is not None:  # the embedded store: put the documents back in its table (its indexes stay declared)
+            table.clear()
+            table.update((doc["_id"], doc) for doc in docs)
+            continue
+        database[name].delete_many({})
+        if docs:
+            database[name].insert_many(docs)
+    return database
+
+
+@pytest.fixture
+def client(office, db):
+    return office["client"]
+
+
+@pytest.fixture
+def clerks(office, db):
+    return office["clerks"]
 
 
 def upload(client, headers, data, name):
@@ -151,8 +205,11 @@ def test_the_clerks_template_names_their_own_enterprise_and_uploads_as_downloade
     assert done.status_code == 201, done.json
     assert done.json["accepted"] == 7
     csv_template = client.get("/api/ledger/template.csv", headers=clerks["ENT-BPS"])
+    instructions = csv_template.data.decode("utf-8-sig").splitlines()[:2]
+    assert "填写说明" in instructions[0] and "How to fill in" in instructions[1] and "as text" in instructions[1]
     again = upload(client, clerks["ENT-BPS"], csv_template.data, "template.csv")
     assert again.status_code == 201 and again.json["duplicates"] == 7, again.json
+    assert [w["params"]["line"] for w in again.json["warnings"] if w["code"] == "title_row_skipped"] == [1, 2]
     # Another clerk's template has other codes: it does not collide with the first clerk's examples.
     other = upload(client, clerks["ENT-NSM"], client.get("/api/ledger/template.csv", headers=clerks["ENT-NSM"]).data,
                    "template.csv")

@@ -59,6 +59,7 @@ def _pass(book, lines, default_enterprise, max_lines, errors, counts, apply):
             if isinstance(raw, LineError):
                 raw.line = raw.line or line
                 errors.append(raw)
+                errors.extend(getattr(raw, "also", ()))
                 continue
             try:
                 events.append(read_event(raw, line, default_enterprise))

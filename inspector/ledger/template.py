@@ -91,10 +91,21 @@ def template_rows(enterprise_id=None, counterparty_id=None):
     ]
 
 
+CSV_TITLE = [
+    "填写说明：日期写 2026-11-03 或 2026年11月3日（中国时间）；质量以千克；单据号、批次码、企业编号设为文本格式；"
+    "删除示例行后再上传。这两行标题会被跳过。",
+    "How to fill in: dates as 2026-11-03 or 2026年11月3日 (China time); mass in kg; format document numbers, batch "
+    "codes and enterprise ids as text; delete the example lines before uploading. These two title lines are skipped.",
+]
+
+
 def template_csv(enterprise_id=None, counterparty_id=None):
-    """The CSV template: the header and one example of each common event, as the clerk's own enterprise."""
+    """The CSV template: two title lines of instructions (Chinese, English), the header, and one example of each
+    common event, as the clerk's own enterprise."""
     out = io.StringIO()
     writer = csv.writer(out)
+    for line in CSV_TITLE:
+        writer.writerow([line])
     writer.writerow(COLUMNS)
     writer.writerows(template_rows(enterprise_id, counterparty_id))
     return "\ufeff" + out.getvalue()  # the BOM makes spreadsheet programs read it as UTF-8

@@ -95,6 +95,10 @@ INDEXES = {
         IndexModel([("epc_classes", ASC), ("_id", ASC)], name="epc_classes_id"),
         IndexModel([("capture_id", ASC)], name="capture"),
     ],
+    # Named queries and their webhook subscriptions (ledger/epcis/named_queries.py, delivery.py).
+    "epcis_queries": [IndexModel([("owner", ASC), ("name", ASC)], name="owner_name", unique=True)],
+    "epcis_subscriptions": [IndexModel([("query_id", ASC), ("created_at", ASC)], name="query_created_at"),
+                            IndexModel([("owner", ASC)], name="owner")],
     "epcis_captures": [
         IndexModel([("enterprise_id", ASC), ("createdAt", DESC), ("_id", DESC)], name="enterprise_created_at"),
         IndexModel([("createdAt", DESC), ("_id", DESC)], name="created_at"),

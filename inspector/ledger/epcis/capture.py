@@ -47,6 +47,7 @@ import re
 from datetime import datetime
 
 from inspector.errors import DomainError
+from inspector.ledger.epcis.hashing import event_hash
 from inspector.ledger.epcis.identifiers import (Ext, NS, PREFIX, Refused, context_prefixes, doc_value, read_event_id,
                                                 read_party, vocab)
 from inspector.ledger.epcis.items import agreeing_mass, attribute_defaults, canonical_item, items_of, list_of, ref_of
@@ -101,27 +102,57 @@ def event_list(doc, max_events=None):
 
 
 def read_document(doc, max_events=None):
-    """Yield (line, canonical event dict or LineError) for every event of an EPCIS document."""
+    """Yield (line, canonical event dict or LineError) for every event of an EPCIS document.
+
+    An event without an eventID (the standard makes it optional) is known by its GS1 event hash, so sending it again
+    is a duplicate, as the repository does."""
     events, prefixes = event_list(doc, max_events)
     for line, event in enumerate(events, start=1):
+        if isinstance(event, dict) and not (isinstance(event.get("eventID"), str) and event["eventID"].strip()):
+            event = {**event, "eventID": event_hash(event, doc.get("@context"))}
         yield line, read_event(event, line, prefixes)
 
 
+class _Problems(list):
+    """Every Refused of one event's independent parts: one bad field does not hide the next."""
+
+    def take(self, read, *args):
+        try:
+            return read(*args)
+        except Refused as exc:
+            self.append(exc)
+            return _FAILED
+
+
+_FAILED = object()
+
+
 def read_event(event, line=1, prefixes=None):
-    """One EPCIS event as a canonical ledger event dict, or a LineError saying why it cannot be one."""
+    """One EPCIS event as a canonical ledger event dict, or a LineError (its other problems in `.also`)."""
     event_id = None
+    problems = _Problems()
     try:
         if not isinstance(event, dict):
             raise Refused("bad_field", f"Event {line} is not a JSON object.")
         prefixes = context_prefixes(event.get("@context"), prefixes or {PREFIX: NS})
         ours = {p for p, iri in prefixes.items() if iri == NS}
-        event_id = read_event_id(event.get("eventID"))
-        return _translate(event, Ext(ours), event_id)
+        event_id = problems.take(read_event_id, event.get("eventID"))
+        event_id = None if event_id is _FAILED else event_id
+        out = _translate(event, Ext(ours), event_id, problems)
     except Refused as exc:
-        return LineError(exc.code, exc.message, exc.field, event_id, line)
+        # What kind of event it is decides what the repository does with it: that reason comes first.
+        if exc.code in ("unsupported_event", "not_a_ledger_event"):
+            problems.insert(0, exc)
+        else:
+            problems.append(exc)
+    if not problems:
+        return out
+    errors = [LineError(p.code, p.message, p.field, event_id, line) for p in problems]
+    errors[0].also = errors[1:]
+    return errors[0]
 
 
-def _translate(event, ext, event_id):
+def _translate(event, ext, event_id, problems):
     kind = event.get("type", event.get("isA"))
     if kind not in EVENT_TYPES:
         raise Refused("unsupported_event", f"type {str(kind)[:40]!r} is not an EPCIS 2.0 event type.", "type")
@@ -132,14 +163,14 @@ def _translate(event, ext, event_id):
         raise Refused("unsupported_event", f"{kind} is not a ledger flow: send production as TransformationEvent, "
                                              "and shipping, receiving, export, import and consumption as ObjectEvent.",
                        "type")
-    out = {"event_id": event_id, "occurred_at": _event_time(event)}
+    out = {"event_id": event_id, "occurred_at": problems.take(_event_time, event)}
     enterprise = ext.get(event, "enterprise")
     if enterprise is not None:
-        out["enterprise_id"] = read_party(enterprise, ext.name("enterprise"))
+        out["enterprise_id"] = problems.take(read_party, enterprise, ext.name("enterprise"))
     if kind == "TransformationEvent":
-        _transformation(event, ext, out)
+        problems.take(_transformation, event, ext, out)
     else:
-        _object_event(event, ext, out)
+        _object_event(event, ext, out, problems)
     return out
 
 
@@ -166,7 +197,7 @@ def _transformation(event, ext, out):
         out["outputs"] = [canonical_item(o, ext, "outputs", with_attributes=False) for o in outputs]
 
 
-def _object_event(event, ext, out):
+def _object_event(event, ext, out, problems):
     action = event.get("action")
     action = action.upper() if isinstance(action, str) else action
     if action not in ("OBSERVE", "ADD", "DELETE"):
@@ -175,8 +206,32 @@ def _object_event(event, ext, out):
     kind = _object_kind(event, ext, step, action)
     out["type"] = kind
     if kind == "import":
-        _import(event, ext, out)
+        problems.take(_import, event, ext, out)
         return
+    problems.take(_item_and_mass, event, ext, out, kind)
+    if kind in ("shipment", "export"):
+        problems.take(lambda: _reporter(out, _party_of(event, "sourceList", "source"), "sourceList"))
+    if kind == "shipment":
+        problems.take(_needed_party, out, "to_id", event, "destinationList", "destination", "A shipment needs its "
+                      "receiver: a destinationList entry of type owning_party.")
+        out["doc_no"] = problems.take(_doc_no, event, "shipment")
+    elif kind == "receipt":
+        problems.take(lambda: _reporter(out, _party_of(event, "destinationList", "destination"), "destinationList"))
+        problems.take(_needed_party, out, "from_id", event, "sourceList", "source", "A receipt needs its sender: a "
+                      "sourceList entry of type owning_party.")
+        out["doc_no"] = problems.take(_doc_no, event, "receipt")
+    elif kind == "export":
+        out["licence_no"] = problems.take(_export_licence, event, ext)
+        if ext.get(event, "port") is None:
+            problems.append(Refused("bad_field", f"An export needs its port of departure: {ext.name('port')}.",
+                                    ext.name("port")))
+        _copy(out, "port", ext.get(event, "port"))
+        _copy(out, "destination_country", ext.get(event, "destinationCountry"))
+    elif kind == "consumption":
+        out["status"] = "consumed" if step == "consuming" else "retired"
+
+
+def _item_and_mass(event, ext, out, kind):
     items = items_of(event, ext, "epcList", "quantityList", None)
     if not items:
         raise Refused("bad_field", "The event names no batch: put its identifier in epcList or quantityList.",
@@ -185,38 +240,19 @@ def _object_event(event, ext, out):
         raise Refused("bad_field", f"The event names {len(items)} batches; send one event per batch.", "epcList")
     item = items[0]
     out.update(ref_of(item))
-    event_mass = ext.get(event, "massKg")
-    mass = agreeing_mass(item, event_mass, ext.name("massKg"))
+    mass = agreeing_mass(item, ext.get(event, "massKg"), ext.name("massKg"))
     if mass is not None:
         out["mass_kg"] = mass
     elif kind == "shipment":
         raise Refused("bad_mass", "A shipment needs its mass: a quantityList entry in KGM, or "
                                    f"{ext.name('massKg')}.", "quantityList")
-    if kind in ("shipment", "export"):
-        _reporter(out, _party_of(event, "sourceList", "source"), "sourceList")
-    if kind == "shipment":
-        to_id = _party_of(event, "destinationList", "destination")
-        if to_id is None:
-            raise Refused("bad_field", "A shipment needs its receiver: a destinationList entry of type owning_party.",
-                           "destinationList")
-        out["to_id"] = to_id
-        out["doc_no"] = _doc_no(event, "shipment")
-    elif kind == "receipt":
-        _reporter(out, _party_of(event, "destinationList", "destination"), "destinationList")
-        from_id = _party_of(event, "sourceList", "source")
-        if from_id is None:
-            raise Refused("bad_field", "A receipt needs its sender: a sourceList entry of type owning_party.",
-                           "sourceList")
-        out["from_id"] = from_id
-        out["doc_no"] = _doc_no(event, "receipt")
-    elif kind == "export":
-        out["licence_no"] = _export_licence(event, ext)
-        if ext.get(event, "port") is None:
-            raise Refused("bad_field", f"An export needs its port of departure: {ext.name('port')}.", ext.name("port"))
-        _copy(out, "port", ext.get(event, "port"))
-        _copy(out, "destination_country", ext.get(event, "destinationCountry"))
-    elif kind == "consumption":
-        out["status"] = "consumed" if step == "consuming" else "retired"
+
+
+def _needed_party(out, name, event, list_key, value_key, missing):
+    party = _party_of(event, list_key, value_key)
+    if party is None:
+        raise Refused("bad_field", missing, list_key)
+    out[name] = party
 
 
 def _object_kind(event, ext, step, action):

@@ -181,7 +181,7 @@ def merged_context(docs, base=None):
     return urls + ([merged] if merged else []), own
 
 
-def query_document(docs, created):
+def query_document(docs, created, query_name="SimpleEventQuery"):
     """Stored events as an EPCISQueryDocument (SimpleEventQuery results)."""
     context, own = merged_context(docs)
     listed = []
@@ -191,7 +191,7 @@ def query_document(docs, created):
             event = {"@context": own[doc["_id"]], **event}
         listed.append(event)
     return {"@context": context, "type": "EPCISQueryDocument", "schemaVersion": "2.0", "creationDate": _utc(created),
-            "epcisBody": {"queryResults": {"queryName": "SimpleEventQuery", "resultsBody": {"eventList": listed}}}}
+            "epcisBody": {"queryResults": {"queryName": query_name, "resultsBody": {"eventList": listed}}}}
 
 
 def utc_text(moment):

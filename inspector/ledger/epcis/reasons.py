@@ -43,6 +43,16 @@ def ledger_reason(error):
             "message": epcis_message(error.get("message"))}
 
 
-def translator_reason(error):
-    """A capture translator's LineError (already in EPCIS names) as a reason."""
-    return {"code": error.code, "field": error.field or "eventID", "message": error.message}
+def pointer(index, field):
+    """A JSON pointer (RFC 6901) into the captured document for an event's field: /epcisBody/eventList/3/sourceList/0."""
+    parts = ["epcisBody", "eventList", str(index)]
+    for name in re.split(r"\.|\[(\d+)\]", field or ""):
+        if name:
+            parts.append(name.replace("~", "~0").replace("/", "~1"))
+    return "/" + "/".join(parts)
+
+
+def translator_reasons(error):
+    """A capture translator's LineError (already in EPCIS names) and its other problems (`also`) as reasons."""
+    return [{"code": e.code, "field": e.field or "eventID", "message": e.message}
+            for e in [error, *getattr(error, "also", ())]]

@@ -30,7 +30,7 @@ from inspector.ledger.epcis import parties
 from inspector.ledger.epcis.capture import event_list, read_event
 from inspector.ledger.epcis.hashing import event_hash
 from inspector.ledger.epcis.identifiers import NS, Refused, context_prefixes, read_identifier, vocab
-from inspector.ledger.epcis.reasons import ledger_reason, translator_reason
+from inspector.ledger.epcis.reasons import ledger_reason, pointer, translator_reasons
 
 EVENTS, CAPTURES = "epcis_events", "epcis_captures"
 BEHAVIOURS = ("rollback", "proceed")
@@ -188,7 +188,7 @@ def capture(db, settings, actor, doc, now, behaviour="rollback", max_events=None
         if entry["reasons"]:  # every reason: what else the ledger translator finds wrong with it too
             found = _translate(entry, prefixes, by_gln) if entry["relevant"] else None
             if found is not None and not isinstance(found, dict) and found.code not in NO_LEDGER_EFFECT:
-                entry["reasons"].append(translator_reason(found))
+                entry["reasons"].extend(translator_reasons(found))
             entry["outcome"] = "refused"
             continue
         if not entry["relevant"]:
@@ -201,7 +201,7 @@ def capture(db, settings, actor, doc, now, behaviour="rollback", max_events=None
         elif found.code in NO_LEDGER_EFFECT:
             entry.update(outcome="stored", note="no_ledger_effect", message=found.message)
         else:
-            entry.update(outcome="refused", reasons=[translator_reason(found)])
+            entry.update(outcome="refused", reasons=translator_reasons(found))
     ledger = _apply(db, settings, actor, candidates, now, behaviour, any(e.get("outcome") == "refused"
                                                                           for e in entries))
     if behaviour == "rollback" and any(e.get("outcome") == "refused" for e in entries):
@@ -242,8 +242,10 @@ def _summary(entry):
         out["note"] = entry["note"]
     if entry.get("message"):
         out["message"] = entry["message"]
-    if entry["reasons"]:
-        out["reasons"] = entry["reasons"]
+    if entry["reasons"]:  # each with where it is in the document and what a translation needs to say it
+        out["reasons"] = [{**r, "pointer": pointer(entry["index"], r.get("field")),
+                           "params": {"eventIndex": entry["index"], "field": r.get("field"), **(r.get("params") or {})}}
+                          for r in entry["reasons"]]
     return out
 
 

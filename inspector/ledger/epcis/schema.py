@@ -1,6 +1,6 @@
 """Validation against GS1's official EPCIS 2.0 JSON schema (standard/EPCIS-JSON-Schema.json), with jsonschema_rs.
 
-`problems(doc)` lists every violation as {"field", "message"}, the field an EPCIS path such as
+`problems(doc)` lists every violation as {"field", "message", "code", "pointer", "params"}, the field an EPCIS path such as
 `epcisBody.eventList[2].bizStep`; `event_index(field)` says which event of the event list a problem is in.
 """
 import json
@@ -37,7 +37,10 @@ def problems(doc):
         if (field, message) in seen:
             continue
         seen.add((field, message))
-        found.append({"field": field, "message": message})
+        keyword = type(error.kind).__name__  # Required, Enum, Pattern...: what a translation of the message needs
+        parts = [str(p).replace("~", "~0").replace("/", "~1") for p in error.instance_path]
+        found.append({"field": field, "message": message, "code": f"schema_{keyword.lower()}",
+                      "pointer": "/" + "/".join(parts), "params": {"keyword": keyword, "eventIndex": event_index(field)}})
         if len(found) >= MAX_PROBLEMS:
             break
     return found
