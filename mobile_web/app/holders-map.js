@@ -2,7 +2,7 @@
 // (no map tiles: the app works offline and its CSP loads nothing from elsewhere). A coarse coastline and a degree
 // grid give the points a frame; the numbered list beside it is what a screen reader reads.
 import { h } from "./dom.js";
-import { num, t, tn } from "./i18n.js";
+import { num, t, term, tn } from "./i18n.js";
 
 // The mainland coast from the Yalu to the Beilun river mouth, and Hainan, at about 50 km: enough to place a point.
 const COAST = [[124.3, 39.9], [122.3, 39.4], [121.2, 38.8], [121.6, 39.6], [122.2, 40.5], [121.0, 40.8], [119.6, 39.9],
@@ -88,6 +88,6 @@ export function holdersMap(holders) {
 export function holdersList(holders) {
   return h("ol.holders-list", holders.map((x) => h("li", { dataset: { holder: x.id } },
     h("span.holder-n", { "aria-hidden": "true" }, String(x.n)),
-    h("span", h("strong", x.name), h("span.block-line.small.muted", [x.city, x.province].filter(Boolean).join(", ") || t("recall.no_place")),
+    h("span", h("strong", x.name), h("span.block-line.small.muted", [x.city, x.province && term("province", x.province)].filter(Boolean).join(", ") || t("recall.no_place")),
       h("span.block-line.small", t("recall.holder_line", { batches: tn("trace.batches", x.batches), kg: num(x.tainted_kg, 1) }))))));
 }

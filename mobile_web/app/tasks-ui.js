@@ -2,7 +2,7 @@
 // and the counts of a set of tasks (open, done, overdue, per province).
 import { display } from "./batchcode.js";
 import { field, firstMissing, h, icon, labelOf, mount, toast } from "./dom.js";
-import { date, num, t, tn } from "./i18n.js";
+import { date, num, t, term, tn } from "./i18n.js";
 import { errorText } from "./main.js";
 import { REFI, state } from "./state.js";
 
@@ -20,7 +20,7 @@ export function sendForm(origin, { provinces = [], onMade, minTaint = null } = {
   const mine = state.session && state.session.provinces;
   const pools = (mine && mine.length ? provinces.filter((p) => mine.includes(p)).concat(mine.filter((p) => !provinces.includes(p))) : provinces);
   const pool = h("select", { name: "pool" }, h("option", { value: "" }, t("tasks.no_pool")),
-    [...new Set(pools)].map((p) => h("option", { value: p }, p)));
+    [...new Set(pools)].map((p) => h("option", { value: p }, term("province", p))));
   const who = h("input", { name: "assignees", autocomplete: "off", spellcheck: "false", maxlength: 400 });
   const taint = origin.type === "recall" ? h("input", { type: "number", name: "min_taint", min: 0, max: 100, step: "any", inputmode: "decimal", value: minTaint ?? "" }) : null;
   const weekly = h("input", { type: "checkbox", name: "weekly" });
@@ -109,9 +109,9 @@ export function taskCard(task, onChange) {
   const action = task.status === "open" ? ["cancelled", "tasks.cancel"] : task.cancelled ? ["open", "tasks.reopen"] : null;
   return h("li.card.task-card", { dataset: { task: task.id, status: task.status } },
     h("h3.small", task.title),
-    h("p.item-line.small", h("strong", task.enterprise_name || task.enterprise_id), task.province ? h("span.muted", task.province) : null, dueLine(task)),
+    h("p.item-line.small", h("strong", task.enterprise_name || task.enterprise_id), task.province ? h("span.muted", term("province", task.province)) : null, dueLine(task)),
     progressBar(task.progress.done, task.progress.total),
-    h("p.small.muted", task.pool && !task.assignees.length ? t("tasks.in_pool", { province: task.pool_province })
+    h("p.small.muted", task.pool && !task.assignees.length ? t("tasks.in_pool", { province: term("province", task.pool_province) })
       : tn("tasks.inspectors", task.assignees.length)),
     h("details.task-items", h("summary", tn("tasks.items", task.items.length)),
       h("ul.task-item-list", task.items.map((i) => h("li.item-line.small", { dataset: { code: i.batch_code, status: i.status } },
@@ -132,7 +132,7 @@ export function statsBlock(stats) {
     stats.provinces.length > 1 ? h("div.table-scroll", h("table.compliance-table.task-provinces",
       h("caption.small", t("tasks.by_province")),
       h("thead", h("tr", ["tasks.province", "tasks.stat_open", "tasks.stat_done", "tasks.stat_overdue"].map((k) => h("th", { scope: "col" }, t(k))))),
-      h("tbody", stats.provinces.map((p) => h("tr", h("th", { scope: "row" }, p.province || "–"), h("td", num(p.open)), h("td", num(p.done)), h("td", num(p.overdue))))))) : null);
+      h("tbody", stats.provinces.map((p) => h("tr", h("th", { scope: "row" }, p.province ? term("province", p.province) : "–"), h("td", num(p.open)), h("td", num(p.done)), h("td", num(p.overdue))))))) : null);
 }
 
 /** Tasks made from one origin (a recall source, say): their counts and cards, painted into el. */

@@ -2,7 +2,7 @@
 on screen, the active tab, and the smaller things a narrow screen shows."""
 import pytest
 
-from .helpers import case_with, sign_in, without_offline_pack
+from .helpers import case_with, sign_in, wait_for_worker, without_offline_pack
 
 pytestmark = pytest.mark.browser
 
@@ -162,6 +162,7 @@ def test_a_turned_down_finding_is_fixed_and_resent_with_its_photos(new_context, 
     page.wait_for_selector("ul.items .rejection", timeout=30000)
 
     # Fixed with no signal: the enterprise is picked by part of its name from the directory the phone kept.
+    wait_for_worker(page)  # the screens opened offline come from the worker's cache
     ctx.set_offline(True)
     page.wait_for_selector(".net.offline")
     page.click(".rejection a:has-text('Fix and resend')")
@@ -202,6 +203,7 @@ def test_a_queued_scan_that_comes_back_fail_alerts_the_inspector(new_context, de
     page = ctx.new_page()
     sign_in(page, "inspector")
     page.evaluate(VIBRATE_SPY)
+    wait_for_worker(page)  # the screens opened offline come from the worker's cache
     ctx.set_offline(True)
     page.wait_for_selector(".net.offline")
     fail = case_with(demo_cases, reason="producer_not_approved")
@@ -224,6 +226,7 @@ def test_a_queued_scan_that_comes_back_fail_alerts_the_inspector(new_context, de
     # Vibration turned off in settings: the next one still shows, silently.
     page.goto("/#/settings")
     page.uncheck("input[name=vibrate]")
+    wait_for_worker(page)  # the screens opened offline come from the worker's cache
     ctx.set_offline(True)
     page.wait_for_selector(".net.offline")
     queue_offline(page, case_with(demo_cases, reason="late_reporting")["code"])
@@ -382,6 +385,7 @@ def test_a_queued_finding_is_edited_before_it_is_sent(new_context, demo_cases, a
     ctx = new_context()
     page = ctx.new_page()
     sign_in(page, "inspector")
+    wait_for_worker(page)  # the screens opened offline come from the worker's cache
     ctx.set_offline(True)
     page.wait_for_selector(".net.offline")
     page.goto("/#/finding")

@@ -69,11 +69,11 @@ function taskBlock(task, scans, asOf) {
   return h("li.card.my-task", { dataset: { task: task.id } },
     h("h2.small", task.title),
     h("p.item-line.small", icon("location"), h("strong", (task.site && task.site.name) || task.enterprise_name || task.enterprise_id),
-      task.site && task.site.type ? h("span.muted", term("site", task.site.type)) : null, task.province ? h("span.muted", task.province) : null),
+      task.site && task.site.type ? h("span.muted", term("site", task.site.type)) : null, task.province ? h("span.muted", term("province", task.province)) : null),
     h("p.item-line.small", dueLine(task), task.repeat_every_days ? h("span.chip-status.workflow", tn("mytasks.every_days", task.repeat_every_days)) : null),
     task.notes ? h("p.small", task.notes) : null,
     progressBar(checked, task.items.length),
-    pool ? h("p.row.wrap", h("span.small", t("tasks.in_pool", { province: task.pool_province })),
+    pool ? h("p.row.wrap", h("span.small", t("tasks.in_pool", { province: term("province", task.pool_province) })),
       h("button.secondary.small", { type: "button", disabled: !state.online, onclick: () => claim(task) }, t("mytasks.claim"))) : null,
     h("ul.my-items", task.items.map((item, i) => {
       const [chip, ic, key] = STATE_CHIPS[states[i]];

@@ -28,7 +28,7 @@ function filterBox(code, query, provinces, holders) {
     h("option", { value: "" }, t("recall.any")),
     options.map(([v, text]) => h("option", { value: v, selected: query[name] === v }, text)));
   const status = select("status", STATUSES.map((s) => [s, term("batch_status", s)]));
-  const province = select("province", [...new Set(provinces.concat(query.province ? [query.province] : []))].map((p) => [p, p]));
+  const province = select("province", [...new Set(provinces.concat(query.province ? [query.province] : []))].map((p) => [p, term("province", p)]));
   const holder = select("holder_id", holders.map((x) => [x.id, x.name]));
   const taint = h("input", { type: "number", name: "min_taint_pct", min: 0, max: 100, step: "any", inputmode: "decimal", value: query.min_taint_pct || "" });
   const sort = h("select", { name: "sort" }, SORTS.map((s) => h("option", { value: s, selected: (query.sort || "share") === s }, t("recall.sort_" + s))));
@@ -68,7 +68,7 @@ function exportRow(code, query) {
 
 function lastScan(scan) {
   if (!scan) return h("span.muted", t("recall.never_scanned"));
-  const where = [scan.site && scan.site.name, scan.province].filter(Boolean).join(", ");
+  const where = [scan.site && scan.site.name, scan.province && term("province", scan.province)].filter(Boolean).join(", ");
   return h("span", t("recall.last_scan", { when: dateTime(scan.received_at), where: where || "–" }),
     scan.verdict ? [" ", h("span.badge." + scan.verdict, t("verdict." + scan.verdict))] : null);
 }
@@ -82,7 +82,7 @@ function rowCard(r) {
     h("p.recall-taint", h("strong", t("recall.taint", { pct: num(r.taint_pct, 1) })),
       h("span.small", " · " + t("recall.source_kg", { kg: num(r.source_kg, 1), pct: num(r.source_share_pct, 1) }))),
     h("p.small", [term("stage", r.stage), term("product", r.product_type), tn("recall.step", r.generation)].join(" · ")),
-    h("p.small", h("strong", r.holder_name || r.holder_id), [r.city, r.province].filter(Boolean).length ? " · " + [r.city, r.province].filter(Boolean).join(", ") : ""),
+    h("p.small", h("strong", r.holder_name || r.holder_id), [r.city, r.province].filter(Boolean).length ? " · " + [r.city, r.province && term("province", r.province)].filter(Boolean).join(", ") : ""),
     h("p.small", t("recall.masses", { left: num(r.remaining_kg), mass: num(r.mass_kg), tainted: num(r.tainted_remaining_kg, 1) })),
     h("p.small.muted", t("recall.produced", { date: date(r.produced_on) }), " · ", lastScan(r.last_scan)));
 }
@@ -127,7 +127,7 @@ export default async function recallView(ctx) {
   // Element.append would write a null (a block not shown) as the text "null".
   node.append(...[
     h("section.card.recall-source", { dataset: { code: src.code } },
-      h("p", h("strong", src.producer_name || src.producer_id), src.province ? " · " + src.province : ""),
+      h("p", h("strong", src.producer_name || src.producer_id), src.province ? " · " + term("province", src.province) : ""),
       h("p.small", [term("stage", src.stage), term("product", src.product_type), t("recall.source_mass", { kg: num(src.mass_kg), date: date(src.produced_on) })].join(" · ")),
       h("p.small", h("a", { href: "#/trace/batch/" + encodeURIComponent(src.code) }, t("recall.trace_link")))),
     summaryTiles(body.summary),

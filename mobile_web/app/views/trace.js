@@ -35,7 +35,7 @@ export function codeForm(target, value = "") {
 function sourceCard(source) {
   return h("li.card.trace-source", { dataset: { code: source.code } },
     h("div.item-line", h("span.badge.fail", icon("fail"), t("trace.source")), h("code.code", display(source.code))),
-    h("p", h("strong", source.producer_name || source.producer_id), source.province ? " · " + source.province : "",
+    h("p", h("strong", source.producer_name || source.producer_id), source.province ? " · " + term("province", source.province) : "",
       " · " + term("stage", source.stage)),
     h("p.small", t("trace.source_share", { pct: num(source.share_pct, 1) })),
     h("ul.reasons", source.reasons.map((r) => h("li.reason", h("strong", reasonTitle(r.code)), h("p.small", reasonMessage(r))))),
