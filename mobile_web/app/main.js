@@ -2,7 +2,7 @@
 import { display as displayCode } from "./batchcode.js";
 import { h, icon, mount, toast } from "./dom.js";
 import { announce } from "./signal.js";
-import { preferredLanguage, setLanguage, t, tn } from "./i18n.js";
+import { currentLanguage, preferredLanguage, setLanguage, t, tn } from "./i18n.js";
 import { countUnread, flushRead, unread } from "./inbox.js";
 import { differs, refreshPack } from "./offline.js";
 import { REFI, canLogFindings, changed, isReviewer, loadMeta, loadSetting, refreshCounts, roleCanScan, saveSetting, state, subscribe } from "./state.js";
@@ -247,6 +247,7 @@ export async function render(options = {}) {
     if (token !== renderToken) return;
     mount(els.main, node);
     document.body.dataset.route = route.name;
+    document.body.dataset.lang = currentLanguage(); // the language this screen was painted in
     if (fresh) {
       shownHash = location.hash;
       window.scrollTo(0, 0);

@@ -226,7 +226,8 @@ class Walk:
             const i18n = await import('/app/i18n.js'); const st = await import('/app/state.js');
             await i18n.setLanguage(code); await st.saveSetting('language', code);
             (await import('/app/main.js')).render(); }""", lang)
-        self.page.wait_for_selector(f"html[lang={lang}]")
+        # Painted in the new language: a render started before the switch may still have been in flight.
+        self.page.wait_for_selector(f"body[data-lang='{lang}']")
 
     def each_language(self, screens):
         """Every screen in every language: screens is a list of (name, prepare, wait); prepare opens the state."""
@@ -304,7 +305,8 @@ def test_inspector_screens_fit(new_context, demo_cases, axe):
     def provenance():
         page.goto("/" + verdicts["result-lineage"])
         page.wait_for_selector("#prov-h")
-        page.locator("#prov-h").scroll_into_view_if_needed()
+        # In one step: the screen may be painted again meanwhile (its data came in), replacing the heading.
+        page.wait_for_function("() => { const el = document.getElementById('prov-h'); if (!el) return false; el.scrollIntoView(); return true; }")
 
     screens = [("scan", nav(page, "#/scan"), "#code-input"),
                ("demo-sheet", nav(page, "#/scan?demo=1"), "dialog.sheet[open] button.demo-case")]
