@@ -161,7 +161,7 @@ def mail_text(key, lang, **values):
 
 
 # Where an item's link opens in the app (mobile_web/app/views/inbox.js keeps the same table).
-ROUTES = {"finding": "#/case/{id}", "enterprise": "#/reporting/{id}", "ledger": "#/ledger", "task": "#/inbox",
+ROUTES = {"finding": "#/case/{id}", "enterprise": "#/reporting/{id}", "ledger": "#/ledger", "task": "#/tasks",
           "scan": "#/result/{id}"}
 
 

@@ -4,7 +4,7 @@ import { currentLanguage } from "./i18n.js";
 import { REFI, changed, state } from "./state.js";
 
 // Where an item's link opens (inspector/notifications/texts.py keeps the same table for e-mails).
-const ROUTES = { finding: (id) => "#/case/" + encodeURIComponent(id), enterprise: (id) => "#/reporting/" + encodeURIComponent(id), ledger: () => "#/ledger", scan: (id) => "#/result/" + encodeURIComponent(id) };
+const ROUTES = { finding: (id) => "#/case/" + encodeURIComponent(id), enterprise: (id) => "#/reporting/" + encodeURIComponent(id), ledger: () => "#/ledger", task: () => "#/tasks", scan: (id) => "#/result/" + encodeURIComponent(id) };
 
 export function linkOf(item) {
   const link = item.link || {};

@@ -6,6 +6,7 @@ import pytest
 from inspector.offline.signing import demo_signer
 
 from .helpers import CHROMIUM_ARGS, GANZHOU, PHONE, case_with, shoot, sign_in, wait_for_worker  # noqa: F401
+from .test_phone_layout import Walk, axe_source
 
 MODULE = "/app/offline.js"
 JUDGE = """async ([module, code, scan]) => {
@@ -21,6 +22,8 @@ def offline_page(browser, server):
     """One inspector's phone for the module: signed in, pack fetched and verified, then the network cut."""
     ctx = browser.new_context(base_url=server, viewport=PHONE, geolocation=GANZHOU, permissions=["geolocation"],
                               locale="en-US", service_workers="allow")
+    ctx.errors = []  # what the layout walk reports: uncaught page errors
+    ctx.on("weberror", lambda e: ctx.errors.append(str(e.error)))
     page = ctx.new_page()
     sign_in(page, "inspector")
     wait_for_worker(page)
@@ -100,6 +103,11 @@ def test_offline_verdict_screen_then_the_server_judges_again_and_alerts_on_a_dif
     assert "PASS" in page.inner_text("section.verdict").upper()
     assert "Not checked: Cloned code" in page.inner_text("ul.checks-not-done")
     shoot(page, "result-offline-verdict")
+    # The offline verdict screen fits every width in every language (the layout walk's checks, axe included).
+    verdict = page.evaluate("() => location.hash")
+    walk = Walk(page, "inspector", "en", axe_source())
+    walk.each_language([("result-offline-verdict", lambda: page.goto("/" + verdict), ".offline-as-of")])
+    walk.language("en")
     page.goto("/#/scan")
     page.wait_for_selector("#code-input")
     page.context.set_offline(False)
@@ -109,3 +117,7 @@ def test_offline_verdict_screen_then_the_server_judges_again_and_alerts_on_a_dif
     page.wait_for_selector(".offline-differs")
     assert "Cloned code" in page.inner_text("ul.reasons")
     shoot(page, "result-offline-differs")
+    differs = page.evaluate("() => location.hash")
+    walk.each_language([("result-offline-differs", lambda: page.goto("/" + differs), ".offline-differs")])
+    walk.language("en")
+    walk.done()
