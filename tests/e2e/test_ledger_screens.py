@@ -35,8 +35,12 @@ def download_template(page):
     raw = open(info.value.path(), "rb").read()
     assert info.value.suggested_filename.endswith(".csv")
     text = raw.decode("utf-8-sig")
-    rows = list(csv.DictReader(io.StringIO(text)))
-    return raw, list(csv.reader(io.StringIO(text)))[0], rows
+    lines = list(csv.reader(io.StringIO(text)))
+    # The instruction lines (Chinese, then English) come above the header; an upload skips them too.
+    start = next(i for i, line in enumerate(lines) if line and line[0] == "event_id")
+    assert start == 2 and all(len([c for c in line if c]) == 1 for line in lines[:start]), lines[:start]
+    header = lines[start]
+    return raw, header, [dict(zip(header, line)) for line in lines[start + 1:] if any(line)]
 
 
 def ledger_csv(header, *rows):
